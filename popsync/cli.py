@@ -1,0 +1,149 @@
+"""The ``popsync`` command line. Every command calls a function of ``popsync.pipeline`` (or the
+generator), the same functions the Airflow DAGs call, so a DAG run and a CLI run do the same thing.
+
+Heavy imports (pandas, Great Expectations, Airflow) happen inside the commands so that
+``popsync --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import click
+
+from popsync import EXTRACT_SOURCES, SOURCES
+
+SOURCE_CHOICE = click.Choice(SOURCES)
+EXTRACT_CHOICE = click.Choice(EXTRACT_SOURCES)
+
+
+class _DateType(click.ParamType):
+    name = "YYYY-MM-DD"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a date in YYYY-MM-DD form", param, ctx)
+
+
+DATE = _DateType()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="popsync")
+def main() -> None:
+    """popsync: link extracts to the population register, check them, load them."""
+
+
+def _fail(error: Exception) -> None:
+    """Known, user-facing errors end with a one-line message and exit code 2, not a traceback."""
+    click.secho(f"error: {error}", fg="red", err=True)
+    sys.exit(2)
+
+
+@main.command()
+@click.option("--people", type=click.IntRange(min=1), default=3000, show_default=True,
+              help="Size of the generated register.")
+@click.option("--seed", type=int, default=6, show_default=True, help="Same seed, same files.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--noise", "noise_scale", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="Multiplies every noise rate; 0 gives extracts with no injected violations.")
+@click.option("--noise-config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="YAML file overriding individual noise rates.")
+@click.option("--formats", default="mixed", show_default=True,
+              help="'mixed' (csv, csv-bom, cp1258, xlsx, parquet across files) or one of csv|xlsx|parquet.")
+def generate(people, seed, out_dir, noise_scale, noise_config, formats):
+    """Generate a synthetic register, the three extracts and their truth files."""
+    from popsync.generate import generate_dataset
+
+    generate_dataset(out_dir=out_dir, people=people, seed=seed, noise_scale=noise_scale,
+                     noise_config=noise_config, formats=formats, progress=True)
+
+
+@main.command()
+@click.option("--source", type=SOURCE_CHOICE, required=True)
+@click.option("--input", "input_path", type=click.Path(path_type=Path), required=True)
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), required=True)
+def standardize(source, input_path, out_path):
+    """Read and standardize one source file into Parquet (one row per input row, same order)."""
+    from popsync import pipeline
+    from transforms.readers import ReadError
+
+    try:
+        pipeline.standardize_file(source, input_path, out_path, echo=True)
+    except ReadError as error:
+        _fail(error)
+
+
+@main.command()
+@click.option("--population", type=click.Path(path_type=Path), required=True, help="Register file (dan_cu).")
+@click.option("--extract", "extract_path", type=click.Path(path_type=Path), required=True)
+@click.option("--source", type=EXTRACT_CHOICE, required=True)
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Ends in .csv or .parquet.")
+@click.option("--settings", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Linkage settings (YAML/JSON); default: matching/settings/default.yaml.")
+def match(population, extract_path, source, out_path, settings):
+    """Link every extract row to one person of the register, to review, or to no one."""
+    from popsync import pipeline
+
+    try:
+        pipeline.match_files(population, extract_path, source, out_path, settings_path=settings, echo=True)
+    except pipeline.UserError as error:
+        _fail(error)
+
+
+@main.command()
+@click.option("--source", type=EXTRACT_CHOICE, required=True)
+@click.option("--input", "input_path", type=click.Path(path_type=Path), required=True)
+@click.option("--population", type=click.Path(path_type=Path), required=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--date", "run_date", type=DATE, default=None, help="Run date (default: today).")
+def validate(source, input_path, population, out_dir, run_date):
+    """Check a file against the four rules (pre- and post-link) and build the Data Docs."""
+    from popsync import pipeline
+
+    try:
+        pipeline.validate_files(source, input_path, population, out_dir,
+                                run_date=run_date or dt.date.today(), echo=True)
+    except pipeline.UserError as error:
+        _fail(error)
+
+
+@main.command()
+@click.argument("source", type=click.Choice((*EXTRACT_SOURCES, "all")))
+@click.option("--input", "input_path", type=click.Path(path_type=Path), help="Extract file (one source).")
+@click.option("--population", type=click.Path(path_type=Path), help="Register file (dan_cu).")
+@click.option("--samples", type=click.Path(file_okay=False, path_type=Path),
+              help="With 'all': a folder as written by 'popsync generate'.")
+@click.option("--date", "run_date", type=DATE, default=None, help="Run date (default: today).")
+@click.option("--database-url", envvar="POPSYNC_DATABASE_URL", default=None,
+              help="postgresql://... (default: $POPSYNC_DATABASE_URL, else the embedded database).")
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=Path(".popsync"),
+              show_default=True, help="Where intermediate files, reports and the embedded database go.")
+def run(source, input_path, population, samples, run_date, database_url, workdir):
+    """The main job: read, standardize, validate, link, validate, load."""
+    from popsync import pipeline
+
+    run_date = run_date or dt.date.today()
+    try:
+        if source == "all":
+            if samples is None:
+                raise pipeline.UserError("'popsync run all' needs --samples DIR")
+            pipeline.run_all(samples, run_date=run_date, database_url=database_url, workdir=workdir, echo=True)
+        else:
+            if input_path is None or population is None:
+                raise pipeline.UserError(f"'popsync run {source}' needs --input and --population")
+            pipeline.run_source(source, input_path, population, run_date=run_date,
+                                database_url=database_url, workdir=workdir, echo=True)
+    except pipeline.UserError as error:
+        _fail(error)
+
+
+if __name__ == "__main__":
+    main()

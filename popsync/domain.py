@@ -1,0 +1,74 @@
+"""The one loader of the domain reference data in ``popsync/reference/``.
+
+Every fact here is data with its source recorded in ``reference/SOURCES.yaml``;
+code asks this module and never opens those files itself.
+"""
+
+from __future__ import annotations
+
+import csv
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+ADMIN_SCHEMES = ("2008", "2025")
+
+
+def _open(name: str):
+    return resources.files("popsync.reference").joinpath(name).open(encoding="utf-8")
+
+
+def _rows(name: str) -> list[dict[str, str]]:
+    with _open(name) as handle:
+        return list(csv.DictReader(handle))
+
+
+@cache
+def sources() -> dict[str, Any]:
+    with _open("SOURCES.yaml") as handle:
+        return yaml.safe_load(handle)
+
+
+@cache
+def facts() -> dict[str, Any]:
+    """Scalar facts by name (value only); see ``fact_source`` for where each comes from."""
+    with _open("domain_facts.yaml") as handle:
+        raw = yaml.safe_load(handle)
+    return {name: entry["value"] for name, entry in raw.items()}
+
+
+def fact_source(name: str) -> str:
+    with _open("domain_facts.yaml") as handle:
+        return yaml.safe_load(handle)[name]["source"]
+
+
+@cache
+def admin_units(scheme: str = "2008") -> tuple[dict[str, str], ...]:
+    """Rows of the administrative reference for a scheme: level, code, name, division_type, parent_code."""
+    if scheme not in ADMIN_SCHEMES:
+        raise ValueError(f"unknown administrative scheme {scheme!r}; known: {ADMIN_SCHEMES}")
+    return tuple(_rows(f"admin_units_{scheme}.csv"))
+
+
+@cache
+def id_province_prefixes() -> dict[str, str]:
+    """12-digit ID prefix (``001``) -> province name."""
+    return {row["prefix"]: row["name"] for row in _rows("id_province_prefixes.csv")}
+
+
+@cache
+def id_century_sex() -> dict[str, tuple[int, str]]:
+    """4th ID digit -> (first year of the century, sex ``M``/``F``)."""
+    return {row["digit"]: (int(row["century_start"]), row["sex"]) for row in _rows("id_century_sex.csv")}
+
+
+@cache
+def vaccines() -> tuple[dict[str, str], ...]:
+    return tuple(_rows("vaccines.csv"))
+
+
+@cache
+def family_names() -> tuple[dict[str, str], ...]:
+    return tuple(_rows("family_names.csv"))

@@ -1,0 +1,1 @@
+"""Reading and standardizing the source extracts: pure, vectorized functions on columns."""
