@@ -10,11 +10,28 @@ import pandas as pd
 _FOLD_EXTRA = str.maketrans({"đ": "d", "Đ": "D", "ð": "d", "Ð": "D"})
 
 
+def _strip_marks(text: str) -> str:
+    decomposed = unicodedata.normalize("NFD", text.translate(_FOLD_EXTRA))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+# Precomposed Latin letters (Vietnamese included) straight to their ASCII base letter, so the
+# usual NFC text skips NFD; anything else still takes the general path.
+_FOLD_FAST = str.maketrans(
+    {
+        chr(code): base
+        for code in (*range(0xC0, 0x250), *range(0x1E00, 0x1F00))
+        if len(base := _strip_marks(chr(code))) == 1 and base.isascii()
+    }
+)
+
+
 def fold_text(text: str) -> str:
     """Lower-case ASCII form of ``text``: no diacritics, ``đ`` -> ``d``, single spaces."""
-    decomposed = unicodedata.normalize("NFD", text.translate(_FOLD_EXTRA))
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(stripped.lower().split())
+    quick = text.translate(_FOLD_FAST)
+    if quick.isascii():
+        return " ".join(quick.lower().split())
+    return " ".join(_strip_marks(text).lower().split())
 
 
 def fold(values: pd.Series) -> pd.Series:
