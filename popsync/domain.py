@@ -61,7 +61,9 @@ def id_province_prefixes() -> dict[str, str]:
 @cache
 def id_century_sex() -> dict[str, tuple[int, str]]:
     """4th ID digit -> (first year of the century, sex ``M``/``F``)."""
-    return {row["digit"]: (int(row["century_start"]), row["sex"]) for row in _rows("id_century_sex.csv")}
+    return {
+        row["digit"]: (int(row["century_start"]), row["sex"]) for row in _rows("id_century_sex.csv")
+    }
 
 
 @cache
@@ -72,3 +74,35 @@ def vaccines() -> tuple[dict[str, str], ...]:
 @cache
 def family_names() -> tuple[dict[str, str], ...]:
     return tuple(_rows("family_names.csv"))
+
+
+@cache
+def given_names() -> tuple[dict[str, str], ...]:
+    """Middle and given names by sex with sampling weights: part, sex, name, weight."""
+    return tuple(_rows("given_names.csv"))
+
+
+@cache
+def mobile_prefixes() -> dict[str, str]:
+    """10-digit mobile prefix (``091``) -> carrier."""
+    return {row["prefix"]: row["carrier"] for row in _rows("mobile_prefixes.csv")}
+
+
+@cache
+def health_facilities() -> tuple[dict[str, str], ...]:
+    """Hà Nội health facilities: name, used_for (vaccination|treatment|both)."""
+    return tuple(_rows("health_facilities.csv"))
+
+
+@cache
+def street_names() -> tuple[str, ...]:
+    return tuple(row["name"] for row in _rows("street_names.csv"))
+
+
+@cache
+def employer_name_parts() -> dict[str, tuple[str, ...]]:
+    """Parts of synthetic employer names by part (form, trade, brand)."""
+    parts: dict[str, list[str]] = {}
+    for row in _rows("employer_name_parts.csv"):
+        parts.setdefault(row["part"], []).append(row["value"])
+    return {part: tuple(values) for part, values in parts.items()}
