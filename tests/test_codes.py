@@ -1,0 +1,94 @@
+"""Sex, phone, vaccine, dose number, test type and BHXH number standardizers (real examples)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from transforms import codes
+from transforms.phones import standardize_phone
+
+
+def _pairs(func, values, column="value"):
+    out = func(pd.Series(values))
+    return [(None if pd.isna(v) else v, f) for v, f in zip(out[column], out["flags"], strict=True)]
+
+
+def test_sex():
+    values = ["Nam", "Nữ", "NỮ", "nu", "Khác", "M", "f", "male", "1", "0", None, "không rõ"]
+    assert _pairs(codes.standardize_sex, values) == [
+        ("M", ""), ("F", ""), ("F", ""), ("F", ""), ("O", ""), ("M", ""), ("F", ""),
+        ("M", ""), ("M", ""), ("F", ""), (None, "sex:missing"), (None, "sex:invalid"),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("raw", "phone", "repairs"),
+    [
+        ("0912345678", "0912345678", ""),
+        ("+84 912 345 678", "0912345678", ""),
+        ("84912345678", "0912345678", ""),
+        ("0084 912 345 678", "0912345678", ""),
+        ("0912.345.678", "0912345678", ""),
+        ("912345678", "0912345678", ""),  # Excel dropped the 0
+        ("912345678.0", "0912345678", ""),
+        ("01689123456", "0389123456", "phone:renumbered"),
+        ("0168 912 3456", "0389123456", "phone:renumbered"),
+        ("+84 1689 123 456", "0389123456", "phone:renumbered"),
+        ("1689123456", "0389123456", "phone:renumbered"),  # old mobile that lost its 0
+        ("01228765432", "0778765432", "phone:renumbered"),
+    ],
+)
+def test_phone_repairs(raw, phone, repairs):
+    out = standardize_phone(pd.Series([raw])).iloc[0]
+    assert (out["phone"], out["flags"], out["repairs"]) == (phone, "", repairs)
+
+
+@pytest.mark.parametrize("raw", ["02438123456", "12345", "không có", "0912345678901"])
+def test_phone_invalid(raw):
+    out = standardize_phone(pd.Series([raw])).iloc[0]
+    assert pd.isna(out["phone"]) and out["flags"] == "phone:invalid"
+
+
+def test_phone_missing_is_not_invalid():
+    out = standardize_phone(pd.Series([None, "0912345678"], index=[3, 4]))
+    assert list(out.index) == [3, 4] and list(out["flags"]) == ["", ""]
+
+
+def test_vaccine_aliases():
+    values = ["Astra Zeneca", "ASTRAZENECA", "vero cell", "Vero-Cell", "Sinopharm", "Comirnaty",
+              "Pfizer", "Spikevax", "Sputnik V", "Hayat Vax", "Johnson & Johnson", "abdala",
+              "Covid-X", None]  # fmt: skip
+    assert _pairs(codes.standardize_vaccine, values) == [
+        ("AstraZeneca", ""), ("AstraZeneca", ""), ("Vero Cell", ""), ("Vero Cell", ""),
+        ("Vero Cell", ""), ("Pfizer", ""), ("Pfizer", ""), ("Moderna", ""), ("Sputnik V", ""),
+        ("Hayat-Vax", ""), ("Janssen", ""), ("Abdala", ""), (None, "vaccine:unknown"), (None, ""),
+    ]  # fmt: skip
+
+
+def test_dose_number():
+    values = ["1", "02", "3.0", "Mũi 2", " 4 ", "0", "5", "10", "hai", None]
+    out = codes.standardize_dose_number(pd.Series(values))
+    assert str(out["value"].dtype) == "Int8"
+    assert list(out["value"].astype("object").where(out["value"].notna(), None)) == [
+        1, 2, 3, 2, 4, None, None, None, None, None,
+    ]  # fmt: skip
+    assert list(out["flags"]) == [""] * 5 + ["dose_number:invalid"] * 4 + [""]
+
+
+def test_test_type():
+    values = ["RT-PCR", "rt pcr", "Test nhanh kháng nguyên", "TEST NHANH KHANG NGUYEN",
+              "Test nhanh", "Sinh thiết", None]  # fmt: skip
+    assert _pairs(codes.standardize_test_type, values) == [
+        ("RT-PCR", ""), ("RT-PCR", ""), ("RAT", ""), ("RAT", ""), ("RAT", ""),
+        (None, "test_type:unknown"), (None, ""),
+    ]  # fmt: skip
+
+
+def test_bhxh_number():
+    values = ["0123456789", "123456789", "123456789.0", "0123 456 789", "12345", "001088012345",
+              None]  # fmt: skip
+    assert _pairs(codes.standardize_bhxh_number, values) == [
+        ("0123456789", ""), ("0123456789", ""), ("0123456789", ""), ("0123456789", ""),
+        (None, "bhxh_number:invalid"), (None, "bhxh_number:invalid"), (None, ""),
+    ]  # fmt: skip

@@ -1,0 +1,77 @@
+"""parse_dates: every written form of the extracts and every noise kind, with exact values."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from transforms.dates import parse_dates
+
+
+def _one(text, **kwargs):
+    row = parse_dates(pd.Series([text], index=[7]), "birth_date", **kwargs).loc[7]
+    value = None if pd.isna(row["value"]) else row["value"].strftime("%Y-%m-%d %H:%M")
+    return (
+        value,
+        None if pd.isna(row["precision"]) else row["precision"],
+        row["flags"],
+        row["repairs"],
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("05/03/1988", ("1988-03-05 00:00", "day", "", "")),
+        ("5/3/1988", ("1988-03-05 00:00", "day", "", "")),
+        ("05-03-1988", ("1988-03-05 00:00", "day", "", "")),
+        ("05.03.1988", ("1988-03-05 00:00", "day", "", "")),
+        # day and month swapped but still a valid date: kept as written (only the register can tell)
+        ("03/05/1988", ("1988-05-03 00:00", "day", "", "")),
+        ("1988-03-05", ("1988-03-05 00:00", "day", "", "birth_date:iso")),
+        ("32207", ("1988-03-05 00:00", "day", "", "birth_date:excel_serial")),
+        ("32207.0", ("1988-03-05 00:00", "day", "", "birth_date:excel_serial")),
+        ("1988", ("1988-01-01 00:00", "year", "birth_date:year_only", "")),
+        ("31/02/2000", (None, None, "birth_date:impossible", "")),
+        ("15/13/1990", (None, None, "birth_date:impossible", "")),
+        ("01/01/0000", (None, None, "birth_date:impossible", "")),
+        ("mùng 5 tháng 3", (None, None, "birth_date:unparseable", "")),
+        ("99999", (None, None, "birth_date:unparseable", "")),
+    ],
+)
+def test_forms_and_noise(text, expected):
+    assert _one(text) == expected
+
+
+def test_placeholder_only_for_birth_dates_and_kept():
+    assert _one("01/01/1985", placeholder=True) == (
+        "1985-01-01 00:00", "day", "birth_date:placeholder", "",
+    )  # fmt: skip
+    assert _one("01/01/1985")[2] == ""
+    # a year-only value is 1 January too, but it is a year, not a placeholder day
+    assert _one("1985", placeholder=True)[2] == "birth_date:year_only"
+
+
+def test_missing_only_when_required_and_future_against_reference():
+    assert _one(None, required=True) == (None, None, "birth_date:missing", "")
+    assert _one(None) == (None, None, "", "")
+    assert _one("12/02/2031", reference_date="2025-06-30")[2] == "birth_date:future"
+    assert _one("12/02/2022", reference_date="2025-06-30")[2] == ""
+
+
+def test_timestamps_keep_time_only_when_asked():
+    values = pd.Series(["2024-11-03T14:25:07+07:00", "2024-11-03 08:00", "03/11/2024"])
+    kept = parse_dates(values, "updated_at", keep_time=True)["value"]
+    assert [v.strftime("%Y-%m-%d %H:%M:%S") for v in kept] == [
+        "2024-11-03 14:25:07", "2024-11-03 08:00:00", "2024-11-03 00:00:00",
+    ]  # fmt: skip
+    dropped = parse_dates(values, "updated_at")["value"]
+    assert {v.strftime("%H:%M") for v in dropped} == {"00:00"}
+
+
+def test_same_index_and_dtypes():
+    values = pd.Series(["05/03/1988", None, "1990"], index=[10, 20, 30])
+    out = parse_dates(values, "birth_date")
+    assert list(out.index) == [10, 20, 30]
+    assert str(out["value"].dtype) == "datetime64[ns]"
+    assert list(out["precision"].fillna("-")) == ["day", "-", "year"]

@@ -1,0 +1,119 @@
+"""Small coded fields: sex, vaccine product, dose number, F0 test type, BHXH number.
+
+Each function takes the raw string column and returns a frame with the same index: the
+standardized ``value`` (null when absent or invalid), ``flags`` and ``repairs`` (``;``-joined
+codes, ``""`` when none). Labels come from :mod:`popsync.domain`; they are matched after
+folding (no case, diacritics, spaces or punctuation), once per distinct value.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import pandas as pd
+
+from popsync import domain
+from transforms.columns import STRING, by_unique, codes_from_masks
+from transforms.text import fold
+
+_EXCEL_FLOAT = r"^(\d+)\.0$"  # a number Excel stored as float: "1234567890.0"
+_SEPARATORS = r"[\s.\-]"
+
+
+def key(values: pd.Series) -> pd.Series:
+    """Folded label with only letters and digits: ``"Astra-Zeneca "`` -> ``"astrazeneca"``."""
+    return fold(values).str.replace(r"[^a-z0-9]", "", regex=True)
+
+
+def clean_digits(values: pd.Series) -> pd.Series:
+    """Strip an Excel ``.0``, spaces, dots and hyphens; null when nothing is left.
+
+    Anything else that is not a digit stays, so callers can tell a malformed number.
+    """
+    text = values.astype(STRING).str.strip().str.replace(_EXCEL_FLOAT, r"\1", regex=True)
+    text = text.str.replace(_SEPARATORS, "", regex=True)
+    return text.mask(text.eq(""))
+
+
+def _lookup(values: pd.Series, table: dict[str, str]) -> pd.DataFrame:
+    """Canonical value per row from ``{folded key: value}``, and whether a present value was unknown."""
+
+    def per_unique(unique: pd.Series) -> pd.DataFrame:
+        keys = key(unique)
+        value = keys.map(table).astype(STRING)
+        return pd.DataFrame({"value": value, "unknown": keys.ne("").fillna(False) & value.isna()})
+
+    return by_unique(values.astype(STRING), per_unique)
+
+
+def _result(value: pd.Series, flags: dict, repairs: dict | None = None) -> pd.DataFrame:
+    index = value.index
+    return pd.DataFrame(
+        {
+            "value": value,
+            "flags": codes_from_masks(flags, index),
+            "repairs": codes_from_masks(repairs or {}, index),
+        },
+        index=index,
+    )
+
+
+@cache
+def _sex_table() -> dict[str, str]:
+    return {
+        label: code for code, labels in domain.facts()["sex_labels"].items() for label in labels
+    }
+
+
+def standardize_sex(values: pd.Series) -> pd.DataFrame:
+    """``Nam``/``Nữ``/``Khác`` and variants -> ``M``/``F``/``O``; ``sex:missing``, ``sex:invalid``."""
+    found = _lookup(values, _sex_table())
+    missing = found["value"].isna() & ~found["unknown"]
+    return _result(found["value"], {"sex:missing": missing, "sex:invalid": found["unknown"]})
+
+
+@cache
+def _vaccine_table() -> dict[str, str]:
+    pairs = [
+        (alias, row["vaccine"])
+        for row in domain.vaccines()
+        for alias in [row["vaccine"], *row["aliases"].split("|")]
+    ]
+    keys = key(pd.Series([alias for alias, _ in pairs], dtype=STRING))
+    return dict(zip(keys, (name for _, name in pairs), strict=True))
+
+
+def standardize_vaccine(values: pd.Series) -> pd.DataFrame:
+    """Product name or alias (``Astra Zeneca``, ``vero cell``, ``Comirnaty``) -> canonical name."""
+    found = _lookup(values, _vaccine_table())
+    return _result(found["value"], {"vaccine:unknown": found["unknown"]})
+
+
+def standardize_dose_number(values: pd.Series) -> pd.DataFrame:
+    """``1``..max dose (also ``01``, ``1.0``, ``Mũi 2``) -> Int8; else ``dose_number:invalid``."""
+    text = values.astype(STRING).str.strip().str.replace(r"\.0+$", "", regex=True)
+    digits = key(text).str.replace(r"^(?:muiso|mui|so)?0*(\d+)$", r"\1", regex=True)
+    number = pd.to_numeric(digits.where(digits.str.fullmatch(r"\d{1,3}")))
+    valid = number.between(1, domain.facts()["max_dose_number"]).fillna(False)
+    invalid = values.notna() & ~valid
+    return _result(number.where(valid).astype("Int8"), {"dose_number:invalid": invalid})
+
+
+@cache
+def _test_type_table() -> dict[str, str]:
+    labels = domain.facts()["test_type_labels"]
+    return {label: code for code, names in labels.items() for label in names}
+
+
+def standardize_test_type(values: pd.Series) -> pd.DataFrame:
+    """``RT-PCR`` / ``Test nhanh kháng nguyên`` and variants -> ``RT-PCR`` / ``RAT``."""
+    found = _lookup(values, _test_type_table())
+    return _result(found["value"], {"test_type:unknown": found["unknown"]})
+
+
+def standardize_bhxh_number(values: pd.Series) -> pd.DataFrame:
+    """10 digits; 9 digits get back the leading zero Excel dropped; else ``bhxh_number:invalid``."""
+    digits = clean_digits(values)
+    restored = digits.mask(digits.str.fullmatch(r"\d{9}").fillna(False), "0" + digits)
+    valid = restored.str.contains(domain.facts()["bhxh_number_pattern"]).fillna(False)
+    return _result(restored.where(valid), {"bhxh_number:invalid": digits.notna() & ~valid})

@@ -1,0 +1,120 @@
+"""ID number standardizer: 12-digit CCCD / 9-digit CMND, and the facts a CCCD encodes.
+
+A CCCD is ``PPP G YY RRRRRR`` (province prefix, century+sex digit, birth year, serial) with no
+check digit, so a valid-looking number is only evidence. Leading zeros lost by Excel are put
+back only when the result is unambiguous: 11 digits whose ``"0" + x`` has a known province
+prefix and a century digit of a century that has begun; 8 digits -> a CMND with a leading 0.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cache
+
+import pandas as pd
+
+from popsync import domain
+from transforms.codes import clean_digits
+from transforms.columns import STRING, by_unique, codes_from_masks
+
+OUTPUT = ("id_number", "id_kind", "id_province_code", "id_sex", "id_birth_year")
+
+
+@cache
+def _placeholders() -> frozenset[str]:
+    """Filler numbers typed when the person had none: one repeated digit, 0123.../1234.../9876..."""
+    runs = ["0123456789" * 2, "1234567890" * 2, "9876543210" * 2, "0987654321" * 2]
+    return frozenset(
+        [str(d) * n for d in range(10) for n in range(8, 13)]
+        + [run[:n] for run in runs for n in range(8, 13)]
+    )
+
+
+@cache
+def _century_tables() -> tuple[dict[str, int], dict[str, str]]:
+    table = domain.id_century_sex()
+    return {d: start for d, (start, _) in table.items()}, {d: sex for d, (_, sex) in table.items()}
+
+
+def standardize_id(
+    values: pd.Series,
+    sex: pd.Series | None = None,
+    birth_year: pd.Series | None = None,
+    birth_precision: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Standardize an ID column and check it against the row's own sex and birth year.
+
+    Returns ``id_number``, ``id_kind`` (``cccd``/``cmnd``/``invalid``/``missing``),
+    ``id_province_code`` (``001``), ``id_sex``, ``id_birth_year`` (Int32), ``flags``, ``repairs``.
+    ``sex`` is ``M``/``F``/``O``/null; ``birth_year`` is compared only where ``birth_precision``
+    is ``day`` or ``year`` (all rows when it is not given).
+    """
+    out = by_unique(values.astype(STRING), _standardize_unique)
+    index = values.index
+    masks = {
+        code: out.pop(code)
+        for code in [c for c in out.columns if c.startswith("id_number:")]
+        if code != "id_number:leading_zero"
+    }
+    repairs = {"id_number:leading_zero": out.pop("id_number:leading_zero")}
+    if sex is not None:
+        known = sex.isin(["M", "F"]).fillna(False) & out["id_sex"].notna()
+        masks["id_number:sex_mismatch"] = known & out["id_sex"].ne(sex).fillna(False)
+    if birth_year is not None:
+        year = pd.Series(birth_year, index=index).astype("Int32")
+        comparable = year.notna() & out["id_birth_year"].notna()
+        if birth_precision is not None:
+            comparable &= birth_precision.isin(["day", "year"]).fillna(False)
+        masks["id_number:year_mismatch"] = comparable & out["id_birth_year"].ne(year).fillna(False)
+    out["flags"] = codes_from_masks(masks, index)
+    out["repairs"] = codes_from_masks(repairs, index)
+    return out
+
+
+def _standardize_unique(unique: pd.Series) -> pd.DataFrame:
+    prefixes = domain.id_province_prefixes()
+    century, century_sex = _century_tables()
+    started = {d for d, start in century.items() if start <= dt.date.today().year}
+
+    digits = clean_digits(unique)
+    all_digits = digits.str.fullmatch(r"\d+").fillna(False)
+    length = digits.str.len().where(all_digits)
+    restored = "0" + digits
+    cccd_zero = (
+        length.eq(11)
+        & restored.str.slice(0, 3).isin(prefixes)
+        & restored.str.slice(3, 4).isin(started)
+    ).fillna(False)
+    cmnd_zero = length.eq(8).fillna(False)
+    leading_zero = cccd_zero | cmnd_zero
+    number = digits.mask(leading_zero, restored)
+    length = length.mask(leading_zero, length + 1)
+
+    missing = digits.isna()
+    placeholder = number.isin(_placeholders()).fillna(False)
+    cccd = length.eq(12).fillna(False) & ~placeholder
+    cmnd = length.eq(9).fillna(False) & ~placeholder
+    kind = pd.Series("invalid", index=unique.index, dtype=STRING)
+    kind = kind.mask(cccd, "cccd").mask(cmnd, "cmnd").mask(missing, "missing")
+
+    province = number.str.slice(0, 3).where(cccd)
+    province_ok = province.isin(prefixes).fillna(False)
+    digit = number.str.slice(3, 4).where(cccd)
+    birth_year = digit.map(century).astype("Int32") + pd.to_numeric(
+        number.str.slice(4, 6).where(cccd)
+    ).astype("Int32")
+    return pd.DataFrame(
+        {
+            "id_number": number.where(all_digits),
+            "id_kind": kind,
+            "id_province_code": province.where(province_ok),
+            "id_sex": digit.map(century_sex).astype(STRING),
+            "id_birth_year": birth_year,
+            "id_number:missing": missing,
+            "id_number:invalid": ~missing & ~cccd & ~cmnd & ~placeholder,
+            "id_number:cmnd": cmnd,
+            "id_number:placeholder": placeholder,
+            "id_number:province_invalid": cccd & ~province_ok,
+            "id_number:leading_zero": leading_zero & (cccd | cmnd),
+        }
+    )

@@ -1,0 +1,305 @@
+"""Read one source file (CSV / XLSX / Parquet) into canonical string columns with provenance.
+
+Every value comes back as a string or null (never an inferred number: IDs and phones keep their
+leading zeros); empty and whitespace-only cells are null. Headers are matched to canonical fields
+through ``popsync/config/sources.yaml`` after folding (case, spaces, punctuation, diacritics).
+A malformed CSV row is kept with ``read_error`` set; only a file that cannot be read at all stops.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import logging
+import re
+import unicodedata
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from popsync.config import SourceConfig, load_sources
+from popsync.errors import UserError
+from transforms.columns import STRING
+from transforms.text import fold_text
+
+log = logging.getLogger(__name__)
+
+PROVENANCE = ("source", "record_id", "src_file", "src_sha256", "src_row", "read_error")
+_BOM = b"\xef\xbb\xbf"
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+_FORMATS = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".parquet": "parquet"}
+_MAGIC = {b"PK\x03\x04": "xlsx", b"PAR1": "parquet"}
+
+
+class ReadError(UserError):
+    """A source file that cannot be read; the message names the file and the reason."""
+
+
+def header_key(label: str) -> str:
+    """Folded form of a header used for matching: ``" Họ  và Tên "`` -> ``"ho va ten"``."""
+    return " ".join(_NON_ALNUM.sub(" ", fold_text(str(label))).split())
+
+
+def read_source(
+    path: str | Path,
+    source: str,
+    config: SourceConfig | Mapping[str, SourceConfig] | None = None,
+) -> pd.DataFrame:
+    """Read ``path`` as ``source``: provenance columns then every canonical field (string or null).
+
+    ``config`` is a :class:`SourceConfig`, the mapping of :func:`popsync.config.load_sources`,
+    or None for the packaged configuration.
+    """
+    cfg = _source_config(source, config)
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ReadError(f"{path}: cannot read the file ({exc.strerror or exc})") from exc
+    fmt = _format(path, data)
+    try:
+        if fmt == "csv":
+            table, errors = _read_csv(data)
+        elif fmt == "xlsx":
+            table, errors = _read_xlsx(data)
+        else:
+            table, errors = _read_parquet(data), None
+    except ReadError as exc:
+        raise ReadError(f"{path}: {exc}") from exc
+    except Exception as exc:  # any parser failure on a file that is not valid in its format
+        raise ReadError(f"{path}: not a valid {fmt.upper()} file ({exc})") from exc
+    frame = _map_columns(table, cfg, path)
+    return _with_provenance(frame, cfg, path, hashlib.sha256(data).hexdigest(), errors)
+
+
+def _source_config(source: str, config) -> SourceConfig:
+    if isinstance(config, SourceConfig):
+        return config
+    sources = load_sources() if config is None else config
+    if source not in sources:
+        raise ReadError(f"unknown source {source!r}; known: {', '.join(sources)}")
+    return sources[source]
+
+
+def _format(path, data: bytes) -> str:
+    fmt = _FORMATS.get(Path(path).suffix.lower()) or _MAGIC.get(data[:4])
+    if fmt is None:
+        raise ReadError(
+            f"{path}: unknown format {Path(path).suffix or '(no extension)'!r}; "
+            "expected .csv, .xlsx or .parquet"
+        )
+    return fmt
+
+
+# --- CSV ---------------------------------------------------------------------------------------
+
+
+def _decode(data: bytes) -> tuple[str, bytes]:
+    """Text and UTF-8 bytes of a CSV: UTF-8 (BOM stripped), else Windows-1258 made NFC."""
+    data = data.removeprefix(_BOM)
+    try:
+        return data.decode("utf-8"), data
+    except UnicodeDecodeError:
+        pass
+    try:
+        from transforms.legacy_encodings import from_cp1258_bytes
+    except ImportError:
+        from_cp1258_bytes = None
+    try:
+        if from_cp1258_bytes is not None:
+            text = from_cp1258_bytes(data)
+        else:
+            # cp1258 spells tones as combining marks; NFC gives the precomposed letters.
+            text = unicodedata.normalize("NFC", data.decode("cp1258"))
+    except UnicodeDecodeError as exc:
+        raise ReadError("text is neither UTF-8 nor Windows-1258") from exc
+    return text, text.encode("utf-8")
+
+
+def _sniff_separator(text: str) -> str:
+    """``;`` or ``,``: whichever occurs more in the header line outside quotes."""
+    header = re.sub(r'"[^"]*"', "", text[:65536].split("\n", 1)[0])
+    return ";" if header.count(";") > header.count(",") else ","
+
+
+def _read_csv(data: bytes) -> tuple[pa.Table, list | None]:
+    text, utf8 = _decode(data)
+    sep = _sniff_separator(text)
+    header = next(csv.reader(io.StringIO(text[:65536], newline=""), delimiter=sep), None)
+    if not header:
+        raise ReadError("empty file (no header line)")
+    names = [f"c{i}" for i in range(len(header))]
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(utf8),
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
+        )
+        errors = None
+    except pa.ArrowInvalid as exc:
+        log.debug("fast CSV path failed (%s); reading row by row", exc)
+        table, errors = _read_csv_tolerant(text, sep, len(header))
+    return table.rename_columns(header), errors
+
+
+def _read_csv_tolerant(text: str, sep: str, width: int) -> tuple[pa.Table, list]:
+    """Python csv reader: rows with too many/few fields are cut or padded and get a read error."""
+    rows = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    next(rows)
+    fixed, errors = [], []
+    for row in rows:
+        if not row:  # blank line: not a data row (as in the fast path)
+            continue
+        if len(row) == width:
+            errors.append(None)
+        else:
+            errors.append(f"{len(row)} fields, expected {width}")
+            row = (row + [""] * width)[:width]
+        fixed.append(row)
+    columns = list(zip(*fixed, strict=True)) if fixed else [()] * width
+    arrays = [pa.array(col, pa.string()) for col in columns]
+    names = [f"c{i}" for i in range(width)]
+    return pa.table(arrays, names=names), errors
+
+
+# --- XLSX --------------------------------------------------------------------------------------
+
+
+def _cell_text(value) -> str | None:
+    """A non-string Excel cell as the text a person would read in it."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time():
+            return value.strftime("%d/%m/%Y")
+        return value.isoformat(timespec="seconds")
+    if isinstance(value, dt.date):
+        return value.strftime("%d/%m/%Y")
+    if isinstance(value, dt.timedelta | dt.time):
+        return str(value)
+    return None if value is None else str(value)
+
+
+def _read_xlsx(data: bytes) -> tuple[pa.Table, list]:
+    """First sheet; the header is the first non-empty row; data rows keep their sheet row number."""
+    from python_calamine import CalamineWorkbook
+
+    sheet = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_index(0)
+    rows = sheet.to_python(skip_empty_area=False)
+    start = next((i for i, row in enumerate(rows) if any(c != "" for c in row)), None)
+    if start is None:
+        raise ReadError("empty sheet (no header row)")
+    header = ["" if c == "" else _cell_text(c) for c in rows[start]]
+    numbered = [(start + 2 + i, row) for i, row in enumerate(rows[start + 1 :])]
+    numbered = [(number, row) for number, row in numbered if any(c != "" for c in row)]
+    sheet_rows = [number for number, _ in numbered]
+    body = [row for _, row in numbered]
+    converted: dict[tuple[type, object], str | None] = {}
+    arrays = []
+    for j in range(len(header)):
+        column = [row[j] if j < len(row) else "" for row in body]
+        for value in {(type(v), v) for v in column if type(v) is not str}:
+            converted.setdefault(value, _cell_text(value[1]))
+        texts = [v if type(v) is str else converted[(type(v), v)] for v in column]
+        arrays.append(pa.array(texts, pa.string()))
+    table = pa.table(arrays, names=[f"c{j}" for j in range(len(header))])
+    return table.rename_columns(header).append_column(
+        "__row", pa.array(sheet_rows, pa.int64())
+    ), None
+
+
+# --- Parquet -----------------------------------------------------------------------------------
+
+
+def _read_parquet(data: bytes) -> pa.Table:
+    table = pq.read_table(io.BytesIO(data))
+    return pa.table(
+        [col if pa.types.is_string(col.type) else _to_string(col) for col in table.itercolumns()],
+        names=table.column_names,
+    )
+
+
+def _to_string(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    if pa.types.is_date(col.type) or pa.types.is_timestamp(col.type):
+        return pc.strftime(col, "%d/%m/%Y" if pa.types.is_date(col.type) else "%Y-%m-%dT%H:%M:%S")
+    return pc.cast(col, pa.string())
+
+
+# --- mapping and provenance --------------------------------------------------------------------
+
+
+def _map_columns(table: pa.Table, cfg: SourceConfig, path) -> dict[str, pa.ChunkedArray | None]:
+    """Canonical field -> column (None when absent); raises on missing required columns."""
+    by_key: dict[str, int] = {}
+    for i, name in enumerate(table.column_names):
+        if name != "__row":
+            by_key.setdefault(header_key(name), i)
+    found: dict[str, pa.ChunkedArray | None] = {}
+    used: set[int | None] = set()
+    for field, labels in cfg.columns.items():
+        keys = [header_key(label) for label in [*labels, field]]
+        index = next((by_key[k] for k in keys if k in by_key and by_key[k] not in used), None)
+        found[field] = None if index is None else _blank_to_null(table.column(index))
+        used.add(index)
+    missing = [f for f in cfg.required if found[f] is None]
+    if missing:
+        wanted = ", ".join(f"{f} ({cfg.columns[f][0]!r})" for f in missing)
+        headers = ", ".join(repr(n) for n in table.column_names if n != "__row")
+        raise ReadError(f"{path}: missing required column(s) {wanted}; headers found: {headers}")
+    extra = [n for i, n in enumerate(table.column_names) if i not in used and n != "__row"]
+    if extra:
+        log.debug("%s: ignoring unknown columns %s", path, extra)
+    if "__row" in table.column_names:
+        found["__row"] = table.column("__row")
+    return found
+
+
+def _blank_to_null(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    blank = pc.equal(pc.utf8_trim_whitespace(col), "")
+    return pc.if_else(blank, pa.scalar(None, pa.string()), col)
+
+
+def _with_provenance(columns: dict, cfg: SourceConfig, path, sha256: str, errors) -> pd.DataFrame:
+    rows = columns.pop("__row", None)
+    n = next(len(c) for c in columns.values() if c is not None)
+    index = pd.RangeIndex(n)
+    frame = pd.DataFrame(
+        {
+            field: pd.Series(
+                pd.array(col, dtype=STRING) if col is not None else None, index, STRING
+            )
+            for field, col in columns.items()
+        }
+    )
+    parts = [frame[f] for f in cfg.record_id_fields]
+    record_id = parts[0]
+    for part in parts[1:]:
+        record_id = record_id.fillna("") + cfg.record_id_sep + part.fillna("")
+    if len(parts) > 1:
+        record_id = record_id.mask(pd.concat(parts, axis=1).isna().all(axis=1))
+    provenance = pd.DataFrame(
+        {
+            "source": pd.Series(cfg.name, index, STRING),
+            "record_id": record_id,
+            "src_file": pd.Series(str(path), index, STRING),
+            "src_sha256": pd.Series(sha256, index, STRING),
+            "src_row": rows.to_numpy() if rows is not None else range(1, n + 1),
+            "read_error": pd.Series(errors, index, STRING),
+        }
+    )
+    frame = frame.drop(columns=[c for c in PROVENANCE if c in frame.columns])
+    return pd.concat([provenance, frame], axis=1)
