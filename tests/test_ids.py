@@ -24,7 +24,12 @@ def _row(value, sex=None, year=None, precision="day"):
         ("001088012345", "001088012345", "cccd", "", ""),
         ("001 088 012 345", "001088012345", "cccd", "", ""),
         ("001.088.012.345", "001088012345", "cccd", "", ""),
-        ("1088012345.0", "1088012345", "invalid", "id_number:invalid", ""),
+        # Excel stores 001088012345 as the number 1088012345: both leading zeros are lost
+        ("1088012345.0", "001088012345", "cccd", "", "id_number:leading_zero"),
+        ("1088012345", "001088012345", "cccd", "", "id_number:leading_zero"),
+        ("79203012345", "079203012345", "cccd", "", "id_number:leading_zero"),
+        # 10 digits that cannot be a CCCD with lost zeros (prefix 000 does not exist)
+        ("0088012345", "0088012345", "invalid", "id_number:invalid", ""),
         # Excel dropped the leading zero: "0" + 11 digits has prefix 001 and century digit 0
         ("01088012345", "001088012345", "cccd", "", "id_number:leading_zero"),
         ("01234567890", "001234567890", "cccd", "", "id_number:leading_zero"),

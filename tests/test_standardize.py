@@ -67,9 +67,11 @@ def test_dan_cu(tmp_path):
     second = std.loc[1]
     assert second["full_name"] == "Trần Thị Thủy" and second["given_key"] == "thuy"
     assert second["birth_date_precision"] == "year" and second["birth_year"] == 1990
-    assert second["id_kind"] == "invalid" and pd.isna(second["cmnd"])
-    assert "birth_date:year_only" in second["flags"].split(";")
-    assert "id_number:invalid" in second["flags"].split(";")
+    # a register exported through Excel: 001190012345 lost both leading zeros
+    assert second["person_id"] == "001190012345" and second["id_kind"] == "cccd"
+    assert pd.isna(second["cmnd"])
+    assert second["flags"] == "birth_date:year_only"
+    assert "id_number:leading_zero" in second["repairs"].split(";")
 
 
 TC_HEADER = ["Mã bản ghi", "Họ và tên", "Ngày sinh", "Giới tính", "Số CMND/CCCD", "Số điện thoại",

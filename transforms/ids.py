@@ -2,8 +2,10 @@
 
 A CCCD is ``PPP G YY RRRRRR`` (province prefix, century+sex digit, birth year, serial) with no
 check digit, so a valid-looking number is only evidence. Leading zeros lost by Excel are put
-back only when the result is unambiguous: 11 digits whose ``"0" + x`` has a known province
-prefix and a century digit of a century that has begun; 8 digits -> a CMND with a leading 0.
+back only when the result is unambiguous. Every province prefix starts with ``0`` (``001``
+Hà Nội), so Excel turns a CCCD into 11 digits (``079...``) or 10 (``001...``): such a number is
+padded back to 12 when the result has a known province prefix and a century digit of a century
+that has begun. 8 digits -> a CMND with a leading 0.
 """
 
 from __future__ import annotations
@@ -79,16 +81,16 @@ def _standardize_unique(unique: pd.Series) -> pd.DataFrame:
     digits = clean_digits(unique)
     all_digits = digits.str.fullmatch(r"\d+").fillna(False)
     length = digits.str.len().where(all_digits)
-    restored = "0" + digits
+    padded = digits.str.zfill(12)
     cccd_zero = (
-        length.eq(11)
-        & restored.str.slice(0, 3).isin(prefixes)
-        & restored.str.slice(3, 4).isin(started)
+        length.isin([10, 11])
+        & padded.str.slice(0, 3).isin(prefixes)
+        & padded.str.slice(3, 4).isin(started)
     ).fillna(False)
     cmnd_zero = length.eq(8).fillna(False)
     leading_zero = cccd_zero | cmnd_zero
-    number = digits.mask(leading_zero, restored)
-    length = length.mask(leading_zero, length + 1)
+    number = digits.mask(cccd_zero, padded).mask(cmnd_zero, "0" + digits)
+    length = length.mask(leading_zero, number.str.len())
 
     missing = digits.isna()
     placeholder = number.isin(_placeholders()).fillna(False)
