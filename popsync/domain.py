@@ -73,7 +73,19 @@ def vaccines() -> tuple[dict[str, str], ...]:
 
 @cache
 def family_names() -> tuple[dict[str, str], ...]:
+    """family_name, share_percent (sums to 100), regional_variant_of, share_source."""
     return tuple(_rows("family_names.csv"))
+
+
+@cache
+def cmnd_police_codes() -> tuple[dict[str, Any], ...]:
+    """Leading 2 digits of a 9-digit CMND (issuing provincial police): code, issuing_police,
+    id_prefixes (tuple of 12-digit ID prefixes the police covered), verified (yes|partly|no),
+    note."""
+    return tuple(
+        {**row, "id_prefixes": tuple(row["id_prefixes"].split("|"))}
+        for row in _rows("cmnd_police_codes.csv")
+    )
 
 
 @cache
@@ -106,3 +118,9 @@ def employer_name_parts() -> dict[str, tuple[str, ...]]:
     for row in _rows("employer_name_parts.csv"):
         parts.setdefault(row["part"], []).append(row["value"])
     return {part: tuple(values) for part, values in parts.items()}
+
+
+@cache
+def admin_aliases() -> tuple[dict[str, str], ...]:
+    """Alternative names (abbreviations, former names, merged units) of administrative units."""
+    return tuple(_rows("admin_aliases.csv"))
