@@ -174,7 +174,7 @@ def _index(scheme: str) -> _Index:
         key = _name_key(row["level"], row["name"])
         ix.add(row["level"], key, _Entry(row["code"], row["division_type"], ""), row["parent_code"])
     # Aliases never shadow a reference name in the same parent.
-    for row in _alias_rows():
+    for row in domain.admin_aliases():
         if scheme not in row["schemes"].split("|"):
             continue
         level, code = row["level"], row["code"]
@@ -183,11 +183,6 @@ def _index(scheme: str) -> _Index:
             continue
         ix.add(level, key, _Entry(code, ix.dtype[code], row["kind"]), row["parent_code"])
     return ix
-
-
-def _alias_rows() -> list[dict[str, str]]:
-    # domain.py is the one reader of popsync/reference/; it has no public loader for this table yet.
-    return domain.admin_aliases()
 
 
 # --- resolving one level ---------------------------------------------------------------------
