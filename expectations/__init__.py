@@ -1,0 +1,171 @@
+"""Quality gates "Đúng, đủ, sạch, sống" with Great Expectations, in two stages.
+
+- ``validate_pre_link(std, source, run_date)``: the standardized rows on their own.
+- ``validate_post_link(std, decisions, register_std, source, run_date)``: each row against the
+  register person it was linked to, the person's other rows, and the batch's freshness.
+
+Suites are stored in ``expectations/suites/*.yaml`` (one per source and stage); each rule carries
+its pillar, severity and reason into the GX expectation's ``meta``, ``notes`` and
+``description``, so findings and Data Docs speak the stewards' words. Great Expectations is
+imported only when a stage runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from expectations.engine import (
+    FINDING_COLUMNS,
+    BatchBlocked,
+    RuleEvaluationError,
+    ValidationResult,
+    pillar_scores,
+)
+from expectations.stored import PILLARS, load_rules
+
+__all__ = [
+    "FINDING_COLUMNS",
+    "PILLARS",
+    "BatchBlocked",
+    "RuleEvaluationError",
+    "ValidationResult",
+    "load_rules",
+    "pillar_scores",
+    "quarantined_ids",
+    "raise_if_blocked",
+    "validate_post_link",
+    "validate_pre_link",
+    "write_outputs",
+]
+
+# Register columns a post-link rule compares with, taken from the linked person.
+_REGISTER_COLUMNS = (
+    "full_name",
+    "birth_date",
+    "birth_date_precision",
+    "sex",
+    "cmnd",
+    "death_date",
+)
+
+
+def validate_pre_link(
+    std: pd.DataFrame, source: str, run_date: dt.date, docs_dir: Path | None = None
+) -> ValidationResult:
+    """Check standardized rows before linking (suite ``<source>_pre_link``)."""
+    from expectations.engine import validate
+
+    return validate(std, source, "pre_link", run_date, docs_dir=docs_dir)
+
+
+def validate_post_link(
+    std: pd.DataFrame,
+    decisions: pd.DataFrame,
+    register_std: pd.DataFrame,
+    source: str,
+    run_date: dt.date,
+    docs_dir: Path | None = None,
+) -> ValidationResult:
+    """Check linked rows against the register (suite ``<source>_post_link``).
+
+    ``decisions`` has ``record_id``, ``so_dinh_danh``, ``decision``, ``score``, one row per
+    extract row: in the same order as ``std``, or else joined on ``record_id``.
+    """
+    from expectations.engine import validate
+
+    linked = _linked(std, decisions, register_std)
+    updated = register_std["updated_at"] if "updated_at" in register_std else pd.Series([])
+    latest = pd.to_datetime(updated).max()
+    age = None if pd.isna(latest) else (pd.Timestamp(run_date) - latest.normalize()).days
+    return validate(
+        std,
+        source,
+        "post_link",
+        run_date,
+        linked=linked,
+        register_age_days=age,
+        docs_dir=docs_dir,
+    )
+
+
+def _linked(std: pd.DataFrame, decisions: pd.DataFrame, register: pd.DataFrame) -> pd.DataFrame:
+    """Per ``std`` row (positional): its decision and the linked person's ``reg_*`` columns."""
+    wanted = ["so_dinh_danh", "decision", "score"]
+    ids = std["record_id"].astype("string").reset_index(drop=True)
+    theirs = decisions["record_id"].astype("string").reset_index(drop=True)
+    if len(theirs) == len(ids) and theirs.equals(ids):
+        linked = decisions[wanted].reset_index(drop=True)
+    else:
+        by_id = decisions.drop_duplicates("record_id").set_index(
+            decisions.drop_duplicates("record_id")["record_id"].astype("string")
+        )
+        linked = by_id.reindex(ids)[wanted].reset_index(drop=True)
+    linked["so_dinh_danh"] = linked["so_dinh_danh"].astype("string").replace("", pd.NA)
+    people = register.drop_duplicates("person_id").set_index(
+        register.drop_duplicates("person_id")["person_id"].astype("string")
+    )
+    present = [c for c in _REGISTER_COLUMNS if c in people.columns]
+    person = people[present].reindex(linked["so_dinh_danh"]).reset_index(drop=True)
+    person.columns = [f"reg_{c}" for c in present]
+    return pd.concat([linked, person], axis=1)
+
+
+def _as_list(results: ValidationResult | Iterable[ValidationResult]) -> list[ValidationResult]:
+    return [results] if isinstance(results, ValidationResult) else list(results)
+
+
+def raise_if_blocked(result: ValidationResult) -> None:
+    """Stop the batch when a block-severity rule failed, naming the rule and the count."""
+    if result.blocked:
+        what = "; ".join(f"{rule} ({count:,} rows)" for rule, count in result.blocked)
+        raise BatchBlocked(f"{result.source} {result.stage}: batch blocked by {what}")
+
+
+def quarantined_ids(results: ValidationResult | Iterable[ValidationResult]) -> set[str]:
+    """Record ids with at least one quarantine finding: the pipeline sets these rows aside."""
+    ids: set[str] = set()
+    for result in _as_list(results):
+        findings = result.findings
+        rows = findings[findings["severity"].eq("quarantine") & findings["record_id"].notna()]
+        ids.update(rows["record_id"].tolist())
+    return ids
+
+
+def write_outputs(
+    results: ValidationResult | Iterable[ValidationResult], out_dir: str | Path
+) -> dict[str, Any]:
+    """Write ``findings.parquet``, ``findings.csv`` and ``scores.json`` for one batch's stages.
+
+    The combined scores count a row against a pillar when any stage has a finding for it.
+    """
+    results = _as_list(results)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    findings = pd.concat([r.findings for r in results], ignore_index=True)
+    rows = max(r.rows for r in results)
+    scores = pillar_scores(findings, rows)
+    scores.update(
+        source=results[0].source,
+        stages={r.stage: r.scores for r in results},
+        blocked=[
+            {"stage": r.stage, "rule": rule, "count": n} for r in results for rule, n in r.blocked
+        ],
+        quarantined_rows=len(quarantined_ids(results)),
+    )
+    paths = {
+        "findings": out_dir / "findings.parquet",
+        "findings_csv": out_dir / "findings.csv",
+        "scores_path": out_dir / "scores.json",
+    }
+    findings.to_parquet(paths["findings"], index=False)
+    findings.to_csv(paths["findings_csv"], index=False)
+    paths["scores_path"].write_text(
+        json.dumps(scores, indent=2, ensure_ascii=False), encoding="utf-8"
+    )
+    return {**{k: str(v) for k, v in paths.items()}, "scores": scores}

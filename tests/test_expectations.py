@@ -1,0 +1,318 @@
+"""Quality gates on small hand-built standardized frames (the DESIGN.md columns)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pandas as pd
+import pytest
+
+import expectations
+from expectations.stored import PILLARS, SEVERITIES, load_rules
+
+RUN = dt.date(2023, 1, 15)
+RUN_POST = dt.date(2021, 9, 1)  # doses of the hand-built rows are in June-August 2021
+D = pd.Timestamp
+
+
+def _row(record_id: str, **values) -> dict:
+    """A clean vaccination row (standardized), a day later per record, overridden by ``values``."""
+    day = D("2021-06-01") + pd.Timedelta(days=int(record_id[1:]))
+    row = {
+        "source": "tiem_chung",
+        "record_id": record_id,
+        "src_file": "tc.csv",
+        "src_sha256": "0" * 64,
+        "src_row": int(record_id[1:]),
+        "raw_full_name": "Nguyễn Văn An",
+        "full_name": "Nguyễn Văn An",
+        "name_key": "nguyen van an",
+        "raw_birth_date": "12/03/1985",
+        "birth_date": D("1985-03-12"),
+        "birth_date_precision": "day",
+        "birth_year": 1985,
+        "raw_sex": "Nam",
+        "sex": "M",
+        "raw_id_number": "001085123456",
+        "id_number": "001085123456",
+        "id_kind": "cccd",
+        "id_sex": "M",
+        "id_birth_year": 1985,
+        "raw_phone": "0912345678",
+        "phone": "0912345678",
+        "raw_address": "Số 1 Phố Huế, Phường Hàng Bài, Quận Hoàn Kiếm, Hà Nội",
+        "raw_province": "Hà Nội",
+        "raw_district": "Hoàn Kiếm",
+        "raw_ward": "Hàng Bài",
+        "raw_dose_number": "1",
+        "dose_number": 1,
+        "raw_vaccine": "AstraZeneca",
+        "vaccine": "AstraZeneca",
+        "raw_vaccination_date": "15/06/2021",
+        "vaccination_date": day,
+        "vaccination_date_precision": "day",
+        "flags": "",
+        "repairs": "",
+    }
+    row.update(values)
+    return row
+
+
+def _frame(*rows: dict) -> pd.DataFrame:
+    frame = pd.DataFrame(list(rows))
+    for column in frame.columns:
+        if column in ("dose_number", "birth_year", "id_birth_year", "src_row"):
+            frame[column] = frame[column].astype("Int64")
+        elif not pd.api.types.is_datetime64_any_dtype(frame[column]):
+            frame[column] = frame[column].astype("string")
+    return frame
+
+
+def _rules_for(result, record_id: str) -> set[str]:
+    return set(result.findings.loc[result.findings["record_id"].eq(record_id), "rule"])
+
+
+def test_every_stored_rule_is_tagged_and_builds_a_gx_suite():
+    for source in ("tiem_chung", "f0", "bhxh"):
+        for stage in ("pre_link", "post_link"):
+            rules = load_rules(source, stage)
+            assert {r.pillar for r in rules} <= set(PILLARS)
+            assert {r.severity for r in rules} <= set(SEVERITIES)
+            assert all(r.reason for r in rules)
+    import great_expectations as gx
+
+    from expectations.stored import build_suite
+
+    gx.get_context(mode="ephemeral")  # a suite reads its expectations through a context
+    suite = build_suite("tiem_chung", "pre_link")
+    century = next(
+        e
+        for e in suite.expectations
+        if e.meta["rule"] == "id_century_digit_matches_sex_and_birth_year"
+    )
+    assert type(century).__name__ == "ExpectIdCenturyDigitToMatchSexAndBirthYear"
+    assert century.meta["pillar"] == "dung" and century.meta["severity"] == "warn"
+    assert "century and sex" in century.description and "Đúng" in century.notes
+
+
+def test_pre_link_finds_each_violation_on_its_row_only():
+    std = _frame(
+        _row("r1"),
+        _row("r2", vaccination_date=D("2021-01-05"), raw_vaccination_date="05/01/2021"),
+        _row("r3", vaccination_date=D("2023-03-01"), raw_vaccination_date="01/03/2023"),
+        _row("r4", dose_number=5, raw_dose_number="5", flags="dose_number:invalid"),
+        _row("r5", vaccine=None, raw_vaccine="Nanocovax", flags="vaccine:unknown"),
+        _row(
+            "r6", raw_id_number=None, id_number=None, id_kind="missing", flags="id_number:missing"
+        ),
+        _row("r7", sex="F", raw_sex="Nữ"),  # the ID's 4th digit 0 says male
+        _row("r8", raw_full_name="NGUYỄN VĂN AN"),
+        _row("r9", raw_address="1 Phố Huế, P. Hàng Bài, Q. Hoàn Kiếm, HN"),
+        _row(
+            "r10",
+            raw_id_number="000000000000",
+            id_number="000000000000",
+            id_kind="invalid",
+            flags="id_number:placeholder",
+        ),
+    )
+    result = expectations.validate_pre_link(std, "tiem_chung", RUN)
+
+    assert _rules_for(result, "r1") == set()
+    assert _rules_for(result, "r2") == {"vaccination_on_or_after_campaign_start"}
+    assert _rules_for(result, "r3") == {"vaccination_date_not_after_run_date"}
+    assert _rules_for(result, "r4") == {"dose_number_in_approved_range"}
+    assert _rules_for(result, "r5") == {"vaccine_in_approved_list"}
+    assert _rules_for(result, "r6") == {"id_number_present"}
+    assert _rules_for(result, "r7") == {"id_century_digit_matches_sex_and_birth_year"}
+    assert _rules_for(result, "r8") == {"full_name_written_in_standard_form"}
+    assert _rules_for(result, "r9") == {"address_without_abbreviations"}
+    assert _rules_for(result, "r10") == {"id_number_not_placeholder"}
+    assert expectations.quarantined_ids(result) == {"r2", "r3", "r4", "r5", "r6", "r10"}
+    assert result.scores["verdict"] == "quarantine" and result.blocked == []
+    assert result.scores["pillars"]["dung"] == pytest.approx(1 - 5 / 10)  # r2 r3 r4 r5 r7
+
+
+def test_findings_mask_personal_values():
+    std = _frame(_row("r1"), _row("r2", sex="F", raw_sex="Nữ"))
+    result = expectations.validate_pre_link(std, "tiem_chung", RUN)
+    observed = result.findings.set_index("rule").loc[
+        "id_century_digit_matches_sex_and_birth_year", "observed"
+    ]
+    assert observed == "id_number=001******456; sex=F; birth_year=1985"
+    assert list(result.findings.columns) == list(expectations.FINDING_COLUMNS)
+
+
+def test_duplicate_rows_quarantine_the_later_copy_and_warn_on_the_first():
+    same_dose = {"vaccination_date": D("2021-06-15")}
+    std = _frame(_row("r1", **same_dose), _row("r2", **same_dose), _row("r3", **same_dose))
+    std.loc[2, "dose_number"] = 2
+    result = expectations.validate_pre_link(std, "tiem_chung", RUN)
+    assert _rules_for(result, "r1") == {"row_has_no_copy"}
+    assert _rules_for(result, "r2") == {"row_has_no_copy", "row_not_duplicated"}
+    assert _rules_for(result, "r3") == set()
+    assert expectations.quarantined_ids(result) == {"r2"}
+
+
+def test_f0_recovery_and_bhxh_period_order():
+    f0 = _frame(
+        _row("r1", source="f0", positive_date=D("2022-03-01"), recovery_date=D("2022-03-10")),
+        _row("r2", source="f0", positive_date=D("2022-03-02"), recovery_date=D("2022-02-20")),
+    ).assign(raw_positive_date="01/03/2022")
+    result = expectations.validate_pre_link(f0, "f0", RUN)
+    assert _rules_for(result, "r1") == set()
+    assert _rules_for(result, "r2") == {"recovery_on_or_after_positive_test"}
+
+    bhxh = _frame(
+        _row("r1", period_start=D("2019-07-01"), period_end=D("2020-06-30")),
+        _row("r2", period_start=D("2019-07-01"), period_end=D("2019-01-31")),
+        _row("r3", period_start=D("2020-01-01"), raw_bhxh_number="12345", bhxh_number=None),
+    ).assign(
+        source="bhxh", raw_period_start="x", raw_bhxh_number=["0123456789", "0123456780", "12345"]
+    )
+    bhxh["bhxh_number"] = pd.array(["0123456789", "0123456780", None], dtype="string")
+    result = expectations.validate_pre_link(bhxh, "bhxh", RUN)
+    assert _rules_for(result, "r2") == {"period_end_on_or_after_start"}
+    assert _rules_for(result, "r3") == {"bhxh_number_valid"}
+
+
+def test_a_mostly_empty_required_field_blocks_the_batch():
+    rows = [_row(f"r{i}") for i in range(1, 5)]
+    for row in rows[:3]:
+        row.update(birth_date=pd.NaT, flags="birth_date:unparseable")
+    result = expectations.validate_pre_link(_frame(*rows), "tiem_chung", RUN)
+    assert result.blocked == [("birth_dates_mostly_usable", 4)]
+    assert result.scores["verdict"] == "blocked" and result.scores["pillars"]["du"] == 0.0
+    with pytest.raises(expectations.BatchBlocked, match=r"birth_dates_mostly_usable \(4 rows\)"):
+        expectations.raise_if_blocked(result)
+
+
+def _register() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "person_id": ["001085123456", "001190000001"],
+            "cmnd": ["011111111", None],
+            "full_name": ["Nguyễn Văn An", "Trần Thị Bình"],
+            "birth_date": [D("1985-03-12"), D("1990-05-04")],
+            "birth_date_precision": ["day", "day"],
+            "sex": ["M", "F"],
+            "death_date": [pd.NaT, D("2021-07-01")],
+            "updated_at": [D("2021-08-28 08:00"), D("2021-07-02")],
+        }
+    )
+
+
+def _decisions(std: pd.DataFrame, people: list[str | None]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "record_id": std["record_id"],
+            "so_dinh_danh": [p or "" for p in people],
+            "decision": ["match" if p else "no_match" for p in people],
+            "score": [0.99 if p else 0.1 for p in people],
+        }
+    )
+
+
+def test_post_link_checks_rows_against_the_linked_person():
+    bình = {"full_name": "Trần Thị Bình", "name_key": "tran thi binh", "sex": "F",
+            "birth_date": D("1990-05-04"), "raw_id_number": "001190000001",
+            "id_number": "001190000001", "id_sex": "F", "id_birth_year": 1990}  # fmt: skip
+    std = _frame(
+        _row("r1", positive_date=D("2021-07-01")),
+        _row(
+            "r3", positive_date=D("2021-07-03"), full_name="Nguyễn An", birth_date=D("1985-12-03")
+        ),
+        _row("r4", positive_date=D("2021-07-04"), id_number="001085123465"),
+        _row("r5", positive_date=D("2021-08-01"), **bình),  # after her death on 2021-07-01
+        _row("r6", positive_date=D("2021-08-02"), id_number="001190000001"),  # unlinked
+    ).assign(source="f0")
+    people = ["001085123456"] * 3 + ["001190000001", None]
+    result = expectations.validate_post_link(
+        std, _decisions(std, people), _register(), "f0", RUN_POST
+    )
+    assert _rules_for(result, "r1") == set()
+    assert _rules_for(result, "r3") == {
+        "name_agrees_with_register",
+        "birth_date_agrees_with_register",
+    }
+    assert _rules_for(result, "r4") == {"declared_id_belongs_to_linked_person"}
+    assert _rules_for(result, "r5") == {"no_event_after_death", "id_claimed_by_one_person"}
+    assert _rules_for(result, "r6") == {"record_linked", "id_claimed_by_one_person"}
+    assert expectations.quarantined_ids(result) == {"r5"}
+    assert result.blocked == []  # register updated 4 days before the run, cases recent enough
+    observed = result.findings.set_index(["record_id", "rule"])["observed"]
+    assert (
+        observed["r3", "name_agrees_with_register"]
+        == "full_name=N***** A*; reg_full_name=N***** V** A*"
+    )
+
+
+def test_post_link_checks_dose_intervals_and_order_per_person():
+    std = _frame(
+        _row("r1", vaccination_date=D("2021-06-02")),
+        _row("r2", dose_number=2, vaccination_date=D("2021-06-25")),  # AZ: 56 days at least
+        _row("r3", dose_number=2, vaccination_date=D("2021-08-25")),  # a second dose 2
+        _row("r4", dose_number=3, vaccination_date=D("2021-08-30")),  # additional: 28 days
+    )
+    people = ["001085123456"] * 4
+    result = expectations.validate_post_link(
+        std, _decisions(std, people), _register(), "tiem_chung", RUN_POST
+    )
+    assert _rules_for(result, "r1") == set()
+    assert _rules_for(result, "r2") == {"dose_interval_respected"}
+    assert _rules_for(result, "r3") == {"dose_numbers_in_date_order"}
+    assert _rules_for(result, "r4") == {"dose_interval_respected"}
+
+
+def test_post_link_blocks_a_stale_register_and_decisions_join_on_record_id():
+    std = _frame(_row("r1"), _row("r2", dose_number=2, vaccination_date=D("2021-09-01")))
+    decisions = _decisions(std, ["001085123456", "001085123456"]).iloc[::-1]
+    register = _register().assign(updated_at=D("2022-06-01"))
+    result = expectations.validate_post_link(std, decisions, register, "tiem_chung", RUN)
+    assert ("register_snapshot_recent", 2) in result.blocked
+    assert ("extract_recent", 2) in result.blocked  # newest dose 2021-09-01, run 2023-01-15
+    assert _rules_for(result, "r2") == set()  # 91 days after dose 1: the join kept the rows apart
+
+
+def test_a_rule_gx_cannot_evaluate_raises(monkeypatch):
+    from expectations import engine
+
+    monkeypatch.setattr(
+        engine, "RESULT_FORMAT", {**engine.RESULT_FORMAT, "unexpected_index_column_names": ["nope"]}
+    )
+    with pytest.raises(expectations.RuleEvaluationError, match="failed to run"):
+        expectations.validate_pre_link(
+            _frame(_row("r1"), _row("r2", raw_sex=None)), "tiem_chung", RUN
+        )
+
+
+def test_write_outputs_and_data_docs(tmp_path):
+    std = _frame(_row("r1"), _row("r2", vaccine=None, raw_vaccine="Nanocovax"))
+    docs = tmp_path / "data_docs"
+    run = dt.date(2021, 7, 1)
+    pre = expectations.validate_pre_link(std, "tiem_chung", run, docs_dir=docs)
+    decisions = _decisions(std, ["001085123456", None])
+    post = expectations.validate_post_link(
+        std, decisions, _register(), "tiem_chung", run, docs_dir=docs
+    )
+    written = expectations.write_outputs([pre, post], tmp_path)
+    scores = json.loads((tmp_path / "scores.json").read_text(encoding="utf-8"))
+    assert scores["verdict"] == "quarantine" and set(scores["stages"]) == {"pre_link", "post_link"}
+    assert scores["pillars"]["dung"] == pytest.approx(0.5)  # r2: vaccine unknown, not linked
+    findings = pd.read_parquet(written["findings"])
+    # r2 is not linked yet declares r1's ID: one ID claimed by two people (both rows).
+    assert set(findings["rule"]) == {
+        "vaccine_in_approved_list",
+        "record_linked",
+        "id_claimed_by_one_person",
+    }
+    assert scores["pillars"]["sach"] == 0.0
+    assert (tmp_path / "findings.csv").exists()
+
+    index = (docs / "index.html").read_text(encoding="utf-8")
+    assert "tiem_chung_pre_link" in index and "tiem_chung_post_link" in index
+    pages = "".join(p.read_text(encoding="utf-8") for p in docs.rglob("*.html"))
+    assert "The product is not one of the COVID-19 vaccines approved in Vietnam." in pages
+    assert "[Đúng · quarantine]" in pages
+    assert "Nanocovax" not in pages and "r2" not in pages  # no row values or ids in the docs
