@@ -87,8 +87,14 @@ def test_test_type():
 
 def test_bhxh_number():
     values = ["0123456789", "123456789", "123456789.0", "0123 456 789", "12345", "001088012345",
-              None]  # fmt: skip
+              "012345678", "01234567890", None]  # fmt: skip
     assert _pairs(codes.standardize_bhxh_number, values) == [
         ("0123456789", ""), ("0123456789", ""), ("0123456789", ""), ("0123456789", ""),
+        (None, "bhxh_number:invalid"),
+        # since 1 Aug 2025 the 12-digit personal ID replaces the BHXH number (CV 1804/BHXH-QLT)
+        ("001088012345", ""),
+        # a 9-digit number that still has its leading zero lost a digit elsewhere
         (None, "bhxh_number:invalid"), (None, "bhxh_number:invalid"), (None, ""),
     ]  # fmt: skip
+    repairs = codes.standardize_bhxh_number(pd.Series(["123456789", "0123456789"]))["repairs"]
+    assert list(repairs) == ["bhxh_number:leading_zero", ""]

@@ -112,8 +112,21 @@ def standardize_test_type(values: pd.Series) -> pd.DataFrame:
 
 
 def standardize_bhxh_number(values: pd.Series) -> pd.DataFrame:
-    """10 digits; 9 digits get back the leading zero Excel dropped; else ``bhxh_number:invalid``."""
+    """10 digits, or since 1 Aug 2025 the 12-digit personal ID that replaces it (domain.md).
+
+    Nine digits that do not start with ``0`` get back the leading zero Excel dropped (BHXH
+    numbers start with a province code such as ``01``); nine digits that already start with
+    ``0`` lost a digit somewhere else and are invalid.
+    """
     digits = clean_digits(values)
-    restored = digits.mask(digits.str.fullmatch(r"\d{9}").fillna(False), "0" + digits)
-    valid = restored.str.contains(domain.facts()["bhxh_number_pattern"]).fillna(False)
-    return _result(restored.where(valid), {"bhxh_number:invalid": digits.notna() & ~valid})
+    lost_zero = digits.str.fullmatch(r"[1-9]\d{8}").fillna(False)
+    restored = digits.mask(lost_zero, "0" + digits)
+    valid = (
+        restored.str.contains(domain.facts()["bhxh_number_pattern"]).fillna(False)
+        | restored.str.contains(domain.facts()["cccd_pattern"]).fillna(False)
+    )
+    return _result(
+        restored.where(valid),
+        {"bhxh_number:invalid": digits.notna() & ~valid},
+        {"bhxh_number:leading_zero": lost_zero},
+    )
