@@ -121,10 +121,8 @@ def standardize_bhxh_number(values: pd.Series) -> pd.DataFrame:
     digits = clean_digits(values)
     lost_zero = digits.str.fullmatch(r"[1-9]\d{8}").fillna(False)
     restored = digits.mask(lost_zero, "0" + digits)
-    valid = (
-        restored.str.contains(domain.facts()["bhxh_number_pattern"]).fillna(False)
-        | restored.str.contains(domain.facts()["cccd_pattern"]).fillna(False)
-    )
+    patterns = f"{domain.facts()['bhxh_number_pattern']}|{domain.facts()['cccd_pattern']}"
+    valid = restored.str.contains(patterns).fillna(False)
     return _result(
         restored.where(valid),
         {"bhxh_number:invalid": digits.notna() & ~valid},
