@@ -13,13 +13,19 @@ import numpy as np
 import pandas as pd
 
 from popsync import domain
-from popsync.generate.common import SNAPSHOT_DATE, day, pick, unique_ints, year_month_day, zfill
+from popsync.generate.common import SNAPSHOT_DATE, day, pick, year_month_day, zfill
 
 HANOI = "01"
 HOUSEHOLD_SIZES = np.arange(1, 8)
 HOUSEHOLD_SIZE_WEIGHTS = np.array([0.08, 0.18, 0.20, 0.28, 0.14, 0.07, 0.05])  # mean ~3.6
 MALE_BIRTH_SHARE = 111.4 / 211.4  # sex ratio at birth 111.4 (domain.md)
 TWIN_BIRTH_SHARE = 0.015
+MOTHER_AGE_GAP = (18, 42)  # mother's age at a child's birth, years (tuned, see HEAD_AGES)
+# CMND police codes: share of residents born elsewhere who kept the CMND of their birth province
+# (the rest got a Hà Nội number after moving), and share of people whose CMND came from a police
+# other than that of their birth province (ours; unverified).
+CMND_KEPT_FROM_BIRTH_PROVINCE = 0.6
+CMND_ISSUED_ELSEWHERE = 0.05
 ROLE_HEAD, ROLE_SPOUSE, ROLE_GRANDPARENT, ROLE_CHILD = 0, 1, 2, 3
 
 
@@ -29,9 +35,11 @@ def _age_weights(bands: list[tuple[int, int, float]]) -> tuple[np.ndarray, np.nd
     return ages, weights
 
 
-# Tuned so that the whole register lands near the 2024 pyramid (23.3 / 67.4 / 9.3 %).
-HEAD_AGES = _age_weights([(24, 34, 1.0), (35, 54, 1.25), (55, 69, 0.75), (70, 88, 0.22)])
-SINGLE_AGES = _age_weights([(18, 30, 1.1), (31, 64, 0.55), (65, 95, 0.6)])
+# Tuned (with MOTHER_AGE_GAP) so that the people alive at the snapshot, by their age on that
+# day, land near the 2024 pyramid (23.3 / 67.4 / 9.3 %; domain.md): on 3 x 100k residents
+# 23.34 / 67.37 / 9.29. The dead (mostly old) are still in the register, so all rows have more 65+.
+HEAD_AGES = _age_weights([(24, 34, 1.0), (35, 54, 1.25), (55, 69, 0.82), (70, 88, 0.30)])
+SINGLE_AGES = _age_weights([(18, 30, 1.1), (31, 64, 0.55), (65, 95, 0.75)])
 
 
 @dataclass(frozen=True)
@@ -152,7 +160,7 @@ def build_people(
     age[gp] = np.minimum(100, head_age[hh[gp]] + rng.integers(20, 33, gp.sum()))
     child = role == ROLE_CHILD
     m_age = mother_age[hh[child]]
-    c_age = m_age - rng.integers(18, 41, child.sum())
+    c_age = m_age - rng.integers(MOTHER_AGE_GAP[0], MOTHER_AGE_GAP[1] + 1, child.sum())
     young = c_age < 0
     c_age[young] = rng.integers(0, np.maximum(m_age[young] - 17, 1))
     age[child] = c_age
@@ -229,17 +237,7 @@ def build_people(
         serial[repeated] = rng.integers(0, 1_000_000, repeated.size)
     id_str = zfill(ids, 12)
 
-    # Old 9-digit CMND (Hà Nội police: 01...) for most adults born before 2004; a few numbers
-    # are shared by two people, as happened (domain.md: CMND is not a unique key).
-    cmnd = pd.Series([""] * n, dtype="str")
-    if resident:
-        has_cmnd = (years <= 2003) & (rng.random(n) < 0.8)
-        numbers = unique_ints(rng, 10_000_000, 20_000_000, int(has_cmnd.sum()))
-        holders = np.flatnonzero(has_cmnd)
-        n_dup = max(1, holders.size // 500) if holders.size > 1 else 0
-        dup = rng.choice(holders.size, 2 * n_dup, replace=False)
-        numbers[dup[:n_dup]] = numbers[dup[n_dup:]]
-        cmnd.iloc[holders] = zfill(numbers, 9).to_numpy()
+    cmnd = _cmnds(rng, prefix, years, resident)
 
     # Phones: most people aged 15+; children are reached through a parent.
     mobile = np.array(sorted(domain.mobile_prefixes()), dtype=object)
@@ -293,6 +291,58 @@ def build_people(
     ):
         frame[column] = place[column].to_numpy()
     return frame
+
+
+@cache
+def _cmnd_codes() -> tuple[dict[str, int], np.ndarray]:
+    """12-digit ID prefix -> CMND police code, and every code (ints)."""
+    rows = domain.cmnd_police_codes()
+    of_prefix = {prefix: int(row["code"]) for row in rows for prefix in row["id_prefixes"]}
+    return of_prefix, np.array(sorted({int(row["code"]) for row in rows}))
+
+
+def _cmnds(
+    rng: np.random.Generator, prefix: np.ndarray, years: np.ndarray, resident: bool
+) -> pd.Series:
+    """Old 9-digit CMND (``PP`` police code + 7 digits) for most people born before 2004, else
+    empty. The police code (domain.md) is mostly that of the province of birth registration (the
+    ID prefix); residents born elsewhere often got a new Hà Nội number after moving, and a few
+    born in Hà Nội got theirs in another province. A few numbers are shared by two people, as
+    happened (domain.md: a CMND is a candidate key, never a unique one)."""
+    n = prefix.size
+    cmnd = pd.Series([""] * n, dtype="str")
+    holders = np.flatnonzero((years <= 2003) & (rng.random(n) < 0.8))
+    if holders.size == 0:
+        return cmnd
+    of_prefix, codes = _cmnd_codes()
+    hanoi = of_prefix["0" + HANOI]
+    own = pd.Series(prefix[holders]).map(of_prefix).to_numpy(dtype=np.int64)
+    elsewhere = codes[codes != hanoi]
+    other = elsewhere[rng.integers(0, elsewhere.size, holders.size)]
+    u = rng.random(holders.size)
+    if resident:
+        born_hanoi = own == hanoi
+        code = np.where(
+            born_hanoi,
+            np.where(u < CMND_ISSUED_ELSEWHERE, other, hanoi),
+            np.where(u < CMND_KEPT_FROM_BIRTH_PROVINCE, own, hanoi),
+        )
+    else:
+        code = np.where(u < CMND_ISSUED_ELSEWHERE, other, own)
+    stem = code * 10_000_000
+    serial = rng.integers(0, 10_000_000, holders.size)
+    while True:
+        numbers = stem + serial
+        _, first = np.unique(numbers, return_index=True)
+        repeated = np.setdiff1d(np.arange(holders.size), first)
+        if repeated.size == 0:
+            break
+        serial[repeated] = rng.integers(0, 10_000_000, repeated.size)
+    n_dup = max(1, holders.size // 500) if holders.size > 1 else 0
+    dup = rng.choice(holders.size, 2 * n_dup, replace=False)
+    numbers[dup[:n_dup]] = numbers[dup[n_dup:]]
+    cmnd.iloc[holders] = zfill(numbers, 9).to_numpy()
+    return cmnd
 
 
 def _addresses(rng: np.random.Generator, place: pd.DataFrame) -> pd.Series:
