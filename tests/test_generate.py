@@ -378,6 +378,21 @@ def test_no_noise_means_no_violations(tmp_path):
     assert register["ho_ten"].map(lambda v: v == unicodedata.normalize("NFC", v)).all()
 
 
+def test_clean_cases_come_after_the_birth_of_their_person(tmp_path):
+    generate_dataset(tmp_path, 3000, seed=4, noise_scale=0, formats="parquet")
+    register = pd.read_parquet(tmp_path / "dan_cu.parquet")
+    f0 = pd.read_parquet(tmp_path / "f0.parquet")
+    links = pd.read_csv(tmp_path / "truth/f0_links.csv", dtype=str, keep_default_na=False)
+    births = register.set_index("so_dinh_danh")["ngay_sinh"]
+    linked = links["true_so_dinh_danh"].to_numpy() != ""
+    born = pd.to_datetime(births.reindex(links["true_so_dinh_danh"][linked]).to_numpy(),
+                          format="%d/%m/%Y", errors="coerce")  # fmt: skip
+    positive = pd.to_datetime(f0["Ngày dương tính"][linked].to_numpy(), format="%d/%m/%Y")
+    known = ~pd.isna(born)
+    assert known.sum() > 100
+    assert (positive[known] >= born[known]).all()
+
+
 def test_noise_config_overrides(tmp_path):
     config = tmp_path / "noise.yaml"
     config.write_text("id_missing: 0.5\nname_upper: 0\n")

@@ -164,16 +164,21 @@ def lot_numbers(rng: np.random.Generator, product: np.ndarray) -> pd.Series:
 
 def f0_cases(rng: np.random.Generator, people: pd.DataFrame) -> pd.DataFrame:
     """F0 episodes: a fifth of people, mostly in the 2022 wave, some twice; recovery 7-14 days
-    after the positive test (unknown for some); nothing after a death."""
+    after the positive test (unknown for some); nothing before the birth or after the death."""
     n = len(people)
     death = people["death"].to_numpy()
+    birth = people["birth"].to_numpy()
     infected = np.flatnonzero(rng.random(n) < 0.2)
     first = _months(rng, MONTH_2021_07, F0_MONTHS, infected.size)
     again = rng.random(infected.size) < 0.06
     second = first[again] + rng.integers(90, 300, again.sum())
     pid = np.concatenate([infected, infected[again]])
     positive = np.concatenate([first, second])
-    keep = (positive <= LAST_EVENT) & ((death[pid] < 0) | (positive < death[pid]))
+    keep = (
+        (positive <= LAST_EVENT)
+        & (positive > birth[pid])
+        & ((death[pid] < 0) | (positive < death[pid]))
+    )
     pid, positive = pid[keep], positive[keep]
     order = np.lexsort((positive, pid))
     pid, positive = pid[order], positive[order]
