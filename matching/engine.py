@@ -1,0 +1,367 @@
+"""``link``: ID pass, probabilistic pass, decisions with explanations."""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from matching.blocking import block
+from matching.compare import Comparer
+from matching.config import LinkageSettings, load_settings
+from matching.model import Model, train
+from matching.prepare import Prepared, prepare
+from popsync.errors import UserError
+from popsync.privacy import mask_id
+
+DECISION_COLUMNS = ["record_id", "so_dinh_danh", "decision", "score", "explanation"]
+CANDIDATE_COLUMNS = ["record_id", "so_dinh_danh", "score", "rank", "explanation"]
+DECISIONS = ["match", "review", "no_match"]
+MATCH, REVIEW, NO_MATCH = range(3)
+
+
+class RegisterError(UserError):
+    """The register cannot serve as the reference (e.g. a duplicated so_dinh_danh)."""
+
+
+@dataclass
+class LinkResult:
+    decisions: pd.DataFrame
+    candidates: pd.DataFrame
+    stats: dict = field(default_factory=dict)
+
+
+@dataclass
+class _Pairs:
+    """Scored candidate pairs; ``rule`` is the index of the first blocking rule that found it."""
+
+    li: np.ndarray
+    ri: np.ndarray
+    rule: np.ndarray
+    levels: np.ndarray
+    weights: np.ndarray
+    score: np.ndarray  # log2 odds
+
+    def __len__(self) -> int:
+        return len(self.li)
+
+    def take(self, index: np.ndarray) -> _Pairs:
+        return _Pairs(*(getattr(self, name)[index] for name in self.__dataclass_fields__))
+
+    @staticmethod
+    def concat(parts: list[_Pairs]) -> _Pairs:
+        return _Pairs(
+            *(
+                np.concatenate([getattr(p, name) for p in parts])
+                for name in _Pairs.__dataclass_fields__
+            )
+        )
+
+
+class _Steps:
+    """Timings of the stages, shown as a rich progress bar when asked."""
+
+    def __init__(self, enabled: bool, total: int):
+        self.timings: dict[str, float] = {}
+        self.progress = None
+        if enabled:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.progress = Progress(
+                TextColumn("linking: {task.description}"),
+                BarColumn(),
+                TimeElapsedColumn(),
+                transient=True,
+            )
+            self.progress.start()
+            self.task = self.progress.add_task("prepare", total=total)
+
+    @contextmanager
+    def step(self, name: str):
+        if self.progress is not None:
+            self.progress.update(self.task, description=name)
+        start = time.perf_counter()
+        yield
+        self.timings[name] = round(time.perf_counter() - start, 3)
+        if self.progress is not None:
+            self.progress.advance(self.task)
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
+def check_register(register: pd.DataFrame) -> None:
+    """Raise :class:`RegisterError` if a so_dinh_danh appears more than once."""
+    ids = register["person_id"].astype("string").dropna()
+    duplicated = ids[ids.duplicated(keep=False)].unique()
+    if len(duplicated):
+        shown = ", ".join(mask_id(value) for value in sorted(duplicated)[:10])
+        more = "" if len(duplicated) <= 10 else ", ..."
+        raise RegisterError(
+            f"the register has {len(duplicated)} duplicated so_dinh_danh ({shown}{more}); "
+            "each person must appear once"
+        )
+
+
+def _empty(extract: pd.DataFrame, stats: dict) -> LinkResult:
+    decisions = pd.DataFrame({column: pd.Series(dtype="string") for column in DECISION_COLUMNS})
+    decisions["score"] = decisions["score"].astype("float64")
+    candidates = pd.DataFrame({column: pd.Series(dtype="string") for column in CANDIDATE_COLUMNS})
+    candidates = candidates.astype({"score": "float64", "rank": "int64"})
+    return LinkResult(decisions, candidates, stats)
+
+
+class _Linker:
+    def __init__(self, prep: Prepared, settings: LinkageSettings, model: Model, comparer: Comparer):
+        self.prep = prep
+        self.settings = settings
+        self.model = model
+        self.comparer = comparer
+        self.rule_names = [rule.name for rule in settings.blocking_rules]
+        self.id_comparison = next(
+            (c for c, comp in enumerate(settings.comparisons) if "id_any" in comp.null_if_missing),
+            None,
+        )
+        self.required = [
+            (c, len(comp.levels))
+            for c, comp in enumerate(settings.comparisons)
+            if comp.name in settings.require_agreement
+        ]
+        self.block_stats: dict[str, dict[str, int]] = {}
+
+    def candidates(
+        self, rule_names: list[str], rows: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Deduplicated pairs of several rules for ``rows`` (first rule wins)."""
+        lis, ris, rules = [], [], []
+        for name in rule_names:
+            li, ri, skipped = block(self.prep, self.settings.rule(name), rows)
+            self.block_stats[name] = {
+                "rows": int(len(rows)),
+                "pairs": int(len(li)),
+                "skipped_rows": skipped,
+            }
+            lis.append(li)
+            ris.append(ri)
+            rules.append(np.full(len(li), self.rule_names.index(name), dtype=np.int8))
+        li, ri, rule = np.concatenate(lis), np.concatenate(ris), np.concatenate(rules)
+        first = ~pd.Index(li * self.prep.n_right + ri).duplicated()
+        return li[first], ri[first], rule[first]
+
+    def score(self, li: np.ndarray, ri: np.ndarray, rule: np.ndarray) -> _Pairs:
+        levels = self.comparer.levels(li, ri)
+        weights = self.model.weights(levels, self.prep, ri)
+        score = self.model.log2_prior + weights.sum(axis=1, dtype=np.float64)
+        return _Pairs(li, ri, rule, levels, weights, score)
+
+    def rank(self, pairs: _Pairs) -> dict[str, np.ndarray]:
+        """Per extract row with candidates: best pair, runner-up score, count and decision."""
+        order = np.lexsort((-pairs.score, pairs.li))
+        rows = pairs.li[order]
+        starts = np.nonzero(np.r_[True, rows[1:] != rows[:-1]])[0]
+        counts = np.diff(np.r_[starts, len(rows)])
+        best = order[starts]
+        second = np.full(len(starts), -np.inf)
+        has_second = counts > 1
+        second[has_second] = pairs.score[order[starts[has_second] + 1]]
+        best_score = pairs.score[best]
+        probability = 1.0 / (1.0 + np.exp2(-best_score))
+        eligible = np.ones(len(best), dtype=bool)
+        for c, else_level in self.required:
+            level = pairs.levels[best, c]
+            eligible &= (level >= 0) & (level < else_level)
+        settings = self.settings
+        match = (probability >= settings.match_threshold) & eligible
+        match &= best_score - second >= settings.min_margin_bits
+        review = ~match & (probability >= settings.review_threshold)
+        decision = np.where(match, MATCH, np.where(review, REVIEW, NO_MATCH))
+        return {
+            "row": rows[starts],
+            "best": best,
+            "count": counts,
+            "probability": probability,
+            "decision": decision,
+            "order": order,
+            "starts": starts,
+        }
+
+    def pass_label(self, pairs: _Pairs, index: np.ndarray) -> np.ndarray:
+        if self.id_comparison is None:
+            return np.full(len(index), "probabilistic")
+        else_level = len(self.settings.comparisons[self.id_comparison].levels)
+        level = pairs.levels[index, self.id_comparison]
+        return np.where((level >= 0) & (level < else_level), "id", "probabilistic")
+
+    def explain(self, pairs: _Pairs, index: np.ndarray, counts: np.ndarray) -> pa.Array:
+        """Compact JSON per pair: pass, candidate count, rule, per-field level and weight.
+
+        The fields part is formatted once per distinct combination of levels and weights
+        (rounded to 0.01 bit) and joined with Arrow kernels: no Python work per row.
+        """
+        levels = pairs.levels[index].astype(np.int64)
+        cents = np.round(pairs.weights[index].astype(np.float64) * 100).astype(np.int64)
+        key = np.zeros(len(index), dtype=np.int64)
+        for c in range(levels.shape[1]):
+            code, uniques = pd.factorize(levels[:, c] * 2**32 + cents[:, c])
+            key = pd.factorize(key * len(uniques) + code)[0]
+        representatives = np.nonzero(~pd.Index(key).duplicated())[0]  # in code order
+        names = [("null", *c.level_names) for c in self.settings.comparisons]
+        texts = [
+            ",".join(
+                f'"{comparison.name}":["{names[c][levels[row, c] + 1]}",{cents[row, c] / 100:g}]'
+                for c, comparison in enumerate(self.settings.comparisons)
+            )
+            for row in representatives
+        ]
+        pieces = [
+            '{"pass":"',
+            pa.array(self.pass_label(pairs, index)),
+            '","candidates":',
+            pa.array(counts).cast(pa.string()),
+            ',"rule":"',
+            pc.take(pa.array(self.rule_names), pa.array(pairs.rule[index])),
+            '","fields":{',
+            pc.take(pa.array(texts, pa.string()), pa.array(key)),
+            "}}",
+        ]
+        arrays = [pa.scalar(piece) if isinstance(piece, str) else piece for piece in pieces]
+        return pc.binary_join_element_wise(*arrays, "").cast(pa.large_string())
+
+
+def link(
+    register_std: pd.DataFrame,
+    extract_std: pd.DataFrame,
+    settings: LinkageSettings | None = None,
+    progress: bool = False,
+) -> LinkResult:
+    """Link every extract row to one register person (``match``), to ``review`` or ``no_match``.
+
+    ID pass first: pairs sharing the 12-digit ID or the 9-digit CMND are scored, and rows whose
+    best pair is a confident, unambiguous match are settled. Every other row gets the
+    probabilistic pass: near-ID and demographic blocking, scored together with its ID pairs.
+    """
+    settings = settings or load_settings()
+    check_register(register_std)
+    stats: dict = {"register_rows": len(register_std), "extract_rows": len(extract_std)}
+    if len(extract_std) == 0 or len(register_std) == 0:
+        stats.update(pairs_scored=0, decisions={}, blocking={}, timings={})
+        if len(extract_std) == 0:
+            return _empty(extract_std, stats)
+    steps = _Steps(progress, total=6)
+    try:
+        return _link(register_std, extract_std, settings, steps, stats)
+    finally:
+        steps.close()
+
+
+def _link(register_std, extract_std, settings, steps: _Steps, stats: dict) -> LinkResult:
+    with steps.step("prepare"):
+        prep = prepare(extract_std, register_std, settings.columns())
+        comparer = Comparer(prep, settings.comparisons)
+    with steps.step("train"):
+        model = train(prep, comparer, settings) if prep.n_right else None
+    all_rows = np.arange(prep.n_left)
+    parts: list[_Pairs] = []
+    settled = np.zeros(prep.n_left, dtype=bool)
+    if model is not None:
+        linker = _Linker(prep, settings, model, comparer)
+        with steps.step("id pass"):
+            id_pairs = linker.score(*linker.candidates(list(settings.id_rules), all_rows))
+            if len(id_pairs):
+                ranked = linker.rank(id_pairs)
+                settled[ranked["row"][ranked["decision"] == MATCH]] = True
+                keep = settled[id_pairs.li]
+                parts += [id_pairs.take(np.nonzero(keep)[0]), id_pairs.take(np.nonzero(~keep)[0])]
+        with steps.step("probabilistic pass"):
+            rest = np.nonzero(~settled)[0]
+            other_rules = [name for name in linker.rule_names if name not in settings.id_rules]
+            li, ri, rule = linker.candidates(other_rules, rest)
+            if parts:  # drop pairs the ID pass already scored
+                seen = parts[-1].li * prep.n_right + parts[-1].ri
+                fresh = ~np.isin(li * prep.n_right + ri, seen)
+                li, ri, rule = li[fresh], ri[fresh], rule[fresh]
+            parts.append(linker.score(li, ri, rule))
+    with steps.step("decide"):
+        pairs = _Pairs.concat(parts) if parts else None
+        decisions, candidates = _decide(
+            extract_std, prep, settings, pairs, linker if parts else None
+        )
+    stats.update(
+        blocking=linker.block_stats if model is not None else {},
+        pairs_scored=0 if pairs is None else len(pairs),
+        id_pass_settled=int(settled.sum()),
+        decisions={key: int(value) for key, value in decisions["decision"].value_counts().items()},
+        timings=steps.timings,
+        model=model.to_dict() if model is not None else {},
+    )
+    return LinkResult(decisions, candidates, stats)
+
+
+def _take(values: pa.Array, index: np.ndarray) -> pd.Series:
+    """``values[index]`` as a pandas string column; index -1 gives null."""
+    taken = pc.take(values, pa.array(index, mask=index < 0))
+    return pd.Series(taken.cast(pa.large_string()), dtype="string")
+
+
+def _decide(
+    extract_std,
+    prep: Prepared,
+    settings: LinkageSettings,
+    pairs: _Pairs | None,
+    linker: _Linker | None,
+):
+    n = prep.n_left
+    record_ids = extract_std["record_id"].astype("string").reset_index(drop=True)
+    decision = np.full(n, NO_MATCH)
+    score = np.zeros(n)
+    person = np.full(n, -1)
+    explanations = pa.array(['{"pass":"none","candidates":0}'])
+    which = np.zeros(n, dtype=np.int64)
+    candidates = _empty(extract_std, {}).candidates
+    if pairs is not None and len(pairs):
+        ranked = linker.rank(pairs)
+        rows = ranked["row"]
+        decision[rows] = ranked["decision"]
+        score[rows] = ranked["probability"]
+        matched = ranked["decision"] == MATCH
+        person[rows[matched]] = pairs.ri[ranked["best"][matched]]
+        explained = linker.explain(pairs, ranked["best"], ranked["count"])
+        explanations = pa.concat_arrays([explanations.cast(explained.type), explained])
+        which[rows] = np.arange(1, len(rows) + 1)
+        candidates = _review_candidates(pairs, ranked, linker, record_ids, prep, settings)
+    decisions = pd.DataFrame(
+        {
+            "record_id": record_ids,
+            "so_dinh_danh": _take(prep.person_ids, person),
+            "decision": _take(pa.array(DECISIONS), decision),
+            "score": np.round(score, 6),
+            "explanation": _take(explanations, which),
+        }
+    )
+    return decisions, candidates
+
+
+def _review_candidates(pairs, ranked, linker: _Linker, record_ids, prep, settings) -> pd.DataFrame:
+    """The top candidates of every ``review`` row, best first."""
+    order, starts, counts = ranked["order"], ranked["starts"], ranked["count"]
+    review = ranked["decision"] == REVIEW
+    keep = np.minimum(counts[review], settings.max_review_candidates)
+    rank = np.arange(keep.sum()) - np.repeat(np.cumsum(keep) - keep, keep)
+    index = order[np.repeat(starts[review], keep) + rank]
+    return pd.DataFrame(
+        {
+            "record_id": record_ids.iloc[pairs.li[index]].reset_index(drop=True),
+            "so_dinh_danh": _take(prep.person_ids, pairs.ri[index]),
+            "score": np.round(1.0 / (1.0 + np.exp2(-pairs.score[index])), 6),
+            "rank": (rank + 1).astype(np.int64),
+            "explanation": pd.Series(
+                linker.explain(pairs, index, np.repeat(counts[review], keep)), dtype="string"
+            ),
+        }
+    )

@@ -1,0 +1,162 @@
+"""Aligned integer columns of the extract (left) and the register (right).
+
+Strings are factorized over both sides together, so equality is an integer test and string
+similarity is computed once per distinct pair of values. Every column uses -1 for null.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+STRING_COLUMNS = (
+    "family_name",
+    "middle_name",
+    "given_name",
+    "family_key",
+    "middle_key",
+    "given_key",
+    "name_key",
+    "name_sorted_key",
+    "phone",
+    "province_code",
+    "district_code",
+    "ward_code",
+    "admin_scheme",
+)
+# Days are counted from 1800 so that every birth date is >= 0 (-1 means null).
+_EPOCH = np.datetime64("1800-01-01", "D")
+
+
+@dataclass
+class Prepared:
+    left: dict[str, np.ndarray]
+    right: dict[str, np.ndarray]
+    vocab: dict[str, np.ndarray]
+    person_ids: pa.Array
+
+    @property
+    def n_left(self) -> int:
+        return len(self.left["id12"])
+
+    @property
+    def n_right(self) -> int:
+        return len(self.right["id12"])
+
+    def term_frequencies(self, column: str) -> np.ndarray:
+        """Share of register rows holding each value code of ``column``."""
+        codes = self.right[column]
+        counts = np.bincount(codes[codes >= 0], minlength=len(self.vocab[column]))
+        return counts / max(len(codes), 1)
+
+
+def _strings(frame: pd.DataFrame, column: str) -> pd.Series:
+    if column not in frame.columns:
+        return pd.Series(pd.NA, index=frame.index, dtype="string")
+    values = frame[column].astype("string")
+    return values.mask(values == "")
+
+
+def _sorted_tokens(name_key: pd.Series) -> pd.Series:
+    """``an nguyen van`` for ``nguyen van an`` and ``van an nguyen``: order-free name key."""
+    uniques = name_key.dropna().unique()
+    mapping = {value: " ".join(sorted(value.split())) for value in uniques}
+    return name_key.map(mapping).astype("string")
+
+
+def _digits(values: pd.Series, length: int) -> np.ndarray:
+    ok = values.str.fullmatch(rf"\d{{{length}}}").fillna(False).to_numpy(bool)
+    out = np.full(len(values), -1, dtype=np.int64)
+    if ok.any():
+        out[ok] = values[ok].astype("int64").to_numpy()
+    return out
+
+
+def _flagged(frame: pd.DataFrame, code: str) -> np.ndarray:
+    if "flags" not in frame.columns:
+        return np.zeros(len(frame), dtype=bool)
+    return (
+        frame["flags"].astype("string").str.contains(code, regex=False).fillna(False).to_numpy(bool)
+    )
+
+
+def _dates(frame: pd.DataFrame, side: dict[str, np.ndarray]) -> None:
+    """Birth date as days (day precision only), its day/month swap, year and imprecision."""
+    n = len(frame)
+    if "birth_date" in frame.columns:
+        date = pd.to_datetime(frame["birth_date"], errors="coerce")
+    else:
+        date = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
+    has = date.notna().to_numpy()
+    year = date.dt.year.fillna(-1).to_numpy(np.int64)
+    month = date.dt.month.fillna(0).to_numpy(np.int64)
+    day = date.dt.day.fillna(0).to_numpy(np.int64)
+    precision = _strings(frame, "birth_date_precision")
+    year_only = (precision == "year").fillna(False).to_numpy(bool)
+    precise = has & ~year_only
+    days = np.full(n, -1, dtype=np.int64)
+    days[precise] = (date[precise].to_numpy().astype("datetime64[D]") - _EPOCH).astype(np.int64)
+    side["dob"] = days
+    if "birth_year" in frame.columns:
+        birth_year = (
+            pd.to_numeric(frame["birth_year"], errors="coerce").fillna(-1).to_numpy(np.int64)
+        )
+        side["birth_year"] = np.where(birth_year > 0, birth_year, year)
+    else:
+        side["birth_year"] = year
+    swappable = precise & (day <= 12) & (day != month)
+    swapped = np.full(n, -1, dtype=np.int64)
+    if swappable.any():
+        parts = pd.DataFrame(
+            {"year": year[swappable], "month": day[swappable], "day": month[swappable]}
+        )
+        swapped[swappable] = (
+            pd.to_datetime(parts).to_numpy().astype("datetime64[D]") - _EPOCH
+        ).astype(np.int64)
+    side["dob_swapped"] = swapped
+    # 01/01 is the usual placeholder: an agreeing year then says little about the day.
+    imprecise = has & (
+        year_only | ((day == 1) & (month == 1)) | _flagged(frame, "birth_date:placeholder")
+    )
+    side["dob_imprecise"] = np.where(imprecise, 1, -1)
+
+
+def _side(
+    frame: pd.DataFrame, register: bool, columns: set[str]
+) -> tuple[dict[str, np.ndarray], dict[str, pd.Series]]:
+    side: dict[str, np.ndarray] = {}
+    if register:
+        side["id12"] = _digits(_strings(frame, "person_id"), 12)
+        side["id9"] = _digits(_strings(frame, "cmnd"), 9)
+        side["id_any"] = np.where(side["id12"] >= 0, 1, -1)
+    else:
+        ids = _strings(frame, "id_number").mask(_flagged(frame, "id_number:placeholder"))
+        side["id12"] = _digits(ids, 12)
+        side["id9"] = _digits(ids, 9)
+        side["id_any"] = np.where((side["id12"] >= 0) | (side["id9"] >= 0), 1, -1)
+    _dates(frame, side)
+    sex = _strings(frame, "sex")
+    side["sex"] = np.select([(sex == "M").fillna(False), (sex == "F").fillna(False)], [0, 1], -1)
+    strings = {column: _strings(frame, column) for column in STRING_COLUMNS if column in columns}
+    if "name_sorted_key" in columns:
+        strings["name_sorted_key"] = _sorted_tokens(_strings(frame, "name_key"))
+    return side, strings
+
+
+def prepare(extract: pd.DataFrame, register: pd.DataFrame, columns: set[str]) -> Prepared:
+    """Prepared sides; of the string columns only those in ``columns`` are factorized."""
+    left, left_strings = _side(extract, register=False, columns=columns)
+    right, right_strings = _side(register, register=True, columns=columns)
+    vocab = {}
+    n_left = len(extract)
+    for column in (c for c in STRING_COLUMNS if c in columns):
+        both = pd.concat([left_strings[column], right_strings[column]], ignore_index=True)
+        codes, uniques = pd.factorize(both, use_na_sentinel=True)
+        codes = codes.astype(np.int64)
+        left[column], right[column] = codes[:n_left], codes[n_left:]
+        vocab[column] = np.asarray(uniques, dtype=object)
+    person_ids = pa.array(_strings(register, "person_id"), type=pa.large_string())
+    return Prepared(left=left, right=right, vocab=vocab, person_ids=person_ids)
