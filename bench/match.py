@@ -1,0 +1,553 @@
+"""Linkage benchmark: popsync's matcher against Splink 5 (DuckDB), end to end from raw files.
+
+For each size (``--sizes``, people in the register) the bench generates, or reuses from
+``bench/out/p<people>_s<seed>/``, a register and a vaccination extract with
+``popsync.generate.generate_dataset``, then runs each contender in its own child process:
+
+- **popsync**: ``popsync.pipeline.match_files(register, extract, "tiem_chung", out)``:
+  read, standardize, link, write (the ``popsync match`` command without the CLI);
+- **Splink 5** (DuckDB backend, ``link_only``): reads the SAME raw files and standardizes
+  them with the SAME popsync code (``read_source`` + ``standardize``), so Splink receives
+  folded names, parsed dates, repaired IDs, admin codes and phones: the comparison is
+  about linkage, not cleaning. Its blocking rules are popsync's
+  (``matching/settings/default.yaml``, translated to Splink SQL); its comparisons are the
+  comparable ones: ID (exact, register CMND, one edit), folded family/given names
+  (Jaro-Winkler, order swap, term frequencies), middle name, birth date (exact, day/month
+  swap, one digit, same year), sex, ward/district/province codes, phone. m by EM, u by
+  random sampling, prior from deterministic rules. Each extract row takes its best
+  scoring register person. Two operating points are reported, both picked WITH the
+  truth (an oracle advantage for Splink): the threshold with the best F1, and a
+  high-precision threshold (the lowest one at or above it that reaches popsync's
+  precision target, 0.9995) with the rows between the two thresholds left for review.
+
+Figures per contender: wall time of the child (read + standardize + link + write),
+peak memory (``ru_maxrss`` of that child from ``os.wait4``; this parent imports only the
+standard library, so the high-water mark a child inherits from it through ``exec`` stays
+small), candidate pairs (after blocking), precision / recall / F1 and review share from
+``truth/tiem_chung_links.csv`` (``matching.evaluate``). Splink runs under a 15-minute
+limit and is reported as "did not finish in 15 min" when it hits it.
+
+    .venv/bin/pip install -r bench/requirements.txt
+    .venv/bin/python bench/match.py --sizes 100000,1000000 [--skip-splink] [--seed 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = Path(__file__).resolve().parent / "out"
+SOURCE = "tiem_chung"
+SPLINK_TIMEOUT = 15 * 60
+PRECISION_TARGET = 0.9995
+DID_NOT_FINISH = "did not finish in 15 min"
+
+
+# --------------------------------------------------------------------------- children
+
+
+def child_generate(dataset: Path, people: int, seed: int) -> dict:
+    from popsync.generate import generate_dataset
+
+    return generate_dataset(dataset, people=people, seed=seed)
+
+
+def _source_files(dataset: Path) -> tuple[Path, Path]:
+    manifest = json.loads((dataset / "manifest.json").read_text(encoding="utf-8"))
+    sources = manifest["sources"]
+    return dataset / sources["dan_cu"]["file"], dataset / sources[SOURCE]["file"]
+
+
+def child_popsync(dataset: Path, work: Path) -> dict:
+    from popsync.pipeline import match_files
+
+    register, extract = _source_files(dataset)
+    summary = match_files(register, extract, SOURCE, work / "popsync.parquet")
+    stats = summary["stats"]
+    return {
+        "candidate_pairs": stats["pairs_scored"],
+        "timings": stats["timings"],
+        "blocking": stats["blocking"],
+    }
+
+
+def _splink_frame(std, register: bool):
+    """Splink's input table from a popsync standardized frame.
+
+    Columns carry the names of popsync's prepared linkage columns (``matching/prepare.py``)
+    so its blocking rules translate one to one: ``id12`` / ``id9`` (the register's
+    ``person_id`` / ``cmnd``; the extract's ID by length, placeholders dropped), ``dob``
+    (day-precision birth date), ``dob_swapped`` (day and month exchanged), ``birth_year``,
+    ``name_sorted_key`` (name tokens in sorted order) and the standardized text columns.
+    """
+    import pandas as pd
+    import pyarrow as pa
+
+    def text(column):
+        values = std[column].astype("string").str.strip()
+        return values.mask(values == "")
+
+    if register:
+        id12, id9 = text("person_id"), text("cmnd")
+    else:
+        placeholder = std["flags"].astype("string").str.contains("id_number:placeholder")
+        ids = text("id_number").mask(placeholder.fillna(False))
+        id12 = ids.where(ids.str.fullmatch(r"\d{12}").fillna(False))
+        id9 = ids.where(ids.str.fullmatch(r"\d{9}").fillna(False))
+    birth = pd.to_datetime(std["birth_date"]).where(std["birth_date_precision"] == "day")
+    day, month = birth.dt.day, birth.dt.month
+    swappable = (day <= 12) & (day != month)
+    swapped = pd.to_datetime(
+        pd.DataFrame({"year": birth.dt.year, "month": day, "day": month}).where(swappable),
+        errors="coerce",
+    )
+    names = text("name_key")
+    sorted_names = names.map(
+        {name: " ".join(sorted(name.split())) for name in names.dropna().unique()}
+    )
+    frame = pd.DataFrame(
+        {
+            "unique_id": text("person_id" if register else "record_id"),
+            "id12": id12,
+            "id9": id9,
+            "dob": birth,
+            "dob_swapped": swapped,
+            "birth_year": pd.to_numeric(std["birth_year"]).astype("Int32"),
+            "name_key": names,
+            "name_sorted_key": sorted_names.astype("string"),
+            **{
+                column: text(column)
+                for column in (
+                    "family_key",
+                    "middle_key",
+                    "given_key",
+                    "sex",
+                    "province_code",
+                    "district_code",
+                    "ward_code",
+                    "phone",
+                )
+            },
+        }
+    )
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    for column in ("dob", "dob_swapped"):
+        dates = table.column(column).cast(pa.date32())
+        table = table.set_column(table.schema.get_field_index(column), column, dates)
+    return table
+
+
+def splink_settings(blocking_rules: list[str]):
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+    from splink import SettingsCreator
+
+    comparisons = [
+        cl.CustomComparison(
+            output_column_name="id",
+            comparison_levels=[
+                cll.CustomLevel(
+                    "(id12_l IS NULL AND id9_l IS NULL) OR (id12_r IS NULL AND id9_r IS NULL)"
+                ).configure(is_null_level=True, label_for_charts="no ID"),
+                cll.ExactMatchLevel("id12"),
+                cll.ExactMatchLevel("id9").configure(label_for_charts="CMND"),
+                cll.DamerauLevenshteinLevel("id12", 1),
+                cll.ElseLevel(),
+            ],
+        ),
+        cl.ForenameSurnameComparison(
+            "given_key",
+            "family_key",
+            jaro_winkler_thresholds=[0.92, 0.85],
+            forename_surname_concat_col_name="name_key",
+        ),
+        cl.JaroWinklerAtThresholds("middle_key", [0.9]),
+        cl.CustomComparison(
+            output_column_name="birth_date",
+            comparison_levels=[
+                cll.NullLevel("birth_year"),
+                cll.ExactMatchLevel("dob"),
+                cll.CustomLevel(
+                    "dob_l = dob_swapped_r OR dob_swapped_l = dob_r",
+                    label_for_charts="day/month swapped",
+                ),
+                cll.CustomLevel(
+                    "levenshtein(strftime(dob_l, '%Y%m%d'), strftime(dob_r, '%Y%m%d')) <= 1",
+                    label_for_charts="one digit",
+                ),
+                cll.ExactMatchLevel("birth_year").configure(label_for_charts="same year"),
+                cll.ElseLevel(),
+            ],
+        ),
+        cl.ExactMatch("sex"),
+        cl.CustomComparison(
+            output_column_name="address",
+            comparison_levels=[
+                cll.NullLevel("province_code"),
+                cll.ExactMatchLevel("ward_code"),
+                cll.ExactMatchLevel("district_code"),
+                cll.ExactMatchLevel("province_code"),
+                cll.ElseLevel(),
+            ],
+        ),
+        cl.ExactMatch("phone"),
+    ]
+    return SettingsCreator(
+        link_type="link_only",
+        comparisons=comparisons,
+        blocking_rules_to_generate_predictions=blocking_rules,
+        retain_matching_columns=False,
+        retain_intermediate_calculation_columns=False,
+    )
+
+
+def splink_link(register_std, extract_std, blocking_rules: list[str], u_pairs: float) -> dict:
+    """Train and run Splink; return the best register person per extract row and timings."""
+    import logging
+
+    from splink import DuckDBAPI, Linker, block_on
+
+    started = time.perf_counter()
+    db_api = DuckDBAPI()
+    tables = [
+        db_api.register(_splink_frame(register_std, True), table_name="register"),
+        db_api.register(_splink_frame(extract_std, False), table_name="extract"),
+    ]
+    linker = Linker(tables, splink_settings(blocking_rules), log_level=logging.ERROR)
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on("id12", "dob", "sex"), block_on("name_key", "dob")],
+        recall=0.7,
+    )
+    linker.training.estimate_u_using_random_sampling(max_pairs=u_pairs, seed=1)
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("dob"))
+    linker.training.estimate_parameters_using_expectation_maximisation(
+        block_on("family_key", "given_key", "birth_year")
+    )
+    trained = time.perf_counter()
+
+    blocked = linker.inference.compute_blocked_pairs_for_predict()
+    candidate_pairs = int(blocked.as_duckdbpyrelation().aggregate("count(*)").fetchall()[0][0])
+    predictions = linker.inference.predict(threshold_match_probability=0.001, warning_mode="never")
+    # One row per extract record: its best register person (ties broken by id). Splink
+    # puts the extract on the left (tables ordered by name: "extract" < "register").
+    best = (
+        predictions.as_duckdbpyrelation()
+        .query(
+            "predictions",
+            """
+            SELECT unique_id_l AS record_id, unique_id_r AS so_dinh_danh, match_probability
+            FROM predictions
+            QUALIFY row_number() OVER (
+                PARTITION BY unique_id_l ORDER BY match_probability DESC, unique_id_r
+            ) = 1
+            """,
+        )
+        .df()
+    )
+    finished = time.perf_counter()
+    return {
+        "best": best,
+        "candidate_pairs": candidate_pairs,
+        "seconds_train": round(trained - started, 2),
+        "seconds_predict": round(finished - trained, 2),
+    }
+
+
+def child_splink(dataset: Path, work: Path, u_pairs: float) -> dict:
+    import pandas as pd
+
+    from transforms.readers import read_source
+    from transforms.standardize import standardize
+
+    started = time.perf_counter()
+    register_path, extract_path = _source_files(dataset)
+    register = standardize(read_source(register_path, "dan_cu"), "dan_cu")
+    extract = standardize(read_source(extract_path, SOURCE), SOURCE)
+    standardized = time.perf_counter()
+    blocking_rules, not_in_splink = popsync_blocking_rules()
+    result = splink_link(register, extract, blocking_rules, u_pairs)
+    best = pd.DataFrame({"record_id": extract["record_id"]}).merge(
+        result.pop("best"), on="record_id", how="left", validate="one_to_one"
+    )
+    best.to_parquet(work / "splink_best.parquet", index=False)
+    return {
+        "seconds_standardize": round(standardized - started, 2),
+        "blocking_rules": blocking_rules,
+        "rules_not_in_splink": not_in_splink,
+        **result,
+    }
+
+
+def splink_operating_points(best, truth) -> dict:
+    """Best-F1 and high-precision thresholds for Splink's best-candidate scores (oracle)."""
+    import numpy as np
+    import pandas as pd
+
+    from matching.evaluate import evaluate
+
+    joined = best.merge(truth, on="record_id", how="inner", validate="one_to_one")
+    scores = joined["match_probability"].fillna(0.0).to_numpy(dtype=float)
+    right = (joined["so_dinh_danh"] == joined["true_so_dinh_danh"]).fillna(False)
+    right = right.to_numpy(dtype=bool)
+    linkable = int(joined["true_so_dinh_danh"].notna().sum())
+    order = np.argsort(-scores, kind="stable")
+    sorted_scores = scores[order]
+    correct = np.cumsum(right[order])
+    taken = np.arange(1, len(order) + 1)
+    # A threshold admits whole groups of equal scores: keep the last index of each group.
+    last = np.r_[sorted_scores[1:] != sorted_scores[:-1], True] & (sorted_scores > 0)
+    precision = correct[last] / taken[last]
+    recall = correct[last] / max(linkable, 1)
+    f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0)
+    thresholds = sorted_scores[last]
+    best_f1 = int(np.argmax(f1))
+    t_f1 = float(thresholds[best_f1])
+    # Thresholds are in decreasing order: the high-precision one is at or above t_f1.
+    at_or_above = precision[: best_f1 + 1]
+    reaching = np.flatnonzero(at_or_above >= PRECISION_TARGET)
+    t_high = float(thresholds[reaching[-1] if len(reaching) else np.argmax(at_or_above)])
+
+    def decide(match_at: float, review_at: float) -> pd.DataFrame:
+        probability = best["match_probability"].fillna(0.0)
+        decision = np.where(
+            probability >= match_at,
+            "match",
+            np.where(probability >= review_at, "review", "no_match"),
+        )
+        return pd.DataFrame(
+            {
+                "record_id": best["record_id"],
+                "so_dinh_danh": best["so_dinh_danh"].where(decision == "match"),
+                "decision": decision,
+            }
+        )
+
+    return {
+        "best F1": {"threshold": t_f1, **evaluate(decide(t_f1, t_f1), truth)},
+        "high precision": {
+            "threshold": t_high,
+            **evaluate(decide(t_high, t_f1), truth),
+        },
+    }
+
+
+def child_evaluate(dataset: Path, work: Path) -> dict:
+    import pandas as pd
+
+    from matching.evaluate import evaluate, read_truth
+
+    truth = read_truth(dataset, SOURCE)
+    results = {}
+    if (work / "popsync.parquet").exists():
+        results["popsync"] = evaluate(pd.read_parquet(work / "popsync.parquet"), truth)
+    if (work / "splink_best.parquet").exists():
+        best = pd.read_parquet(work / "splink_best.parquet")
+        results.update(splink_operating_points(best, truth))
+    return results
+
+
+# --------------------------------------------------------------------------- parent
+
+
+SPLINK_COLUMNS = frozenset(
+    ("id12", "id9", "dob", "dob_swapped", "birth_year", "name_key", "name_sorted_key")
+    + ("family_key", "middle_key", "given_key", "sex", "province_code", "district_code")
+    + ("ward_code", "phone")
+)
+
+
+def popsync_blocking_rules() -> tuple[list[str], list[str]]:
+    """popsync's blocking rules (``matching/settings/default.yaml``) as Splink SQL.
+
+    Splink's left table is the extract and its right one the register (it orders the two
+    tables by name), as popsync's ``on: [extract_column, register_column]`` pairs are.
+    Returns the translated rules and the names of those Splink cannot express as
+    equi-joins (popsync's ``near_id`` lookups).
+    """
+    import matching
+
+    rules, skipped = [], []
+    for rule in matching.load_settings().blocking_rules:
+        if rule.kind != "equi":
+            skipped.append(rule.name)
+            continue
+        unknown = {column for pair in rule.keys for column in pair} - SPLINK_COLUMNS
+        if unknown:
+            raise SystemExit(f"blocking rule {rule.name}: no Splink column for {sorted(unknown)}")
+        rules.append(" AND ".join(f"l.{left} = r.{right}" for left, right in rule.keys))
+    return rules, skipped
+
+
+def run_child(args: list[str], timeout: float | None) -> dict:
+    """Run ``bench/match.py --child ...``; wall time, peak RSS and the child's JSON result."""
+    result_path = Path(args[args.index("--result") + 1])
+    result_path.unlink(missing_ok=True)
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, str(Path(__file__).resolve()), *args], cwd=ROOT, start_new_session=True
+    )
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            break
+        if timeout is not None and time.perf_counter() - started > timeout:
+            os.killpg(process.pid, signal.SIGKILL)
+            pid, status, usage = os.wait4(process.pid, 0)
+            return {"error": DID_NOT_FINISH, "wall_seconds": round(time.perf_counter() - started)}
+        time.sleep(0.2)
+    wall = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        return {"error": f"exit code {os.waitstatus_to_exitcode(status)}"}
+    return {
+        **json.loads(result_path.read_text(encoding="utf-8")),
+        "wall_seconds": round(wall, 1),
+        "peak_mb": round(usage.ru_maxrss / 1024),
+    }
+
+
+def bench_size(people: int, seed: int, skip_splink: bool) -> dict:
+    dataset = OUT / f"p{people}_s{seed}"
+    work = OUT / f"run_p{people}_s{seed}"
+    work.mkdir(parents=True, exist_ok=True)
+    common = ["--dataset", str(dataset), "--work", str(work)]
+    if not (dataset / "manifest.json").exists():
+        print(f"generating {people:,} people (seed {seed}) into {dataset} ...", flush=True)
+        generated = run_child(
+            [
+                "--child",
+                "generate",
+                *common,
+                "--people",
+                str(people),
+                "--seed",
+                str(seed),
+                "--result",
+                str(work / "generate.json"),
+            ],
+            None,
+        )
+        if "error" in generated:
+            raise SystemExit(f"generation failed: {generated['error']}")
+    for stale in ("popsync.parquet", "splink_best.parquet"):
+        (work / stale).unlink(missing_ok=True)
+    print(f"[{people:,}] popsync ...", flush=True)
+    runs = {
+        "popsync": run_child(
+            ["--child", "popsync", *common, "--result", str(work / "popsync.json")], None
+        )
+    }
+    if not skip_splink:
+        print(f"[{people:,}] Splink 5 ...", flush=True)
+        runs["splink"] = run_child(
+            [
+                "--child",
+                "splink",
+                *common,
+                "--result",
+                str(work / "splink.json"),
+                "--u-pairs",
+                str(min(1e7, 100.0 * people)),
+            ],
+            SPLINK_TIMEOUT,
+        )
+    metrics = run_child(
+        ["--child", "evaluate", *common, "--result", str(work / "evaluate.json")], None
+    )
+    if "error" in metrics:
+        raise SystemExit(f"evaluation failed: {metrics['error']}")
+    return {"people": people, "runs": runs, "metrics": metrics}
+
+
+def print_report(results: list[dict]) -> None:
+    header = (
+        f"{'people':>10} {'contender':<24} {'wall s':>8} {'peak MB':>8} {'pairs':>12} "
+        f"{'precision':>9} {'recall':>7} {'F1':>7} {'review':>7} {'wrong':>6}"
+    )
+    print("\n" + header + "\n" + "-" * len(header))
+    for result in results:
+        people, runs, metrics = result["people"], result["runs"], result["metrics"]
+        rows = [("popsync", runs["popsync"], metrics.get("popsync"))]
+        if "splink" in runs:
+            for point in ("best F1", "high precision"):
+                rows.append((f"Splink 5, {point}", runs["splink"], metrics.get(point)))
+        for name, run, metric in rows:
+            if "error" in run:
+                print(f"{people:>10,} {name:<24} {run['error']}")
+                continue
+            print(
+                f"{people:>10,} {name:<24} {run['wall_seconds']:>8.1f} {run['peak_mb']:>8,} "
+                f"{run['candidate_pairs']:>12,} {metric['precision']:>9.5f} "
+                f"{metric['recall']:>7.4f} {metric['f1']:>7.4f} {metric['review_share']:>7.2%} "
+                f"{metric['wrong_links']:>6,}"
+            )
+        splink = runs.get("splink", {})
+        if "splink" in runs and "error" not in splink and "error" not in runs["popsync"]:
+            pop, sp = runs["popsync"], metrics["popsync"]
+            pop_link = sum(pop["timings"].values())
+            sp_link = splink["seconds_train"] + splink["seconds_predict"]
+            print(
+                f"{'':>10} ratios Splink/popsync: end to end time "
+                f"{splink['wall_seconds'] / pop['wall_seconds']:.1f}x, memory "
+                f"{splink['peak_mb'] / pop['peak_mb']:.1f}x; linkage only (after the same "
+                f"standardization) {sp_link:.1f} s / {pop_link:.1f} s = {sp_link / pop_link:.1f}x "
+                f"(Splink train {splink['seconds_train']} s, predict {splink['seconds_predict']} s)"
+            )
+            if splink["rules_not_in_splink"]:
+                print(
+                    f"{'':>10} popsync blocking rules Splink cannot express (not given to it): "
+                    + ", ".join(splink["rules_not_in_splink"])
+                )
+            for point in ("best F1", "high precision"):
+                other = metrics[point]
+                print(
+                    f"{'':>10} popsync vs Splink {point}: precision "
+                    f"{sp['precision'] / other['precision']:.4f}x, recall "
+                    f"{sp['recall'] / other['recall']:.4f}x, wrong links {sp['wrong_links']:,}"
+                    f" vs {other['wrong_links']:,}"
+                )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100000,1000000", help="register sizes, comma-separated")
+    parser.add_argument("--people", type=int, help="one size (overrides --sizes)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--skip-splink", action="store_true")
+    parser.add_argument(
+        "--child", choices=("generate", "popsync", "splink", "evaluate"), help=argparse.SUPPRESS
+    )
+    parser.add_argument("--dataset", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--u-pairs", type=float, default=1e7, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.child:
+        children = {
+            "generate": lambda: child_generate(args.dataset, args.people, args.seed),
+            "popsync": lambda: child_popsync(args.dataset, args.work),
+            "splink": lambda: child_splink(args.dataset, args.work, args.u_pairs),
+            "evaluate": lambda: child_evaluate(args.dataset, args.work),
+        }
+        result = children[args.child]()
+        args.result.write_text(json.dumps(result, default=str, indent=1), encoding="utf-8")
+        return
+
+    sizes = [args.people] if args.people else [int(size) for size in args.sizes.split(",")]
+    results = []
+    for people in sizes:
+        results.append(bench_size(people, args.seed, args.skip_splink))
+        print_report(results[-1:])
+    if len(results) > 1:
+        print_report(results)
+
+
+if __name__ == "__main__":
+    main()
