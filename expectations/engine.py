@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from expectations import derived
+from expectations import data_docs, derived
 from expectations.stored import PILLARS, Rule, build_suite, load_rules
 from popsync.errors import UserError
 from popsync.privacy import PERSONAL_FIELDS, mask_value
@@ -256,7 +256,9 @@ def build_data_docs(docs_dir: Path, suite, gx_result, source: str, stage: str) -
     """Store a copy of the result without row ids or values (they may be personal) in a file
     context rooted at ``docs_dir`` and build the site there; returns ``docs_dir/index.html``.
 
-    Results of earlier stages and batches stay in the context, so the index lists them all."""
+    Results of earlier stages and batches stay in the context, so the index lists them all.
+    ``index.html`` is popsync's static landing page, readable offline (``expectations.data_docs``);
+    GX's own index, which needs its CDN scripts to show its table, is kept as ``gx_index.html``."""
     import great_expectations as gx
     from great_expectations.core import (
         ExpectationSuiteValidationResult,
@@ -271,8 +273,10 @@ def build_data_docs(docs_dir: Path, suite, gx_result, source: str, stage: str) -
     docs_dir = docs_dir.resolve()
     docs_dir.mkdir(parents=True, exist_ok=True)
     context = gx.get_context(mode="file", project_root_dir=str(docs_dir))
+    data_docs.install_offline_styles(docs_dir / "gx")
     site = {
         "class_name": "SiteBuilder",
+        "show_how_to_buttons": False,
         "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
         "store_backend": {
             "class_name": "TupleFilesystemStoreBackend",
@@ -300,7 +304,24 @@ def build_data_docs(docs_dir: Path, suite, gx_result, source: str, stage: str) -
         results=slim,
         suite_name=suite.name,
         statistics=gx_result.statistics,
-        meta={"run_id": run_id, "active_batch_definition": None, "source": source, "stage": stage},
+        # The site index reads ``active_batch_definition`` as a dict (``.get("data_asset_name")``):
+        # with None there it raised, GX logged "Validation result not found" and left the result
+        # out of index.html. Only names here; GX's batch spec and markers (a hash of the frame)
+        # stay out.
+        meta={
+            "run_id": run_id,
+            "validation_time": run_id.run_time.strftime("%Y%m%dT%H%M%S.%fZ"),
+            "great_expectations_version": gx.__version__,
+            "active_batch_definition": {
+                "datasource_name": "popsync",
+                "data_connector_name": "fluent",
+                "data_asset_name": f"{source}_{stage}",
+                "batch_identifiers": {},
+            },
+            "batch_kwargs": {"data_asset_name": f"{source}_{stage}"},  # "Data asset" on the page
+            "source": source,
+            "stage": stage,
+        },
     )
     key = ValidationResultIdentifier(
         expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite.name),
@@ -309,4 +330,4 @@ def build_data_docs(docs_dir: Path, suite, gx_result, source: str, stage: str) -
     )
     context.validation_results_store.set(key, copy)
     context.build_data_docs(site_names=["popsync"])
-    return docs_dir / "index.html"
+    return data_docs.write_landing_page(docs_dir, context)

@@ -316,3 +316,38 @@ def test_write_outputs_and_data_docs(tmp_path):
     assert "The product is not one of the COVID-19 vaccines approved in Vietnam." in pages
     assert "[Đúng · quarantine]" in pages
     assert "Nanocovax" not in pages and "r2" not in pages  # no row values or ids in the docs
+
+
+def test_data_docs_index_links_every_result_and_reads_offline(tmp_path, caplog):
+    std = _frame(_row("r1"), _row("r2", vaccine=None, raw_vaccine="Nanocovax"))
+    docs = tmp_path / "data_docs"
+    run = dt.date(2021, 7, 1)
+    with caplog.at_level("WARNING"):
+        expectations.validate_pre_link(std, "tiem_chung", run, docs_dir=docs)
+        expectations.validate_post_link(
+            std,
+            _decisions(std, ["001085123456", None]),
+            _register(),
+            "tiem_chung",
+            run,
+            docs_dir=docs,
+        )
+    assert "Validation result not found" not in caplog.text
+    pages = {
+        stage: next(docs.glob(f"validations/tiem_chung_{stage}/**/*.html")).relative_to(docs)
+        for stage in ("pre_link", "post_link")
+    }
+    gx_index = (docs / "gx_index.html").read_text(encoding="utf-8")  # GX's own index
+    landing = (docs / "index.html").read_text(encoding="utf-8")  # static, no scripts
+    for page in pages.values():
+        assert page.as_posix() in gx_index
+        assert f'href="{page.as_posix()}"' in landing
+    assert "<script" not in landing and "http" not in landing.replace("http-equiv", "")
+    # The failed rule with its pillar, severity and reason, and the pillar x severity counts.
+    assert "vaccine_in_approved_list" in landing and "quarantine" in landing
+    assert "The product is not one of the COVID-19 vaccines approved in Vietnam." in landing
+    assert "Nanocovax" not in landing and "r2" not in landing
+    # GX's pages carry the offline styles: status icons as text glyphs, tables without Bootstrap.
+    result_page = (docs / pages["pre_link"]).read_text(encoding="utf-8")
+    assert "popsync: Data Docs readable offline" in result_page
+    assert "Data asset: tiem_chung_pre_link" in " ".join(result_page.split())
