@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench samples clean
+.PHONY: run test lint bench samples clean airflow
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,3 +38,8 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .popsync
+
+airflow: $(STAMP)
+	mkdir -p .airflow
+	POPSYNC_HOME=$(CURDIR) AIRFLOW_HOME=$(CURDIR)/.airflow AIRFLOW_CONFIG=$(CURDIR)/airflow.cfg \
+		PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/airflow standalone

@@ -47,22 +47,47 @@ def _fail(error: Exception) -> None:
 
 
 @main.command()
-@click.option("--people", type=click.IntRange(min=1), default=3000, show_default=True,
-              help="Size of the generated register.")
+@click.option(
+    "--people",
+    type=click.IntRange(min=1),
+    default=3000,
+    show_default=True,
+    help="Size of the generated register.",
+)
 @click.option("--seed", type=int, default=6, show_default=True, help="Same seed, same files.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
-@click.option("--noise", "noise_scale", type=click.FloatRange(min=0), default=1.0, show_default=True,
-              help="Multiplies every noise rate; 0 gives extracts with no injected violations.")
-@click.option("--noise-config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="YAML file overriding individual noise rates.")
-@click.option("--formats", default="mixed", show_default=True,
-              help="'mixed' (csv, csv-bom, cp1258, xlsx, parquet across files) or one of csv|xlsx|parquet.")
+@click.option(
+    "--noise",
+    "noise_scale",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    help="Multiplies every noise rate; 0 gives extracts with no injected violations.",
+)
+@click.option(
+    "--noise-config",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="YAML file overriding individual noise rates.",
+)
+@click.option(
+    "--formats",
+    default="mixed",
+    show_default=True,
+    help="'mixed' (csv, csv-bom, cp1258, xlsx, parquet across files) or one of csv|xlsx|parquet.",
+)
 def generate(people, seed, out_dir, noise_scale, noise_config, formats):
     """Generate a synthetic register, the three extracts and their truth files."""
     from popsync.generate import generate_dataset
 
-    generate_dataset(out_dir=out_dir, people=people, seed=seed, noise_scale=noise_scale,
-                     noise_config=noise_config, formats=formats, progress=True)
+    generate_dataset(
+        out_dir=out_dir,
+        people=people,
+        seed=seed,
+        noise_scale=noise_scale,
+        noise_config=noise_config,
+        formats=formats,
+        progress=True,
+    )
 
 
 @main.command()
@@ -81,19 +106,31 @@ def standardize(source, input_path, out_path):
 
 
 @main.command()
-@click.option("--population", type=click.Path(path_type=Path), required=True, help="Register file (dan_cu).")
+@click.option(
+    "--population", type=click.Path(path_type=Path), required=True, help="Register file (dan_cu)."
+)
 @click.option("--extract", "extract_path", type=click.Path(path_type=Path), required=True)
 @click.option("--source", type=EXTRACT_CHOICE, required=True)
-@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Ends in .csv or .parquet.")
-@click.option("--settings", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Linkage settings (YAML/JSON); default: matching/settings/default.yaml.")
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Ends in .csv or .parquet.",
+)
+@click.option(
+    "--settings",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Linkage settings (YAML/JSON); default: matching/settings/default.yaml.",
+)
 def match(population, extract_path, source, out_path, settings):
     """Link every extract row to one person of the register, to review, or to no one."""
     from popsync import pipeline
 
     try:
-        pipeline.match_files(population, extract_path, source, out_path, settings_path=settings, echo=True)
+        pipeline.match_files(
+            population, extract_path, source, out_path, settings_path=settings, echo=True
+        )
     except pipeline.UserError as error:
         _fail(error)
 
@@ -109,38 +146,67 @@ def validate(source, input_path, population, out_dir, run_date):
     from popsync import pipeline
 
     try:
-        pipeline.validate_files(source, input_path, population, out_dir,
-                                run_date=run_date or dt.date.today(), echo=True)
+        pipeline.validate_files(
+            source, input_path, population, out_dir, run_date=run_date or dt.date.today(), echo=True
+        )
     except pipeline.UserError as error:
         _fail(error)
 
 
 @main.command()
 @click.argument("source", type=click.Choice((*EXTRACT_SOURCES, "all")))
-@click.option("--input", "input_path", type=click.Path(path_type=Path), help="Extract file (one source).")
+@click.option(
+    "--input", "input_path", type=click.Path(path_type=Path), help="Extract file (one source)."
+)
 @click.option("--population", type=click.Path(path_type=Path), help="Register file (dan_cu).")
-@click.option("--samples", type=click.Path(file_okay=False, path_type=Path),
-              help="With 'all': a folder as written by 'popsync generate'.")
-@click.option("--date", "run_date", type=DATE, default=None, help="Run date (default: today).")
-@click.option("--database-url", envvar="POPSYNC_DATABASE_URL", default=None,
-              help="postgresql://... (default: $POPSYNC_DATABASE_URL, else the embedded database).")
-@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=Path(".popsync"),
-              show_default=True, help="Where intermediate files, reports and the embedded database go.")
+@click.option(
+    "--samples",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="With 'all': a folder as written by 'popsync generate'.",
+)
+@click.option(
+    "--date",
+    "run_date",
+    type=DATE,
+    default=None,
+    help="Run date (default: today; for 'all', the sample set's extract date).",
+)
+@click.option(
+    "--database-url",
+    envvar="POPSYNC_DATABASE_URL",
+    default=None,
+    help="postgresql://... (default: $POPSYNC_DATABASE_URL, else the embedded database).",
+)
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".popsync"),
+    show_default=True,
+    help="Where intermediate files, reports and the embedded database go.",
+)
 def run(source, input_path, population, samples, run_date, database_url, workdir):
     """The main job: read, standardize, validate, link, validate, load."""
     from popsync import pipeline
 
-    run_date = run_date or dt.date.today()
     try:
         if source == "all":
             if samples is None:
                 raise pipeline.UserError("'popsync run all' needs --samples DIR")
-            pipeline.run_all(samples, run_date=run_date, database_url=database_url, workdir=workdir, echo=True)
+            pipeline.run_all(
+                samples, run_date=run_date, database_url=database_url, workdir=workdir, echo=True
+            )
         else:
             if input_path is None or population is None:
                 raise pipeline.UserError(f"'popsync run {source}' needs --input and --population")
-            pipeline.run_source(source, input_path, population, run_date=run_date,
-                                database_url=database_url, workdir=workdir, echo=True)
+            pipeline.run_source(
+                source,
+                input_path,
+                population,
+                run_date=run_date or dt.date.today(),
+                database_url=database_url,
+                workdir=workdir,
+                echo=True,
+            )
     except pipeline.UserError as error:
         _fail(error)
 

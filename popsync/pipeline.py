@@ -1,0 +1,454 @@
+"""The steps of popsync, shared by the CLI and the Airflow DAGs.
+
+Each ``stage_*`` function takes and returns JSON-serialisable values (paths, dicts), reads
+its inputs from Parquet and writes its outputs to Parquet under the work directory, so an
+Airflow task can call it with XCom values and the CLI can call it in a loop: a DAG run and a
+CLI run do the same thing. ``run_source`` chains the stages for one extract.
+
+Work directory layout (``workdir``, default ``.popsync``)::
+
+    register/<sha256>.parquet             standardized register, cached by file content
+    batches/<source>/<sha256>/            one folder per batch (source + input file content)
+        standardized.parquet  findings_pre.parquet  linked.parquet  candidates.parquet
+        findings_post.parquet  summary.json  data_docs/  report.html
+    popsync.db                            the embedded database (when no URL is configured)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from popsync import EXTRACT_SOURCES
+from popsync.errors import UserError
+
+log = logging.getLogger("popsync")
+
+__all__ = [
+    "STAGES",
+    "UserError",
+    "finish_batch",
+    "new_batch",
+    "plan_batches",
+    "file_sha256",
+    "match_files",
+    "run_all",
+    "run_source",
+    "stage_link",
+    "stage_load",
+    "stage_register",
+    "stage_standardize",
+    "stage_validate_post",
+    "stage_validate_pre",
+    "standardize_file",
+    "validate_files",
+]
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _require_file(path: str | Path, what: str) -> Path:
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{what} {path} does not exist or is not a file")
+    return path
+
+
+def _read_parquet(path: str | Path):
+    import pandas as pd
+
+    return pd.read_parquet(path)
+
+
+def _write_parquet(frame, path: Path) -> str:
+    """Write atomically (a unique temporary name, then rename): parallel tasks may race."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    frame.to_parquet(tmp, index=False)
+    tmp.replace(path)
+    return str(path)
+
+
+# --------------------------------------------------------------------------- stages
+#
+# A batch is a plain dict (JSON, so it can travel as an Airflow XCom): what to run
+# (source, input_path, population, run_date, workdir, database_url) and, as stages run,
+# what they produced (paths, scores, counts) and how long each took (timings).
+
+
+def new_batch(
+    source: str,
+    input_path: str | Path,
+    population: str | Path,
+    run_date: dt.date | str,
+    workdir: str | Path = ".popsync",
+) -> dict[str, Any]:
+    """The starting dict of one batch: one extract file of one source against one register.
+
+    The warehouse URL is not part of it (it may hold a password, and batches are logged and
+    stored as XCom): ``stage_load`` takes it as an argument."""
+    return {
+        "source": source,
+        "input_path": str(_require_file(input_path, f"{source} extract")),
+        "population": str(_require_file(population, "register file")),
+        "run_date": str(_as_date(run_date)),
+        "workdir": str(workdir),
+        "timings": {},
+    }
+
+
+def _timed(stage: str):
+    """Record the stage's wall time in ``batch["timings"]``."""
+
+    def wrap(func):
+        def run(batch: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+            started = time.perf_counter()
+            result = func(dict(batch), **kwargs)
+            result["timings"] = {
+                **batch.get("timings", {}),
+                stage: round(time.perf_counter() - started, 3),
+            }
+            return result
+
+        run.__name__ = func.__name__
+        run.__doc__ = func.__doc__
+        return run
+
+    return wrap
+
+
+@_timed("register")
+def stage_register(batch: dict[str, Any]) -> dict[str, Any]:
+    """Read and standardize the register, once per file content (cached under the workdir)."""
+    from transforms.readers import read_source
+    from transforms.standardize import standardize
+
+    population = _require_file(batch["population"], "register file")
+    target = Path(batch["workdir"]) / "register" / f"{file_sha256(population)[:16]}.parquet"
+    if not target.exists():
+        _write_parquet(standardize(read_source(population, "dan_cu"), "dan_cu"), target)
+    batch["register"] = str(target)
+    return batch
+
+
+@_timed("standardize")
+def stage_standardize(batch: dict[str, Any]) -> dict[str, Any]:
+    """Read and standardize the extract: one row per input row, same order."""
+    from transforms.readers import read_source
+    from transforms.standardize import standardize
+
+    source, input_path = batch["source"], batch["input_path"]
+    sha = file_sha256(_require_file(input_path, f"{source} extract"))
+    folder = Path(batch["workdir"]) / "batches" / source / sha[:16]
+    standardized = standardize(read_source(input_path, source), source)
+    batch.update(
+        input_sha256=sha,
+        folder=str(folder),
+        rows_read=len(standardized),
+        standardized=_write_parquet(standardized, folder / "standardized.parquet"),
+    )
+    return batch
+
+
+@_timed("validate_pre")
+def stage_validate_pre(batch: dict[str, Any]) -> dict[str, Any]:
+    """Pre-link quality gate. Raises ``expectations.BatchBlocked`` on a blocking finding."""
+    import expectations
+
+    folder = Path(batch["folder"])
+    result = expectations.validate_pre_link(
+        _read_parquet(batch["standardized"]),
+        batch["source"],
+        _as_date(batch["run_date"]),
+        docs_dir=folder / "data_docs",
+    )
+    _write_parquet(result.findings, folder / "findings_pre.parquet")
+    expectations.raise_if_blocked(result)
+    batch["scores_pre"] = result.scores
+    return batch
+
+
+@_timed("link")
+def stage_link(batch: dict[str, Any]) -> dict[str, Any]:
+    """Link every row to the register: ``linked.parquet`` and the review ``candidates.parquet``."""
+    import matching
+
+    folder = Path(batch["folder"])
+    extract = _read_parquet(batch["standardized"])
+    result = matching.link(_read_parquet(batch["register"]), extract)
+    decisions = result.decisions[["record_id", "so_dinh_danh", "decision", "score", "explanation"]]
+    linked = extract.join(decisions.drop(columns="record_id").set_axis(extract.index))
+    _write_parquet(result.candidates, folder / "candidates.parquet")
+    batch["link_stats"] = json.loads(json.dumps(result.stats, default=str))
+    batch["linked"] = _write_parquet(linked, folder / "linked.parquet")
+    return batch
+
+
+@_timed("validate_post")
+def stage_validate_post(batch: dict[str, Any]) -> dict[str, Any]:
+    """Post-link quality gate against the register."""
+    import expectations
+
+    folder = Path(batch["folder"])
+    rows = _read_parquet(batch["linked"])
+    result = expectations.validate_post_link(
+        rows,
+        rows[["record_id", "so_dinh_danh", "decision", "score"]],
+        _read_parquet(batch["register"]),
+        batch["source"],
+        _as_date(batch["run_date"]),
+        docs_dir=folder / "data_docs",
+    )
+    _write_parquet(result.findings, folder / "findings_post.parquet")
+    expectations.raise_if_blocked(result)
+    batch["scores_post"] = result.scores
+    batch["scores"] = expectations.pillar_scores(_concat_findings(folder), batch["rows_read"])
+    return batch
+
+
+@_timed("load")
+def stage_load(batch: dict[str, Any], database_url: str | None = None) -> dict[str, Any]:
+    """Split rows into loaded / quarantined / review and load the batch in one transaction,
+    then check ``rows read = loaded + quarantined + review`` against the database."""
+    from popsync import warehouse
+
+    folder = Path(batch["folder"])
+    rows = _read_parquet(batch["linked"])
+    findings = _concat_findings(folder)
+    load = warehouse.build_batch(
+        run_id=str(uuid.uuid4()),
+        source=batch["source"],
+        input_file=batch["input_path"],
+        input_sha256=batch["input_sha256"],
+        run_date=_as_date(batch["run_date"]),
+        rows=rows,
+        findings=findings,
+        candidates=_read_parquet(folder / "candidates.parquet"),
+        timings=batch.get("timings", {}),
+    )
+    store = warehouse.connect(database_url, workdir=batch["workdir"])
+    try:
+        store.migrate()
+        store.load_register(_read_parquet(batch["register"]), {"run_date": batch["run_date"]})
+        loaded = store.load_batch(load)
+    finally:
+        store.close()
+    counts = {name: loaded[f"rows_{name}"] for name in ("read", "loaded", "quarantined", "review")}
+    batch.update(run_id=load.run_id, counts=counts)
+    return batch
+
+
+STAGES = (
+    stage_register,
+    stage_standardize,
+    stage_validate_pre,
+    stage_link,
+    stage_validate_post,
+    stage_load,
+)
+
+
+def _concat_findings(folder: Path):
+    import pandas as pd
+
+    parts = [
+        _read_parquet(folder / name)
+        for name in ("findings_pre.parquet", "findings_post.parquet")
+        if (folder / name).exists()
+    ]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def _as_date(value: str | dt.date) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def finish_batch(batch: dict[str, Any], echo: bool = False) -> dict[str, Any]:
+    """Write the batch's ``summary.json`` and HTML report; print the summary line."""
+    from popsync import report
+
+    folder = Path(batch["folder"])
+    batch["report"] = str(report.write_batch_report(folder, batch))
+    (folder / "summary.json").write_text(json.dumps(batch, default=str, indent=1))
+    if echo:
+        report.print_run_summary(batch)
+    return batch
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def standardize_file(source: str, input_path: str | Path, out_path: str | Path, echo: bool = False):
+    """``popsync standardize``: read + standardize one file into Parquet; print a summary."""
+    from transforms.standardize import standardize_file as _standardize_file
+
+    summary = _standardize_file(source, input_path, out_path)
+    if echo:
+        from popsync import report
+
+        report.print_standardize_summary(source, input_path, summary)
+    return summary
+
+
+def match_files(
+    population: str | Path,
+    extract_path: str | Path,
+    source: str,
+    out_path: str | Path,
+    settings_path: str | Path | None = None,
+    echo: bool = False,
+) -> dict[str, Any]:
+    """``popsync match``: link an extract file to a register file; write one row per extract row."""
+    import matching
+    from transforms.readers import read_source
+    from transforms.standardize import standardize
+
+    out_path = Path(out_path)
+    if out_path.suffix not in (".csv", ".parquet"):
+        raise UserError(f"--out {out_path} must end in .csv or .parquet")
+    started = time.perf_counter()
+    register = standardize(
+        read_source(_require_file(population, "register file"), "dan_cu"), "dan_cu"
+    )
+    extract = standardize(read_source(_require_file(extract_path, "extract"), source), source)
+    settings = matching.load_settings(settings_path)
+    result = matching.link(register, extract, settings, progress=echo)
+    decisions = result.decisions[["record_id", "so_dinh_danh", "decision", "score", "explanation"]]
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    if out_path.suffix == ".csv":
+        decisions.to_csv(out_path, index=False)
+    else:
+        decisions.to_parquet(out_path, index=False)
+    if len(result.candidates):
+        candidates_path = out_path.with_name(out_path.stem + ".review" + out_path.suffix)
+        if out_path.suffix == ".csv":
+            result.candidates.to_csv(candidates_path, index=False)
+        else:
+            result.candidates.to_parquet(candidates_path, index=False)
+    summary = {
+        "rows": len(decisions),
+        "decisions": decisions["decision"].value_counts().to_dict(),
+        "seconds": round(time.perf_counter() - started, 2),
+        "stats": result.stats,
+        "out": str(out_path),
+    }
+    if echo:
+        from popsync import report
+
+        report.print_match_summary(source, summary)
+    return summary
+
+
+def validate_files(
+    source: str,
+    input_path: str | Path,
+    population: str | Path,
+    out_dir: str | Path,
+    run_date: dt.date,
+    echo: bool = False,
+) -> dict[str, Any]:
+    """``popsync validate``: both quality stages on one file; findings, scores and Data Docs."""
+    import expectations
+    import matching
+    from transforms.readers import read_source
+    from transforms.standardize import standardize
+
+    out_dir = Path(out_dir)
+    register = standardize(
+        read_source(_require_file(population, "register file"), "dan_cu"), "dan_cu"
+    )
+    extract = standardize(read_source(_require_file(input_path, "extract"), source), source)
+    docs_dir = out_dir / "data_docs"
+    pre = expectations.validate_pre_link(extract, source, run_date, docs_dir=docs_dir)
+    linked = matching.link(register, extract)
+    post = expectations.validate_post_link(
+        extract, linked.decisions, register, source, run_date, docs_dir=docs_dir
+    )
+    written = expectations.write_outputs([pre, post], out_dir)
+    if echo:
+        from popsync import report
+
+        report.print_scores(source, written["scores"], out_dir)
+    return written
+
+
+def run_source(
+    source: str,
+    input_path: str | Path,
+    population: str | Path,
+    run_date: dt.date | str,
+    database_url: str | None = None,
+    workdir: str | Path = ".popsync",
+    echo: bool = False,
+) -> dict[str, Any]:
+    """The main job for one extract: read, standardize, validate, link, validate, load."""
+    from popsync import report
+
+    batch = new_batch(source, input_path, population, run_date, workdir)
+    with report.StageProgress(source, enabled=echo) as progress:
+        for stage in STAGES:
+            progress.start(stage.__name__.removeprefix("stage_"))
+            batch = stage(batch, database_url=database_url) if stage is stage_load else stage(batch)
+            progress.done()
+    return finish_batch(batch, echo=echo)
+
+
+def plan_batches(
+    samples: str | Path,
+    run_date: dt.date | str | None = None,
+    workdir: str | Path = ".popsync",
+    sources: tuple[str, ...] = EXTRACT_SOURCES,
+) -> list[dict[str, Any]]:
+    """One batch per extract of a folder written by ``popsync generate`` (its ``manifest.json``
+    names each source's file). Without a run date, the folder's own extract date is used, so a
+    sample set keeps passing its freshness rules whatever day it is run on."""
+    samples = Path(samples)
+    manifest_path = samples / "manifest.json"
+    if not manifest_path.is_file():
+        raise UserError(
+            f"{samples} has no manifest.json: expected a folder written by 'popsync generate'"
+        )
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    files = {source: samples / entry["file"] for source, entry in manifest["sources"].items()}
+    if "dan_cu" not in files:
+        raise UserError(f"{manifest_path} names no register (dan_cu) file")
+    run_date = run_date or manifest["extract_date"]
+    return [
+        new_batch(source, files[source], files["dan_cu"], run_date, workdir)
+        for source in sources
+        if source in files
+    ]
+
+
+def run_all(
+    samples: str | Path,
+    run_date: dt.date | str | None = None,
+    database_url: str | None = None,
+    workdir: str | Path = ".popsync",
+    echo: bool = False,
+) -> list[dict[str, Any]]:
+    """``popsync run all``: every extract of a sample folder, one batch after the other."""
+    return [
+        run_source(
+            batch["source"],
+            batch["input_path"],
+            batch["population"],
+            batch["run_date"],
+            database_url,
+            workdir,
+            echo,
+        )
+        for batch in plan_batches(samples, run_date, workdir)
+    ]

@@ -1,0 +1,175 @@
+"""The command line as a user runs it, on the committed sample set (embedded database)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from popsync.cli import main
+
+SAMPLES = Path(__file__).resolve().parents[1] / "data_samples"
+MANIFEST = json.loads((SAMPLES / "manifest.json").read_text(encoding="utf-8"))
+FILES = {source: SAMPLES / entry["file"] for source, entry in MANIFEST["sources"].items()}
+
+
+def _invoke(*args: str):
+    """Run the CLI as a user would, with no warehouse configured (the embedded default)."""
+    runner = CliRunner(env={"POPSYNC_DATABASE_URL": None})
+    return runner.invoke(main, list(args), catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def samples_run(tmp_path_factory):
+    """`popsync run all --samples data_samples/` into a fresh embedded database."""
+    workdir = tmp_path_factory.mktemp("run")
+    result = _invoke("run", "all", "--samples", str(SAMPLES), "--workdir", str(workdir))
+    assert result.exit_code == 0, result.output
+    return workdir, result.output
+
+
+def _table_counts(db_path: Path) -> dict[str, int]:
+    with sqlite3.connect(db_path) as db:
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        return {t: db.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}  # noqa: S608
+
+
+def test_run_all_reconciles_every_source(samples_run):
+    workdir, output = samples_run
+    with sqlite3.connect(workdir / "popsync.sqlite3") as db:
+        runs = db.execute(
+            "SELECT source, status, rows_read, rows_loaded, rows_quarantined, rows_review FROM run WHERE source <> 'dan_cu'"
+        ).fetchall()
+    assert {r[0] for r in runs} == {"tiem_chung", "f0", "bhxh"}
+    for source, status, read, loaded, quarantined, review in runs:
+        assert status == "loaded"
+        assert read == MANIFEST["sources"][source]["rows"]
+        assert read == loaded + quarantined + review
+        assert f"{source}: read {read:,} = loaded {loaded:,}" in output
+    for source in ("tiem_chung", "f0", "bhxh"):
+        reports = list((workdir / "batches" / source).glob("*/report.html"))
+        assert len(reports) == 1
+        page = reports[0].read_text(encoding="utf-8")
+        assert "<svg" in page and "Pillar scores" in page
+
+
+def test_rerun_of_the_same_batches_leaves_the_same_state(samples_run):
+    workdir, _ = samples_run
+    before = _table_counts(workdir / "popsync.sqlite3")
+    result = _invoke("run", "all", "--samples", str(SAMPLES), "--workdir", str(workdir))
+    assert result.exit_code == 0, result.output
+    after = _table_counts(workdir / "popsync.sqlite3")
+    assert {t: n for t, n in after.items() if t != "run"} == {
+        t: n for t, n in before.items() if t != "run"
+    }
+    with sqlite3.connect(workdir / "popsync.sqlite3") as db:
+        statuses = db.execute(
+            "SELECT status, count(*) FROM run WHERE source <> 'dan_cu' GROUP BY status"
+        ).fetchall()
+    assert dict(statuses) == {"loaded": 3, "replaced": 3}
+
+
+def test_reports_and_terminal_output_mask_personal_data(samples_run):
+    workdir, output = samples_run
+    register = pd.read_csv(FILES["dan_cu"], dtype=str)
+    pages = "".join(p.read_text(encoding="utf-8") for p in workdir.glob("batches/*/*/report.html"))
+    for person_id in register["so_dinh_danh"].head(200):
+        assert person_id not in pages
+        assert person_id not in output
+
+
+def test_match_writes_one_row_per_extract_row(tmp_path):
+    out = tmp_path / "links.csv"
+    result = _invoke(
+        "match",
+        "--population",
+        str(FILES["dan_cu"]),
+        "--extract",
+        str(FILES["f0"]),
+        "--source",
+        "f0",
+        "--out",
+        str(out),
+    )
+    assert result.exit_code == 0, result.output
+    links = pd.read_csv(out, dtype={"so_dinh_danh": str, "record_id": str})
+    assert len(links) == MANIFEST["sources"]["f0"]["rows"]
+    assert list(links.columns[:5]) == [
+        "record_id",
+        "so_dinh_danh",
+        "decision",
+        "score",
+        "explanation",
+    ]
+    assert set(links["decision"]) <= {"match", "review", "no_match"}
+    assert links["score"].between(0, 1).all()
+    assert links.loc[links["decision"] != "match", "so_dinh_danh"].isna().all()
+
+
+def test_match_on_an_empty_extract_writes_an_empty_output(tmp_path):
+    empty = tmp_path / "f0_empty.csv"
+    header = pd.read_csv(FILES["f0"], sep=";", encoding="cp1258", nrows=0)
+    header.to_csv(empty, index=False)
+    out = tmp_path / "links.parquet"
+    result = _invoke(
+        "match", "--population", str(FILES["dan_cu"]), "--extract", str(empty),
+        "--source", "f0", "--out", str(out),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert len(pd.read_parquet(out)) == 0
+
+
+def test_a_register_with_duplicated_ids_stops_with_a_clear_error(tmp_path):
+    register = pd.read_csv(FILES["dan_cu"], dtype=str)
+    duplicated = pd.concat([register, register.head(2)])
+    path = tmp_path / "dan_cu_dup.csv"
+    duplicated.to_csv(path, index=False)
+    result = _invoke(
+        "match", "--population", str(path), "--extract", str(FILES["f0"]),
+        "--source", "f0", "--out", str(tmp_path / "out.csv"),
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "duplicate" in result.output.lower()
+    assert register["so_dinh_danh"].iloc[0] not in result.output  # masked
+
+
+def test_an_unreadable_file_names_the_file(tmp_path):
+    broken = tmp_path / "tiem_chung.xlsx"
+    broken.write_bytes(b"this is not a spreadsheet")
+    result = _invoke(
+        "standardize", "--source", "tiem_chung", "--input", str(broken),
+        "--out", str(tmp_path / "out.parquet"),
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert str(broken) in result.output
+
+
+def test_validate_writes_findings_scores_and_data_docs(tmp_path):
+    result = _invoke(
+        "validate", "--source", "bhxh", "--input", str(FILES["bhxh"]),
+        "--population", str(FILES["dan_cu"]), "--out", str(tmp_path), "--date", "2023-01-15",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "findings.parquet").exists() and (tmp_path / "findings.csv").exists()
+    scores = json.loads((tmp_path / "scores.json").read_text())
+    assert scores
+    assert (tmp_path / "data_docs" / "index.html").exists() or list(
+        (tmp_path / "data_docs").rglob("index.html")
+    )
+    assert "Đúng" in result.output
+
+
+def test_generate_is_deterministic(tmp_path):
+    for name in ("a", "b"):
+        result = _invoke(
+            "generate", "--people", "200", "--seed", "3", "--out", str(tmp_path / name),
+            "--formats", "csv",
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+    for path in (tmp_path / "a").rglob("*.csv"):
+        twin = tmp_path / "b" / path.relative_to(tmp_path / "a")
+        assert path.read_bytes() == twin.read_bytes(), path.name
