@@ -1,0 +1,123 @@
+"""The two database backends. They differ only in how a connection is opened, how a
+transaction starts, how identifiers and placeholders are written, how a table is bulk
+loaded (COPY vs executemany) and how concurrent loads of one source are serialized."""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+import zlib
+from pathlib import Path
+
+import psycopg2
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+from psycopg2 import sql
+
+# First key of the two-key advisory locks: "popsync" in ASCII, clear of other users' locks.
+_LOCK_CLASS = 0x706F7073
+# Bytes sent per COPY message (psycopg2's default, 8 KiB, costs a Python call per 8 KiB).
+COPY_CHUNK = 1 << 20
+
+
+class Postgres:
+    name = "postgresql"
+
+    def __init__(self, url: str):
+        self.conn = psycopg2.connect(url)
+
+    def query(self, template: str, **identifiers: str | list[str]) -> sql.Composed:
+        """``template`` with ``{name}`` identifiers (a name or a list of names) and ``%s``
+        value placeholders."""
+        return sql.SQL(template).format(
+            **{key: _pg_identifiers(value) for key, value in identifiers.items()}
+        )
+
+    def begin(self) -> psycopg2.extensions.cursor:
+        """psycopg2 opens the transaction at the first statement. Joins of a whole batch
+        (1M keys) stay in memory with a larger work_mem, for this transaction only."""
+        cur = self.conn.cursor()
+        cur.execute("SET LOCAL work_mem = '128MB'")
+        return cur
+
+    def lock(self, cur, name: str) -> None:
+        """Serialize transactions on ``name`` (a source) until commit / rollback."""
+        key = zlib.crc32(name.encode()) - 2**31
+        cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_LOCK_CLASS, key))
+
+    def bulk_insert(self, cur, table: str, data: pa.Table) -> None:
+        """COPY from an in-memory CSV written by pyarrow (strings quoted, nulls empty)."""
+        buffer = io.BytesIO()
+        pacsv.write_csv(data, buffer, pacsv.WriteOptions(include_header=False))
+        buffer.seek(0)
+        statement = self.query("COPY {table} ({columns}) FROM STDIN (FORMAT csv)",
+                               table=table, columns=data.column_names)  # fmt: skip
+        cur.copy_expert(statement, buffer, size=COPY_CHUNK)
+
+    def run_script(self, cur, script: str) -> None:
+        cur.execute(script)
+
+
+class Sqlite:
+    name = "sqlite"
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Transactions are explicit (BEGIN IMMEDIATE); a second writer waits up to 10 min.
+        self.conn = sqlite3.connect(path, timeout=600, isolation_level=None,
+                                    check_same_thread=False)  # fmt: skip
+        self.conn.execute("PRAGMA journal_mode = WAL")
+
+    def query(self, template: str, **identifiers: str | list[str]) -> str:
+        return template.format(
+            **{key: _sqlite_identifiers(value) for key, value in identifiers.items()}
+        ).replace("%s", "?")
+
+    def begin(self) -> sqlite3.Cursor:
+        """Take the write lock at once: one writer at a time, the others wait for it."""
+        cur = self.conn.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        return cur
+
+    def lock(self, cur, name: str) -> None:
+        """BEGIN IMMEDIATE already holds the database's only write lock."""
+
+    def bulk_insert(self, cur, table: str, data: pa.Table) -> None:
+        columns = [_sqlite_text(column) for column in data.columns]
+        placeholders = ", ".join(["%s"] * len(columns))  # only placeholders: no values
+        statement = self.query(
+            "INSERT INTO {table} ({columns}) VALUES (" + placeholders + ")",  # noqa: S608
+            table=table,
+            columns=data.column_names,
+        )
+        cur.executemany(statement, zip(*(column.to_pylist() for column in columns), strict=True))
+
+    def run_script(self, cur, script: str) -> None:
+        """executescript would commit the open transaction: run statement by statement."""
+        for statement in _statements(script):
+            cur.execute(statement)
+
+
+def _pg_identifiers(value: str | list[str]) -> sql.Composable:
+    if isinstance(value, str):
+        return sql.Identifier(value)
+    return sql.SQL(", ").join(sql.Identifier(name) for name in value)
+
+
+def _sqlite_identifiers(value: str | list[str]) -> str:
+    names = [value] if isinstance(value, str) else value
+    return ", ".join('"' + name.replace('"', '""') + '"' for name in names)
+
+
+def _sqlite_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Dates and times as ISO text, the form SQLite compares and sorts correctly."""
+    if pa.types.is_date(column.type) or pa.types.is_timestamp(column.type):
+        return pc.cast(column, pa.string())
+    return column
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements (the migrations use no ``;`` inside a statement)."""
+    lines = [line for line in script.splitlines() if not line.lstrip().startswith("--")]
+    return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]

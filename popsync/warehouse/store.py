@@ -1,0 +1,487 @@
+"""``Warehouse``: migrations, the register merge and the batch load, written once for both
+backends (``backends.Postgres``, ``backends.Sqlite``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+import uuid
+from contextlib import contextmanager
+from importlib import resources
+
+import pandas as pd
+import psycopg2
+
+from popsync.errors import UserError
+from popsync.warehouse.batch import (
+    CANDIDATE_COLUMNS,
+    FINDING_COLUMNS,
+    IDENTITY_FIELDS,
+    PERSON_COLUMNS,
+    PERSON_FROM_STD,
+    QUARANTINE_COLUMNS,
+    SOURCE_TABLES,
+    Batch,
+    row_columns,
+    rows_as_json,
+    to_arrow,
+)
+
+_HISTORY_FIELDS = [
+    c for c in PERSON_COLUMNS if c not in ("so_dinh_danh", "ngay_cap_nhat", "run_id")
+]
+
+
+class ReconciliationError(UserError):
+    """The database does not hold every row read: read != loaded + quarantined + review."""
+
+
+class Warehouse:
+    """The pipeline's database. Every write method runs in one transaction: on failure
+    nothing of it is visible, and the failed run is recorded afterwards."""
+
+    def __init__(self, backend):
+        self._db = backend
+
+    @property
+    def backend(self) -> str:
+        """``postgresql`` or ``sqlite``."""
+        return self._db.name
+
+    def close(self) -> None:
+        self._db.conn.close()
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ plumbing
+
+    @contextmanager
+    def _transaction(self):
+        cur = self._db.begin()
+        try:
+            yield cur
+        except BaseException:
+            self._db.conn.rollback()
+            raise
+        else:
+            self._db.conn.commit()
+        finally:
+            cur.close()
+
+    def _run(self, cur, template: str, params=(), **identifiers):
+        cur.execute(self._db.query(template, **identifiers), params)
+        return cur
+
+    def _scalar(self, cur, template: str, params=(), **identifiers):
+        return self._run(cur, template, params, **identifiers).fetchone()[0]
+
+    # ------------------------------------------------------------------ migrations
+
+    def migrate(self) -> list[str]:
+        """Apply the migrations not applied yet (``migrations/NNNN_name[.backend].sql``, in
+        order, in one transaction); return their names. Safe to call from concurrent processes."""
+        pending = []
+        with self._transaction() as cur:
+            self._db.lock(cur, "schema_migrations")
+            cur.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(version integer PRIMARY KEY, name text NOT NULL, applied_at text NOT NULL)"
+            )
+            applied = {row[0] for row in self._run(cur, "SELECT version FROM schema_migrations")}
+            for version, name, script in _migrations(self._db.name):
+                if version in applied:
+                    continue
+                self._db.run_script(cur, script)
+                self._run(cur, "INSERT INTO schema_migrations VALUES (%s, %s, %s)",
+                          (version, name, _now()))  # fmt: skip
+                pending.append(name)
+        return pending
+
+    # ------------------------------------------------------------------ register
+
+    def load_register(self, register_std: pd.DataFrame, run_meta: dict | None = None) -> dict:
+        """Merge a register snapshot (standardized ``dan_cu`` frame) into ``person``.
+
+        A person is inserted when new and replaced when the snapshot's ``ngay_cap_nhat`` is
+        newer; every changed field goes to ``person_history``; deaths come in as ``ngay_mat``.
+        Rows linked to a person whose name, birth date, sex or death changed get
+        ``needs_recheck``: they are re-linked by the next run of their source, never here.
+        People absent from the snapshot are kept (a snapshot may cover one province).
+        ``run_meta``: ``run_id``, ``input_file``, ``input_sha256``, ``run_date``, ``timings``
+        (all optional); a snapshot whose sha256 was already loaded is skipped."""
+        meta = {"run_id": str(uuid.uuid4()), **(run_meta or {})}
+        run = _run_record(meta, "dan_cu", len(register_std))
+        steps = _Steps()
+        try:
+            frame = register_std.rename(columns=PERSON_FROM_STD)
+            _require_unique_ids(frame, "so_dinh_danh", "register")
+            data = to_arrow(frame, PERSON_COLUMNS, {"run_id": run["run_id"]}, "register")
+            steps("prepare")
+            with self._transaction() as cur:
+                self._db.lock(cur, "dan_cu")
+                if run["input_sha256"]:
+                    loaded = self._run(
+                        cur,
+                        "SELECT run_id FROM run WHERE source = 'dan_cu' AND input_sha256 = %s "
+                        "AND status = 'loaded'",
+                        (run["input_sha256"],),
+                    ).fetchone()
+                    if loaded:
+                        return {"run_id": loaded[0], "skipped": True, "rows_read": len(data)}
+                stats = self._merge_register(cur, data, run["run_id"], steps)
+                run.update(rows_loaded=stats["inserted"] + stats["updated"], status="loaded",
+                           timings={**run["timings"], "load": steps.seconds})  # fmt: skip
+                self._write_run(cur, run)
+        except Exception as error:
+            self._record_failure(run, error, steps)
+            raise
+        return {"run_id": run["run_id"], "skipped": False, "rows_read": len(data), **stats}
+
+    def _merge_register(self, cur, data, run_id: str, steps) -> dict:
+        self._run(cur, "DROP TABLE IF EXISTS register_stage")
+        self._run(cur, "CREATE TEMP TABLE register_stage AS SELECT * FROM person WHERE 1 = 0")
+        self._db.bulk_insert(cur, "register_stage", data)
+        self._run(cur, "CREATE INDEX register_stage_id ON register_stage (so_dinh_danh)")
+        self._run(cur, "ANALYZE register_stage")
+        steps("stage")
+        # The stored version of every known person this snapshot replaces.
+        self._run(cur, "DROP TABLE IF EXISTS register_old")
+        self._run(
+            cur,
+            "CREATE TEMP TABLE register_old AS SELECT p.* FROM register_stage s "
+            "JOIN person p ON p.so_dinh_danh = s.so_dinh_danh "
+            "WHERE s.ngay_cap_nhat > p.ngay_cap_nhat "
+            "OR (p.ngay_cap_nhat IS NULL AND s.ngay_cap_nhat IS NOT NULL)",
+        )
+        history = 0
+        for field in _HISTORY_FIELDS:
+            history += self._run(
+                cur,
+                "INSERT INTO person_history "
+                "(so_dinh_danh, field, old_value, new_value, changed_at, run_id) "
+                "SELECT s.so_dinh_danh, %s, CAST(o.{f} AS text), CAST(s.{f} AS text), "
+                "s.ngay_cap_nhat, %s FROM register_old o "
+                "JOIN register_stage s ON s.so_dinh_danh = o.so_dinh_danh "
+                "WHERE s.{f} <> o.{f} OR (s.{f} IS NULL) <> (o.{f} IS NULL)",
+                (field, run_id),
+                f=field,
+            ).rowcount
+        recheck = 0
+        for table in SOURCE_TABLES.values():
+            recheck += self._run(
+                cur,
+                "UPDATE {table} SET needs_recheck = TRUE WHERE needs_recheck = FALSE "
+                "AND so_dinh_danh IN (SELECT so_dinh_danh FROM person_history "
+                "WHERE run_id = %s AND field IN (%s, %s, %s, %s, %s))",
+                (run_id, *IDENTITY_FIELDS),
+                table=table,
+            ).rowcount
+        deaths = self._scalar(
+            cur,
+            "SELECT count(*) FROM person_history WHERE run_id = %s AND field = 'ngay_mat' "
+            "AND old_value IS NULL",
+            (run_id,),
+        )
+        inserted = self._scalar(
+            cur,
+            "SELECT count(*) FROM register_stage s WHERE NOT EXISTS "
+            "(SELECT 1 FROM person p WHERE p.so_dinh_danh = s.so_dinh_danh)",
+        )
+        upserted = self._run(
+            cur,
+            "INSERT INTO person ({columns}) SELECT {columns} FROM register_stage WHERE TRUE "
+            "ON CONFLICT (so_dinh_danh) DO UPDATE SET so_cmnd = excluded.so_cmnd, "
+            "ho_ten = excluded.ho_ten, ngay_sinh = excluded.ngay_sinh, "
+            "ngay_sinh_precision = excluded.ngay_sinh_precision, "
+            "gioi_tinh = excluded.gioi_tinh, ma_tinh = excluded.ma_tinh, "
+            "ma_huyen = excluded.ma_huyen, ma_xa = excluded.ma_xa, "
+            "admin_scheme = excluded.admin_scheme, dia_chi = excluded.dia_chi, "
+            "so_dien_thoai = excluded.so_dien_thoai, ngay_mat = excluded.ngay_mat, "
+            "ngay_cap_nhat = excluded.ngay_cap_nhat, run_id = excluded.run_id "
+            "WHERE excluded.ngay_cap_nhat > person.ngay_cap_nhat "
+            "OR (person.ngay_cap_nhat IS NULL AND excluded.ngay_cap_nhat IS NOT NULL)",
+            columns=list(PERSON_COLUMNS),
+        ).rowcount
+        self._run(cur, "DROP TABLE register_stage")
+        self._run(cur, "DROP TABLE register_old")
+        steps("merge")
+        return {
+            "inserted": inserted,
+            "updated": upserted - inserted,
+            "unchanged": len(data) - upserted,
+            "history_rows": history,
+            "deaths": deaths,
+            "needs_recheck": recheck,
+        }
+
+    # ------------------------------------------------------------------ batches
+
+    def load_batch(self, batch: Batch) -> dict:
+        """Load one extract batch in one transaction and reconcile it before commit.
+
+        The rows go by COPY straight into the source's table after the rows of the same
+        record ids (an earlier load of this batch) are deleted: the same end state as an
+        upsert, at about half the cost of staging every row and INSERT ... ON CONFLICT
+        (measured: bench/load.py). Only the record ids are staged. Reruns of one source are
+        serialized by an advisory lock; other sources load at the same time."""
+        if batch.source not in SOURCE_TABLES:
+            raise UserError(f"unknown source {batch.source!r}: one of {', '.join(SOURCE_TABLES)}")
+        run = _run_record(vars(batch), batch.source, batch.rows_read)
+        steps = _Steps()
+        try:
+            data = self._prepare(batch)
+            steps("prepare")
+            with self._transaction() as cur:
+                counts = self._write_batch(cur, batch, data, steps)
+                run.update(counts, status="loaded",
+                           timings={**run["timings"], "load": steps.seconds})  # fmt: skip
+                self._write_run(cur, run)
+        except Exception as error:
+            self._record_failure(run, error, steps)
+            raise
+        return {
+            "run_id": batch.run_id,
+            "source": batch.source,
+            "status": "loaded",
+            "rows_read": batch.rows_read,
+            **counts,
+            "findings": len(batch.findings),
+            "candidates": len(batch.candidates),
+            "timings": steps.seconds,
+        }
+
+    def _prepare(self, batch: Batch) -> dict:
+        """Every table's rows as Arrow tables; checks record ids before anything is written."""
+        source, run_id = batch.source, batch.run_id
+        constants = {"source": source, "run_id": run_id}
+        columns = row_columns(source)
+        data = {
+            # In key order, the primary key index is appended to instead of split at random.
+            "rows": to_arrow(batch.rows, columns, constants, f"{source} rows").sort_by("record_id"),
+            "review": _table(batch.review, columns, constants, f"{source} review rows"),
+        }
+        quarantine = batch.quarantine
+        if len(quarantine) and "rules" not in quarantine.columns:
+            raise UserError(f"{source} quarantine: missing column rules")
+        # Every record id of the batch, with its link for the rows that load.
+        keys = pd.concat(
+            [batch.rows[["record_id", "so_dinh_danh"]],
+             batch.review.reindex(columns=["record_id", "so_dinh_danh"]),
+             quarantine.reindex(columns=["record_id"]).dropna()],
+            ignore_index=True,
+        )  # fmt: skip
+        _require_unique_ids(keys, "record_id", f"{source} batch")
+        data["keys"] = to_arrow(keys, {"record_id": "text", "so_dinh_danh": "text"}, {}, "keys")
+        quarantine = batch.quarantine
+        if len(quarantine):
+            rules = quarantine["rules"].map(
+                lambda r: r if isinstance(r, str) else ";".join(r), na_action="ignore"
+            )
+            quarantine = quarantine.assign(
+                row_data=rows_as_json(quarantine.drop(columns="rules")), rules=rules
+            )
+        data["quarantine"] = _table(quarantine, QUARANTINE_COLUMNS, constants, "quarantine")
+        data["review_candidate"] = _table(batch.candidates, CANDIDATE_COLUMNS, constants,
+                                          "review candidates")  # fmt: skip
+        data["quality_finding"] = _table(batch.findings, FINDING_COLUMNS, constants, "findings")
+        return data
+
+    def _write_batch(self, cur, batch: Batch, data: dict, steps) -> dict:
+        source, table = batch.source, SOURCE_TABLES[batch.source]
+        self._db.lock(cur, source)
+        self._run(cur, "DROP TABLE IF EXISTS batch_key")
+        self._run(cur, "CREATE TEMP TABLE batch_key (record_id text, so_dinh_danh text)")
+        self._db.bulk_insert(cur, "batch_key", data["keys"])
+        self._run(cur, "ANALYZE batch_key")
+        unknown = self._scalar(
+            cur,
+            "SELECT count(*) FROM batch_key k WHERE k.so_dinh_danh IS NOT NULL AND NOT EXISTS "
+            "(SELECT 1 FROM person p WHERE p.so_dinh_danh = k.so_dinh_danh)",
+        )
+        if unknown:
+            raise UserError(f"{source} batch: {unknown} rows linked to a so_dinh_danh that is "
+                            "not in the register (load the register first)")  # fmt: skip
+        steps("stage_keys")
+        # No OR next to an IN (subquery): PostgreSQL would then test every row against the
+        # whole key list instead of joining.
+        for target in (table, "quarantine", "review_candidate", "quality_finding"):
+            self._run(
+                cur,
+                "DELETE FROM {target} WHERE source = %s "
+                "AND record_id IN (SELECT record_id FROM batch_key)",
+                (source,),
+                target=target,
+            )
+        self._run(
+            cur,
+            "DELETE FROM quarantine WHERE source = %s AND src_sha256 = %s",
+            (source, batch.input_sha256),
+        )
+        self._run(
+            cur,
+            "DELETE FROM quality_finding WHERE source = %s AND record_id IS NULL AND run_id IN "
+            "(SELECT run_id FROM run WHERE source = %s AND input_sha256 = %s)",
+            (source, source, batch.input_sha256),
+        )
+        self._run(
+            cur,
+            "UPDATE run SET status = 'replaced', replaced_by = %s WHERE source = %s "
+            "AND input_sha256 = %s AND status = 'loaded' AND run_id <> %s",
+            (batch.run_id, source, batch.input_sha256, batch.run_id),
+        )
+        self._run(cur, "DROP TABLE batch_key")
+        steps("delete_previous")
+        self._db.bulk_insert(cur, table, data["rows"])
+        steps("copy_rows")
+        for name in ("review", "quarantine", "review_candidate", "quality_finding"):
+            if data[name] is not None and len(data[name]):
+                self._db.bulk_insert(cur, table if name == "review" else name, data[name])
+        steps("copy_other")
+        counts = self._reconcile(cur, batch.run_id, source, batch.rows_read)
+        steps("reconcile")
+        return counts
+
+    # ------------------------------------------------------------------ reconciliation
+
+    def reconcile(self, run_id: str) -> dict:
+        """Count the run's rows in the database; raise ``ReconciliationError`` unless
+        rows read = loaded + quarantined + review. Returns the counts."""
+        with self._transaction() as cur:
+            found = self._run(cur, "SELECT source, rows_read FROM run WHERE run_id = %s",
+                              (run_id,)).fetchone()  # fmt: skip
+            if found is None:
+                raise UserError(f"no run {run_id!r} in the warehouse")
+            if found[0] not in SOURCE_TABLES:
+                raise UserError(f"run {run_id!r} loaded the register: nothing to reconcile")
+            return self._reconcile(cur, run_id, found[0], found[1])
+
+    def _reconcile(self, cur, run_id: str, source: str, rows_read: int) -> dict:
+        loaded, review = self._run(
+            cur,
+            "SELECT count(CASE WHEN decision <> 'review' THEN 1 END), "
+            "count(CASE WHEN decision = 'review' THEN 1 END) FROM {table} WHERE run_id = %s",
+            (run_id,),
+            table=SOURCE_TABLES[source],
+        ).fetchone()
+        quarantined = self._scalar(cur, "SELECT count(*) FROM quarantine WHERE run_id = %s",
+                                   (run_id,))  # fmt: skip
+        counts = {"rows_loaded": loaded, "rows_quarantined": quarantined, "rows_review": review}
+        if rows_read != loaded + quarantined + review:
+            raise ReconciliationError(
+                f"{source} run {run_id}: {rows_read} rows read but the database holds "
+                f"{loaded} loaded + {quarantined} quarantined + {review} review = "
+                f"{loaded + quarantined + review}"
+            )
+        return counts
+
+    # ------------------------------------------------------------------ run records
+
+    def _write_run(self, cur, run: dict) -> None:
+        """Insert or replace the run record (a run id loaded again is one run)."""
+        run = {**run, "finished_at": _now(), "timings": json.dumps(run["timings"], default=str)}
+        self._run(
+            cur,
+            "INSERT INTO run ({columns}) VALUES "
+            "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (run_id) DO UPDATE SET source = excluded.source, "
+            "input_file = excluded.input_file, input_sha256 = excluded.input_sha256, "
+            "run_date = excluded.run_date, started_at = excluded.started_at, "
+            "finished_at = excluded.finished_at, rows_read = excluded.rows_read, "
+            "rows_loaded = excluded.rows_loaded, rows_quarantined = excluded.rows_quarantined, "
+            "rows_review = excluded.rows_review, status = excluded.status, "
+            "timings = excluded.timings, error = excluded.error",
+            tuple(run[c] for c in _RUN_COLUMNS),
+            columns=list(_RUN_COLUMNS),
+        )
+
+    def _record_failure(self, run: dict, error: Exception, steps) -> None:
+        """After the rollback, in a transaction of its own: the run, failed, and why."""
+        run = {**run, "status": "failed", "error": _error_text(error),
+               "timings": {**run["timings"], "load": steps.seconds}}  # fmt: skip
+        try:
+            with self._transaction() as cur:
+                self._write_run(cur, run)
+        except Exception as record_error:  # the original error matters more: keep it
+            error.add_note(f"the failed run could not be recorded: {record_error}")
+
+
+_RUN_COLUMNS = (
+    "run_id", "source", "input_file", "input_sha256", "run_date", "started_at", "finished_at",
+    "rows_read", "rows_loaded", "rows_quarantined", "rows_review", "status", "timings", "error",
+)  # fmt: skip
+
+
+class _Steps:
+    """Seconds per load step, in order."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name] = round(now - self._last, 3)
+        self._last = now
+
+
+def _migrations(backend: str) -> list[tuple[int, str, str]]:
+    """(version, name, SQL) in order: ``NNNN_name.sql`` for every backend,
+    ``NNNN_name.<backend>.sql`` for one."""
+    folder = resources.files("popsync.warehouse") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        name, _, variant = entry.name.removesuffix(".sql").partition(".")
+        if entry.name.endswith(".sql") and variant in ("", backend):
+            found.append((int(name.split("_", 1)[0]), name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def _run_record(meta: dict, source: str, rows_read: int) -> dict:
+    run_date = meta.get("run_date")
+    return {
+        "run_id": meta["run_id"],
+        "source": source,
+        "input_file": None if meta.get("input_file") is None else str(meta["input_file"]),
+        "input_sha256": meta.get("input_sha256"),
+        "run_date": None if run_date is None else str(run_date),
+        "started_at": _now(),
+        "rows_read": rows_read,
+        "rows_loaded": 0,
+        "rows_quarantined": 0,
+        "rows_review": 0,
+        "status": "failed",
+        "timings": dict(meta.get("timings") or {}),
+        "error": None,
+    }
+
+
+def _require_unique_ids(frame: pd.DataFrame, column: str, what: str) -> None:
+    if column not in frame.columns:
+        raise UserError(f"{what}: missing column {column}")
+    ids = frame[column]
+    if ids.isna().any():
+        raise UserError(f"{what}: {int(ids.isna().sum())} rows without {column}")
+    duplicated = ids[ids.duplicated()]
+    if len(duplicated):
+        raise UserError(f"{what}: {len(duplicated)} duplicated {column} values, e.g. "
+                        f"{', '.join(duplicated.astype(str).unique()[:3])}")  # fmt: skip
+
+
+def _table(frame: pd.DataFrame, columns: dict, constants: dict, what: str):
+    return to_arrow(frame, columns, constants, what) if len(frame) else None
+
+
+def _error_text(error: Exception) -> str:
+    """The error without PostgreSQL's DETAIL (it can quote a whole row: personal data)."""
+    if isinstance(error, psycopg2.Error) and error.diag.message_primary:
+        return f"{type(error).__name__}: {error.diag.message_primary}"
+    return f"{type(error).__name__}: {error}"
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat()

@@ -1,0 +1,346 @@
+"""The warehouse against the real PostgreSQL server and the embedded SQLite file: reruns,
+rollback, concurrency, quarantine and review, reconciliation, migrations, the live register."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pandas as pd
+import pytest
+
+from popsync import warehouse
+from popsync.errors import UserError
+from popsync.warehouse import Batch, ReconciliationError, build_batch
+
+SHA = "ab" * 32
+TABLES = ["person", "person_history", "vaccination_dose", "f0_case",
+          "social_insurance_period", "quality_finding", "quarantine", "review_candidate"]  # fmt: skip
+EXTRA = {
+    "tiem_chung": {"dose_number": pd.array([1], dtype="Int8"), "vaccine": "AstraZeneca",
+                   "vaccination_date": pd.Timestamp("2021-08-01"),
+                   "vaccination_date_precision": "day", "lot_number": "A1", "site": "TYT P1"},
+    "f0": {"positive_date": pd.Timestamp("2022-02-01"), "positive_date_precision": "day",
+           "test_type": "RAT", "recovery_date": pd.NaT, "recovery_date_precision": None,
+           "treatment_place": "Tại nhà"},
+}  # fmt: skip
+
+
+def extract(source: str, links: dict[str, str | None], decision: str | None = None):
+    """Standardized + linked rows: record id -> so_dinh_danh (None: no_match)."""
+    n = len(links)
+    frame = pd.DataFrame({
+        "source": source, "record_id": list(links), "src_file": f"in/{source}.csv",
+        "src_sha256": SHA, "src_row": range(1, n + 1), "full_name": "Nguyễn Văn An",
+        "name_key": "nguyen van an", "birth_date": pd.Timestamp("1990-05-01"),
+        "birth_date_precision": "day", "sex": "M", "id_number": "001090000001",
+        "id_kind": "cccd", "phone": "0912345678", "address": "1 Phố Huế, Hà Nội",
+        "province_code": "01", "district_code": "001", "ward_code": "00001",
+        "admin_scheme": "2008", "flags": "", "repairs": "",
+        "so_dinh_danh": list(links.values()), "score": 0.97,
+        "explanation": json.dumps({"pass": "id", "fields": {"name": "exact"}}),
+    })  # fmt: skip
+    for column, value in EXTRA[source].items():
+        frame[column] = value[0] if isinstance(value, pd.api.extensions.ExtensionArray) else value
+    frame["decision"] = decision or frame["so_dinh_danh"].map(
+        lambda p: "no_match" if pd.isna(p) else "match"
+    )
+    return frame
+
+
+def register(*people: dict) -> pd.DataFrame:
+    base = {"cmnd": None, "birth_date": pd.Timestamp("1990-05-01"), "birth_date_precision": "day",
+            "sex": "M", "province_code": "01", "district_code": "001", "ward_code": "00001",
+            "admin_scheme": "2008", "address": "1 Phố Huế", "phone": "0912345678",
+            "death_date": pd.NaT, "updated_at": pd.Timestamp("2024-01-01 08:00")}  # fmt: skip
+    return pd.DataFrame([{**base, **person} for person in people])
+
+
+PEOPLE = [{"person_id": f"00109000000{i}", "full_name": f"Nguyễn Văn {name}"}
+          for i, name in enumerate(["An", "Bình", "Cường"], start=1)]  # fmt: skip
+
+
+def sample_batch(run_id: str = "run-1", source: str = "tiem_chung") -> Batch:
+    """2 loaded, 1 review (2 candidates), 1 quarantined; 3 findings."""
+    prefix = source.upper()[:2]
+    rows = pd.concat([
+        extract(source, {f"{prefix}1": "001090000001", f"{prefix}2": None}),
+        extract(source, {f"{prefix}3": None}, decision="review"),
+        extract(source, {f"{prefix}4": "001090000002"}),
+    ], ignore_index=True)  # fmt: skip
+    findings = pd.DataFrame({
+        "source": source, "record_id": [f"{prefix}4", f"{prefix}4", f"{prefix}1"],
+        "stage": ["pre_link", "post_link", "pre_link"],
+        "rule": ["date_future", "event_after_death", "phone_format"],
+        "pillar": ["dung", "song", "sach"], "severity": ["quarantine", "quarantine", "warn"],
+        "observed": ["2030-01-01", "2030-01-01", "091****678"], "reason": "test",
+    })  # fmt: skip
+    candidates = pd.DataFrame({
+        "record_id": [f"{prefix}3", f"{prefix}3"], "so_dinh_danh": ["001090000001", "001090000003"],
+        "score": [0.6, 0.4], "rank": [1, 2], "explanation": ['{"a": 1}', '{"a": 2}'],
+    })  # fmt: skip
+    return build_batch(run_id=run_id, source=source, input_file=f"in/{source}.csv",
+                       input_sha256=SHA, run_date="2024-06-01", rows=rows, findings=findings,
+                       candidates=candidates, timings={"link": 1.5})  # fmt: skip
+
+
+@pytest.fixture(params=[pytest.param("postgresql", marks=pytest.mark.postgres), "sqlite"])
+def url(request, tmp_path):
+    if request.param == "postgresql":
+        return request.getfixturevalue("pg_url")
+    return f"sqlite:///{tmp_path / 'w.sqlite3'}"
+
+
+@pytest.fixture
+def store(url):
+    with warehouse.connect(url) as opened:
+        opened.migrate()
+        opened.load_register(register(*PEOPLE), {"run_id": "reg-1"})
+        yield opened
+
+
+def query(store, statement: str) -> list[tuple]:
+    cur = store._db.conn.cursor()
+    cur.execute(statement)
+    rows = cur.fetchall()
+    store._db.conn.rollback()
+    return rows
+
+
+def dump(store, drop_run_ids: bool = False) -> dict[str, list]:
+    """Every table's rows, sorted; run ids left out when asked (a rerun has a new one)."""
+    out = {}
+    for table in TABLES:
+        cur = store._db.conn.cursor()
+        cur.execute(f"SELECT * FROM {table}")  # noqa: S608 (fixed table names)
+        names = [d[0] for d in cur.description]
+        keep = [i for i, n in enumerate(names) if not (drop_run_ids and n == "run_id")]
+        out[table] = sorted((tuple(row[i] for i in keep) for row in cur.fetchall()), key=repr)
+        store._db.conn.rollback()
+    return out
+
+
+def runs(store) -> dict[str, tuple]:
+    return {r[0]: r[1:] for r in query(store, "SELECT run_id, status, replaced_by, rows_read, "
+                                              "rows_loaded, rows_quarantined, rows_review, error "
+                                              "FROM run")}  # fmt: skip
+
+
+def test_migrations_are_idempotent(url):
+    with warehouse.connect(url) as store:
+        assert store.migrate() == ["0001_initial", "0002_source_run_index"]
+        assert store.migrate() == []
+        assert query(store, "SELECT version, name FROM schema_migrations ORDER BY 1") == [
+            (1, "0001_initial"),
+            (2, "0002_source_run_index"),
+        ]
+        assert query(store, "SELECT count(*) FROM link") == [(0,)]
+
+
+def test_batch_lands_in_its_tables(store):
+    result = store.load_batch(sample_batch())
+    assert (result["rows_read"], result["rows_loaded"], result["rows_quarantined"],
+            result["rows_review"], result["findings"], result["candidates"]) == (4, 2, 1, 1, 3, 2)  # fmt: skip
+    assert query(store, "SELECT record_id, decision, so_dinh_danh FROM link ORDER BY 1") == [
+        ("TI1", "match", "001090000001"), ("TI2", "no_match", None), ("TI3", "review", None),
+    ]  # fmt: skip
+    [(record_id, rules, row_data)] = query(
+        store, "SELECT record_id, rules, row_data FROM quarantine"
+    )
+    row = row_data if isinstance(row_data, dict) else json.loads(row_data)
+    assert (record_id, rules) == ("TI4", "date_future;event_after_death")
+    assert (row["full_name"], row["so_dinh_danh"], row["vaccination_date"][:10]) == (
+        "Nguyễn Văn An", "001090000002", "2021-08-01")  # fmt: skip
+    assert query(store, "SELECT record_id, rank, so_dinh_danh FROM review_candidate ORDER BY 2") == [
+        ("TI3", 1, "001090000001"), ("TI3", 2, "001090000003")]  # fmt: skip
+    assert sorted(query(store, "SELECT record_id, rule, severity FROM quality_finding")) == [
+        ("TI1", "phone_format", "warn"), ("TI4", "date_future", "quarantine"),
+        ("TI4", "event_after_death", "quarantine")]  # fmt: skip
+    assert query(store, "SELECT dose_number, vaccination_date FROM vaccination_dose "
+                        "WHERE record_id = 'TI1'")[0][0] == 1  # fmt: skip
+    assert runs(store)["run-1"] == ("loaded", None, 4, 2, 1, 1, None)
+    assert store.reconcile("run-1") == {"rows_loaded": 2, "rows_quarantined": 1, "rows_review": 1}
+
+
+def test_same_batch_twice_gives_identical_tables(store):
+    store.load_batch(sample_batch("run-1"))
+    first = dump(store, drop_run_ids=True)
+    store.load_batch(sample_batch("run-2"))
+    assert dump(store, drop_run_ids=True) == first
+    assert runs(store)["run-1"][:2] == ("replaced", "run-2")
+    assert runs(store)["run-2"][0] == "loaded"
+    with_ids = dump(store)
+    store.load_batch(sample_batch("run-2"))  # the same run id again: nothing changes at all
+    assert dump(store) == with_ids
+
+
+def test_error_mid_load_leaves_the_database_as_before(store, monkeypatch):
+    store.load_batch(sample_batch("run-1"))
+    before = dump(store)
+    real_insert = store._db.bulk_insert
+
+    def failing_insert(cur, table, data):
+        if table == "quality_finding":  # after the keys, the deletes and the rows' COPY
+            raise RuntimeError("disk full")
+        real_insert(cur, table, data)
+
+    monkeypatch.setattr(store._db, "bulk_insert", failing_insert)
+    changed = sample_batch("run-2")
+    changed.rows = changed.rows.assign(full_name="Trần Thị Bình")
+    with pytest.raises(RuntimeError, match="disk full"):
+        store.load_batch(changed)
+    assert dump(store) == before
+    assert runs(store)["run-1"][0] == "loaded"
+    assert runs(store)["run-2"][0] == "failed"
+    assert runs(store)["run-2"][-1] == "RuntimeError: disk full"
+
+
+def test_reconciliation_fails_when_a_row_is_missing(store):
+    short = sample_batch("run-1")
+    short.rows_read += 1
+    with pytest.raises(ReconciliationError, match="5 rows read .* 2 loaded \\+ 1 quarantined "
+                                                  "\\+ 1 review = 4"):  # fmt: skip
+        store.load_batch(short)
+    assert query(store, "SELECT count(*) FROM link") == [(0,)]
+    assert runs(store)["run-1"][0] == "failed"
+
+    store.load_batch(sample_batch("run-2"))
+    cur = store._db.conn.cursor()
+    cur.execute("DELETE FROM vaccination_dose WHERE record_id = 'TI2'")
+    store._db.conn.commit()
+    with pytest.raises(ReconciliationError, match="4 rows read"):
+        store.reconcile("run-2")
+
+
+def test_link_to_a_person_outside_the_register_is_refused(store):
+    batch = sample_batch()
+    batch.rows.loc[batch.rows["record_id"].eq("TI1"), "so_dinh_danh"] = "079099999999"
+    with pytest.raises(UserError, match="1 rows linked to a so_dinh_danh that is not in"):
+        store.load_batch(batch)
+    assert query(store, "SELECT count(*) FROM vaccination_dose") == [(0,)]
+
+
+def test_duplicated_record_ids_are_refused(store):
+    batch = sample_batch()
+    batch.review = batch.review.assign(record_id="TI1")
+    with pytest.raises(UserError, match="1 duplicated record_id values, e.g. TI1"):
+        store.load_batch(batch)
+
+
+@pytest.mark.postgres
+def test_two_sources_load_at_the_same_time(pg_url):
+    """While the vaccination load holds its transaction open, the F0 load commits."""
+    with warehouse.connect(pg_url) as setup:
+        setup.migrate()
+        setup.load_register(register(*PEOPLE))
+    first, second = warehouse.connect(pg_url), warehouse.connect(pg_url)
+    f0_done, results, errors = threading.Event(), {}, []
+    real_reconcile = first._reconcile
+
+    def reconcile_after_f0(*args):
+        assert f0_done.wait(30), "the F0 load was blocked by the vaccination load"
+        return real_reconcile(*args)
+
+    first._reconcile = reconcile_after_f0
+
+    def load(store, batch, done=None):
+        try:
+            results[batch.source] = store.load_batch(batch)
+        except Exception as error:  # reported by the assertion below
+            errors.append(error)
+        finally:
+            if done:
+                done.set()
+
+    threads = [threading.Thread(target=load, args=(first, sample_batch("tc", "tiem_chung"))),
+               threading.Thread(target=load, args=(second, sample_batch("f0", "f0"), f0_done))]  # fmt: skip
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    first.close(), second.close()
+    assert errors == []
+    assert {s: r["rows_loaded"] for s, r in results.items()} == {"tiem_chung": 2, "f0": 2}
+
+
+def test_two_sources_from_two_threads_on_sqlite(tmp_path):
+    """SQLite has one writer: the second load waits for the first, both succeed."""
+    url = f"sqlite:///{tmp_path / 'w.sqlite3'}"
+    with warehouse.connect(url) as setup:
+        setup.migrate()
+        setup.load_register(register(*PEOPLE))
+    results = {}
+
+    def load(source):
+        with warehouse.connect(url) as store:
+            results[source] = store.load_batch(sample_batch(source, source))["rows_loaded"]
+
+    threads = [threading.Thread(target=load, args=(s,)) for s in ("tiem_chung", "f0")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert results == {"tiem_chung": 2, "f0": 2}
+
+
+def test_register_update_keeps_history_applies_deaths_and_flags_links(store):
+    store.load_batch(sample_batch("run-1"))  # TI1 -> person 1, TI4 (quarantined) -> person 2
+    store.load_batch(build_batch(run_id="run-f0", source="f0", input_file="f0.csv",
+                                 input_sha256="cd" * 32, run_date="2024-06-01",
+                                 rows=extract("f0", {"F1": "001090000003", "F2": "001090000002"})))  # fmt: skip
+    later = pd.Timestamp("2024-05-01")
+    update = register(
+        {**PEOPLE[0], "full_name": "Nguyễn Văn Ân", "updated_at": later},  # identity change
+        {**PEOPLE[1], "phone": "0987654321", "updated_at": later},  # not identity
+        {**PEOPLE[2], "death_date": pd.Timestamp("2024-04-02"), "updated_at": later},
+        {"person_id": "079095000004", "full_name": "Lê Thị Dung"},  # new person
+    )
+    stats = store.load_register(update, {"run_id": "reg-2", "input_sha256": "ef" * 32})
+    assert {
+        k: stats[k]
+        for k in ("inserted", "updated", "unchanged", "history_rows", "deaths", "needs_recheck")
+    } == {  # fmt: skip
+        "inserted": 1,
+        "updated": 3,
+        "unchanged": 0,
+        "history_rows": 3,
+        "deaths": 1,
+        "needs_recheck": 2,
+    }
+    assert sorted(
+        query(store, "SELECT so_dinh_danh, field, old_value, new_value, run_id FROM person_history")
+    ) == [  # fmt: skip
+        ("001090000001", "ho_ten", "Nguyễn Văn An", "Nguyễn Văn Ân", "reg-2"),
+        ("001090000002", "so_dien_thoai", "0912345678", "0987654321", "reg-2"),
+        ("001090000003", "ngay_mat", None, "2024-04-02", "reg-2"),
+    ]
+    assert query(store, "SELECT ho_ten FROM person WHERE so_dinh_danh = '001090000001'") == [
+        ("Nguyễn Văn Ân",)]  # fmt: skip
+    flagged = query(store, "SELECT record_id FROM link WHERE needs_recheck ORDER BY 1")
+    assert flagged == [("F1",), ("TI1",)]  # person 2's phone change flags nothing
+
+    stale = register({**PEOPLE[0], "full_name": "Nguyễn Văn Cũ"})  # older ngay_cap_nhat
+    assert store.load_register(stale)["unchanged"] == 1
+    assert store.load_register(update, {"input_sha256": "ef" * 32})["skipped"] is True
+    assert query(store, "SELECT count(*) FROM person_history") == [(3,)]
+
+    store.load_batch(sample_batch("run-3"))  # the next run re-links: the flag is cleared
+    assert query(store, "SELECT record_id FROM link WHERE needs_recheck") == [("F1",)]
+
+
+def test_build_batch_puts_every_row_in_one_outcome():
+    batch = sample_batch()
+    assert batch.rows_read == 4
+    assert list(batch.rows["record_id"]) == ["TI1", "TI2"]
+    assert list(batch.review["record_id"]) == ["TI3"]
+    assert list(batch.quarantine["rules"]) == ["date_future;event_after_death"]
+
+
+def test_connect_defaults_to_a_sqlite_file_under_the_workdir(tmp_path, monkeypatch):
+    monkeypatch.delenv("POPSYNC_DATABASE_URL", raising=False)
+    with warehouse.connect(workdir=tmp_path / "work") as store:
+        assert store.backend == "sqlite"
+        store.migrate()
+    assert (tmp_path / "work" / "popsync.sqlite3").is_file()
+    with pytest.raises(UserError, match="unsupported database URL scheme: mysql://"):
+        warehouse.connect("mysql://user:secret@host/db")
