@@ -123,8 +123,11 @@ def _validation_frame(batch: derived.Batch, rules: tuple[Rule, ...]) -> pd.DataF
         name = rule.column
         if name is None or name in columns:
             continue
-        if name == "record_key":
-            columns[name] = batch.col("record_id").astype("string")
+        if (
+            name == "record_key"
+        ):  # the id as the source wrote it (see pipeline.with_unique_record_ids)
+            key = "source_record_id" if "source_record_id" in batch.std.columns else "record_id"
+            columns[name] = batch.col(key).astype("string")
         elif name in derived.NUMERIC:
             columns[name] = derived.NUMERIC[name](batch)
         elif derived.is_rule(name):

@@ -152,7 +152,7 @@ def stage_standardize(batch: dict[str, Any]) -> dict[str, Any]:
     source, input_path = batch["source"], batch["input_path"]
     sha = file_sha256(_require_file(input_path, f"{source} extract"))
     folder = Path(batch["workdir"]) / "batches" / source / sha[:16]
-    standardized = standardize(read_source(input_path, source), source)
+    standardized = with_unique_record_ids(standardize(read_source(input_path, source), source))
     batch.update(
         input_sha256=sha,
         folder=str(folder),
@@ -160,6 +160,22 @@ def stage_standardize(batch: dict[str, Any]) -> dict[str, Any]:
         standardized=_write_parquet(standardized, folder / "standardized.parquet"),
     )
     return batch
+
+
+def with_unique_record_ids(rows):
+    """Give every row a key of its own, so that no row can be lost or merged on load.
+
+    An extract's record id should be unique, but a row may lack one or repeat another's. Such a
+    row keeps its source id in ``source_record_id`` (which the quality rules check: it is
+    quarantined) and gets ``record_id`` = ``<id>~row<n>`` (``~row<n>`` when it had none), n being
+    its row number in the file."""
+    ids = rows["record_id"].astype("string")
+    clash = ids.isna() | ids.duplicated(keep="first")
+    suffix = "~row" + rows["src_row"].astype("string")
+    return rows.assign(
+        source_record_id=ids,
+        record_id=ids.mask(clash, ids.fillna("") + suffix),
+    )
 
 
 @_timed("validate_pre")
@@ -241,7 +257,14 @@ def stage_load(batch: dict[str, Any], database_url: str | None = None) -> dict[s
     store = warehouse.connect(database_url, workdir=batch["workdir"])
     try:
         store.migrate()
-        store.load_register(_read_parquet(batch["register"]), {"run_date": batch["run_date"]})
+        store.load_register(
+            _read_parquet(batch["register"]),
+            {
+                "input_file": batch["population"],
+                "input_sha256": file_sha256(batch["population"]),
+                "run_date": batch["run_date"],
+            },
+        )
         loaded = store.load_batch(load)
     finally:
         store.close()

@@ -173,3 +173,30 @@ def test_generate_is_deterministic(tmp_path):
     for path in (tmp_path / "a").rglob("*.csv"):
         twin = tmp_path / "b" / path.relative_to(tmp_path / "a")
         assert path.read_bytes() == twin.read_bytes(), path.name
+
+
+def test_rows_without_or_with_a_repeated_record_id_are_quarantined_not_lost(tmp_path):
+    from popsync.generate import generate_dataset
+
+    generate_dataset(tmp_path / "set", 150, seed=5, formats="csv")
+    extract = pd.read_csv(tmp_path / "set/tiem_chung.csv", dtype=str, keep_default_na=False)
+    first_id = extract.loc[0, "Mã bản ghi"]
+    extract.loc[1, "Mã bản ghi"] = first_id
+    extract.loc[2, "Mã bản ghi"] = ""
+    extract.to_csv(tmp_path / "tiem_chung.csv", index=False)
+    workdir = tmp_path / "work"
+    result = _invoke(
+        "run", "tiem_chung", "--input", str(tmp_path / "tiem_chung.csv"),
+        "--population", str(tmp_path / "set/dan_cu.csv"), "--date", "2023-01-15",
+        "--workdir", str(workdir),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    with sqlite3.connect(workdir / "popsync.sqlite3") as db:
+        read, loaded, quarantined, review = db.execute(
+            "SELECT rows_read, rows_loaded, rows_quarantined, rows_review FROM run "
+            "WHERE source = 'tiem_chung'"
+        ).fetchone()
+        held = dict(db.execute("SELECT record_id, rules FROM quarantine").fetchall())
+    assert read == len(extract) == loaded + quarantined + review
+    assert "record_id_unique" in held[f"{first_id}~row2"]
+    assert "record_id_present" in held["~row3"]
