@@ -2,7 +2,11 @@
 
 For each size (``--sizes``, people in the register) the bench generates, or reuses from
 ``bench/out/p<people>_s<seed>/``, a register and a vaccination extract with
-``popsync.generate.generate_dataset``, then runs each contender in its own child process:
+``popsync.generate.generate_dataset``. The generator gives ~2.2 doses per person, so the
+extract is cut to as many rows as the register has people (the issue's "1,000,000
+vaccination rows against a 1,000,000-person register"): a seeded sample, file order kept,
+written once with its truth to ``p<people>_s<seed>/extract_sample/``. Each contender then
+runs in its own child process:
 
 - **popsync**: ``popsync.pipeline.match_files(register, extract, "tiem_chung", out)``:
   read, standardize, link, write (the ``popsync match`` command without the CLI);
@@ -25,7 +29,9 @@ peak memory (``ru_maxrss`` of that child from ``os.wait4``; this parent imports 
 standard library, so the high-water mark a child inherits from it through ``exec`` stays
 small), candidate pairs (after blocking), precision / recall / F1 and review share from
 ``truth/tiem_chung_links.csv`` (``matching.evaluate``). Splink runs under a 15-minute
-limit and is reported as "did not finish in 15 min" when it hits it.
+limit and is reported as "did not finish in 15 min" when it hits it; DuckDB gets
+``memory_limit`` 8 GB and a ``temp_directory`` under ``bench/out/`` so that it spills to
+disk rather than taking all the memory.
 
     .venv/bin/pip install -r bench/requirements.txt
     .venv/bin/python bench/match.py --sizes 100000,1000000 [--skip-splink] [--seed 7]
@@ -48,6 +54,8 @@ SOURCE = "tiem_chung"
 SPLINK_TIMEOUT = 15 * 60
 PRECISION_TARGET = 0.9995
 DID_NOT_FINISH = "did not finish in 15 min"
+SPLINK_MEMORY_LIMIT = "8GB"  # DuckDB's limit; it spills to SPLINK_TEMP beyond it
+SPLINK_TEMP = OUT / "duckdb_tmp"
 
 
 # --------------------------------------------------------------------------- children
@@ -60,9 +68,75 @@ def child_generate(dataset: Path, people: int, seed: int) -> dict:
 
 
 def _source_files(dataset: Path) -> tuple[Path, Path]:
+    """The register of the generated data set and the extract sample (``sample_dir``)."""
     manifest = json.loads((dataset / "manifest.json").read_text(encoding="utf-8"))
     sources = manifest["sources"]
-    return dataset / sources["dan_cu"]["file"], dataset / sources[SOURCE]["file"]
+    extract = sources[SOURCE]["file"]
+    return dataset / sources["dan_cu"]["file"], sample_dir(dataset) / extract
+
+
+def sample_dir(dataset: Path) -> Path:
+    """Where the extract of exactly ``people`` rows and its truth are kept (next to the data set)."""
+    return dataset / "extract_sample"
+
+
+def child_sample(dataset: Path, rows: int, seed: int) -> dict:
+    """Write once a seeded sample of exactly ``rows`` extract rows (file order kept), its truth.
+
+    ``popsync generate`` gives ~2.2 doses per person, so the full extract of a 1M-person data
+    set has ~2.2M rows; the issue's bench is 1M extract rows against a 1M-person register.
+    The sample keeps the generated file's format: Parquet rows are taken as stored, CSV lines
+    as written, XLSX rows with their cell types (numbers stay numbers).
+    """
+    import pandas as pd
+
+    manifest = json.loads((dataset / "manifest.json").read_text(encoding="utf-8"))
+    name = manifest["sources"][SOURCE]["file"]
+    source_path, out = dataset / name, sample_dir(dataset)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "truth").mkdir(exist_ok=True)
+    suffix = source_path.suffix.lower()
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(source_path)
+        total = table.num_rows
+        keep = _sample_rows(total, rows, seed)
+        pq.write_table(table.take(keep), out / name)
+    elif suffix == ".csv":
+        lines = source_path.read_bytes().splitlines(keepends=True)  # no newline in a value
+        total = len(lines) - 1
+        keep = _sample_rows(total, rows, seed)
+        (out / name).write_bytes(b"".join([lines[0], *(lines[i + 1] for i in keep)]))
+    else:
+        from openpyxl import Workbook, load_workbook
+
+        sheet = load_workbook(source_path, read_only=True).worksheets[0]
+        table = list(sheet.iter_rows(values_only=True))
+        total = len(table) - 1
+        keep = _sample_rows(total, rows, seed)
+        book = Workbook(write_only=True)
+        new = book.create_sheet("Sheet1")
+        for i in [-1, *keep]:
+            new.append(list(table[i + 1]))
+        book.save(out / name)
+    truth = pd.read_csv(dataset / "truth" / f"{SOURCE}_links.csv", dtype="string",
+                        keep_default_na=False)  # fmt: skip
+    from transforms.readers import read_source
+
+    ids = read_source(out / name, SOURCE)["record_id"]
+    truth = truth[truth["record_id"].isin(set(ids.dropna()))]
+    truth.to_csv(out / "truth" / f"{SOURCE}_links.csv", index=False)
+    return {"rows": int(len(ids)), "generated_rows": int(total), "seed": seed}
+
+
+def _sample_rows(total: int, rows: int, seed: int):
+    """Sorted positions of ``rows`` rows out of ``total`` (all of them when fewer)."""
+    import numpy as np
+
+    if rows >= total:
+        return np.arange(total)
+    return np.sort(np.random.default_rng(seed).choice(total, size=rows, replace=False))
 
 
 def child_popsync(dataset: Path, work: Path) -> dict:
@@ -212,10 +286,16 @@ def splink_link(register_std, extract_std, blocking_rules: list[str], u_pairs: f
     """Train and run Splink; return the best register person per extract row and timings."""
     import logging
 
+    import duckdb
     from splink import DuckDBAPI, Linker, block_on
 
     started = time.perf_counter()
-    db_api = DuckDBAPI()
+    # Spill to disk rather than take all the memory (an unbounded run reached 22 GB at 1M).
+    SPLINK_TEMP.mkdir(parents=True, exist_ok=True)
+    connection = duckdb.connect()
+    connection.execute(f"SET memory_limit = '{SPLINK_MEMORY_LIMIT}'")
+    connection.execute(f"SET temp_directory = '{SPLINK_TEMP}'")
+    db_api = DuckDBAPI(connection)
     tables = [
         db_api.register(_splink_frame(register_std, True), table_name="register"),
         db_api.register(_splink_frame(extract_std, False), table_name="extract"),
@@ -343,7 +423,7 @@ def child_evaluate(dataset: Path, work: Path) -> dict:
 
     from matching.evaluate import evaluate, read_truth
 
-    truth = read_truth(dataset, SOURCE)
+    truth = read_truth(sample_dir(dataset), SOURCE)
     results = {}
     if (work / "popsync.parquet").exists():
         results["popsync"] = evaluate(pd.read_parquet(work / "popsync.parquet"), truth)
@@ -435,6 +515,17 @@ def bench_size(people: int, seed: int, skip_splink: bool) -> dict:
         )
         if "error" in generated:
             raise SystemExit(f"generation failed: {generated['error']}")
+    sample = sample_dir(dataset) / "sample.json"
+    if not sample.exists():
+        print(f"sampling {people:,} {SOURCE} rows (seed {seed}) into {sample.parent} ...",
+              flush=True)  # fmt: skip
+        sampled = run_child(["--child", "sample", *common, "--people", str(people),
+                             "--seed", str(seed), "--result", str(sample)], None)  # fmt: skip
+        if "error" in sampled:
+            raise SystemExit(f"sampling failed: {sampled['error']}")
+    sampled = json.loads(sample.read_text(encoding="utf-8"))
+    print(f"[{people:,}] register {people:,} people; extract {sampled['rows']:,} {SOURCE} rows "
+          f"(a seeded sample of the {sampled['generated_rows']:,} generated)", flush=True)  # fmt: skip
     for stale in ("popsync.parquet", "splink_best.parquet"):
         (work / stale).unlink(missing_ok=True)
     print(f"[{people:,}] popsync ...", flush=True)
@@ -462,27 +553,28 @@ def bench_size(people: int, seed: int, skip_splink: bool) -> dict:
     )
     if "error" in metrics:
         raise SystemExit(f"evaluation failed: {metrics['error']}")
-    return {"people": people, "runs": runs, "metrics": metrics}
+    return {"people": people, "rows": sampled["rows"], "runs": runs, "metrics": metrics}
 
 
 def print_report(results: list[dict]) -> None:
     header = (
-        f"{'people':>10} {'contender':<24} {'wall s':>8} {'peak MB':>8} {'pairs':>12} "
+        f"{'people':>10} {'rows':>10} {'contender':<24} {'wall s':>8} {'peak MB':>8} {'pairs':>12} "
         f"{'precision':>9} {'recall':>7} {'F1':>7} {'review':>7} {'wrong':>6}"
     )
     print("\n" + header + "\n" + "-" * len(header))
     for result in results:
         people, runs, metrics = result["people"], result["runs"], result["metrics"]
+        rows_n = result["rows"]
         rows = [("popsync", runs["popsync"], metrics.get("popsync"))]
         if "splink" in runs:
             for point in ("best F1", "high precision"):
                 rows.append((f"Splink 5, {point}", runs["splink"], metrics.get(point)))
         for name, run, metric in rows:
             if "error" in run:
-                print(f"{people:>10,} {name:<24} {run['error']}")
+                print(f"{people:>10,} {rows_n:>10,} {name:<24} {run['error']}")
                 continue
             print(
-                f"{people:>10,} {name:<24} {run['wall_seconds']:>8.1f} {run['peak_mb']:>8,} "
+                f"{people:>10,} {rows_n:>10,} {name:<24} {run['wall_seconds']:>8.1f} {run['peak_mb']:>8,} "
                 f"{run['candidate_pairs']:>12,} {metric['precision']:>9.5f} "
                 f"{metric['recall']:>7.4f} {metric['f1']:>7.4f} {metric['review_share']:>7.2%} "
                 f"{metric['wrong_links']:>6,}"
@@ -493,7 +585,7 @@ def print_report(results: list[dict]) -> None:
             pop_link = sum(pop["timings"].values())
             sp_link = splink["seconds_train"] + splink["seconds_predict"]
             print(
-                f"{'':>10} ratios Splink/popsync: end to end time "
+                f"{'':>21} ratios Splink/popsync: end to end time "
                 f"{splink['wall_seconds'] / pop['wall_seconds']:.1f}x, memory "
                 f"{splink['peak_mb'] / pop['peak_mb']:.1f}x; linkage only (after the same "
                 f"standardization) {sp_link:.1f} s / {pop_link:.1f} s = {sp_link / pop_link:.1f}x "
@@ -501,13 +593,13 @@ def print_report(results: list[dict]) -> None:
             )
             if splink["rules_not_in_splink"]:
                 print(
-                    f"{'':>10} popsync blocking rules Splink cannot express (not given to it): "
+                    f"{'':>21} popsync blocking rules Splink cannot express (not given to it): "
                     + ", ".join(splink["rules_not_in_splink"])
                 )
             for point in ("best F1", "high precision"):
                 other = metrics[point]
                 print(
-                    f"{'':>10} popsync vs Splink {point}: precision "
+                    f"{'':>21} popsync vs Splink {point}: precision "
                     f"{sp['precision'] / other['precision']:.4f}x, recall "
                     f"{sp['recall'] / other['recall']:.4f}x, wrong links {sp['wrong_links']:,}"
                     f" vs {other['wrong_links']:,}"
@@ -521,7 +613,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--skip-splink", action="store_true")
     parser.add_argument(
-        "--child", choices=("generate", "popsync", "splink", "evaluate"), help=argparse.SUPPRESS
+        "--child",
+        choices=("generate", "sample", "popsync", "splink", "evaluate"),
+        help=argparse.SUPPRESS,
     )
     parser.add_argument("--dataset", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
@@ -532,6 +626,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.child:
         children = {
             "generate": lambda: child_generate(args.dataset, args.people, args.seed),
+            "sample": lambda: child_sample(args.dataset, args.people, args.seed),
             "popsync": lambda: child_popsync(args.dataset, args.work),
             "splink": lambda: child_splink(args.dataset, args.work, args.u_pairs),
             "evaluate": lambda: child_evaluate(args.dataset, args.work),

@@ -75,3 +75,22 @@ def test_same_index_and_dtypes():
     assert list(out.index) == [10, 20, 30]
     assert str(out["value"].dtype) == "datetime64[ns]"
     assert list(out["precision"].fillna("-")) == ["day", "-", "year"]
+
+
+def test_vectorized_parser_edge_cases():
+    values = pd.Series(
+        ["29/02/2000", "29/02/1900", "31/04/2021", "1/1/1799", "2024-01-15T08:00:00Z",
+         "36526.75", "80001", "1.5", " 05/03/1988 ", "0"]
+    )  # fmt: skip
+    out = parse_dates(values, "d", keep_time=True)
+    text = [None if pd.isna(v) else v.strftime("%Y-%m-%d %H:%M") for v in out["value"]]
+    assert text == [
+        "2000-02-29 00:00", None, None, None, "2024-01-15 08:00",
+        "2000-01-01 18:00", None, "1899-12-31 12:00", "1988-03-05 00:00", None,
+    ]  # fmt: skip
+    assert list(out["flags"]) == [
+        "", "d:impossible", "d:impossible", "d:impossible", "", "", "d:unparseable", "", "",
+        "d:unparseable",
+    ]  # fmt: skip
+    assert list(out["repairs"]) == ["", "", "", "", "d:iso", "d:excel_serial", "", "d:excel_serial",
+                                    "", ""]  # fmt: skip

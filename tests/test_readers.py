@@ -200,3 +200,30 @@ def test_dan_cu_record_id_is_person_id(tmp_path):
     )  # fmt: skip
     df = read_source(path, "dan_cu")
     assert df.loc[0, "record_id"] == df.loc[0, "person_id"] == "001090123456"
+
+
+def test_cp1258_csv_whose_first_lines_are_ascii(tmp_path):
+    """The UTF-8 fast path checks only the head; a cp1258 byte further on falls back."""
+    from transforms.legacy_encodings import to_cp1258_bytes
+
+    ascii_rows = [[f"F0-{i:05d}", "Nguyen Van An", "05/03/1988", "Nam", "", "", "", "", "", "",
+                   ""] for i in range(3000)]  # fmt: skip
+    header = [header_key(h) for h in F0_HEADER]  # ASCII labels match too
+    text = _csv([header, *ascii_rows, F0_ROWS[0]], sep=";")
+    path = tmp_path / "f0.csv"
+    path.write_bytes(to_cp1258_bytes(text))
+    assert path.read_bytes()[:65536].isascii()
+    df = read_source(path, "f0")
+    assert len(df) == 3001 and df["full_name"].iloc[-1] == "Nguyễn Văn Đức"
+    assert df["read_error"].isna().all()
+
+
+def test_whitespace_only_and_empty_cells_are_null_in_every_format(tmp_path):
+    frame = pd.DataFrame({h: ["x"] * 3 for h in F0_HEADER})
+    frame["Số CCCD"] = ["  ", "", "001088012345"]
+    frame.to_parquet(tmp_path / "f0.parquet", index=False)
+    df = read_source(tmp_path / "f0.parquet", "f0")
+    assert df["id_number"].isna().tolist() == [True, True, False]
+    path = tmp_path / "f0.csv"
+    path.write_text(_csv([F0_HEADER, *frame.to_numpy().tolist()]), encoding="utf-8")
+    assert read_source(path, "f0")["id_number"].isna().tolist() == [True, True, False]

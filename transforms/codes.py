@@ -11,6 +11,8 @@ from __future__ import annotations
 from functools import cache
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from popsync import domain
 from transforms.columns import STRING, by_unique, codes_from_masks
@@ -30,9 +32,11 @@ def clean_digits(values: pd.Series) -> pd.Series:
 
     Anything else that is not a digit stays, so callers can tell a malformed number.
     """
-    text = values.astype(STRING).str.strip().str.replace(_EXCEL_FLOAT, r"\1", regex=True)
-    text = text.str.replace(_SEPARATORS, "", regex=True)
-    return text.mask(text.eq(""))
+    text = pa.array(values.astype(STRING).array)  # Arrow kernels: no Python per value
+    text = pc.replace_substring_regex(pc.utf8_trim_whitespace(text), _EXCEL_FLOAT, r"\1")
+    text = pc.replace_substring_regex(text, _SEPARATORS, "")
+    text = pc.if_else(pc.equal(text, ""), pa.scalar(None, text.type), text)
+    return pd.Series(pd.array(text, dtype=STRING), index=values.index)
 
 
 def _lookup(values: pd.Series, table: dict[str, str]) -> pd.DataFrame:
@@ -91,12 +95,17 @@ def standardize_vaccine(values: pd.Series) -> pd.DataFrame:
 
 def standardize_dose_number(values: pd.Series) -> pd.DataFrame:
     """``1``..max dose (also ``01``, ``1.0``, ``Mũi 2``) -> Int8; else ``dose_number:invalid``."""
-    text = values.astype(STRING).str.strip().str.replace(r"\.0+$", "", regex=True)
-    digits = key(text).str.replace(r"^(?:muiso|mui|so)?0*(\d+)$", r"\1", regex=True)
-    number = pd.to_numeric(digits.where(digits.str.fullmatch(r"\d{1,3}")))
-    valid = number.between(1, domain.facts()["max_dose_number"]).fillna(False)
-    invalid = values.notna() & ~valid
-    return _result(number.where(valid).astype("Int8"), {"dose_number:invalid": invalid})
+
+    def per_unique(unique: pd.Series) -> pd.DataFrame:
+        text = unique.str.strip().str.replace(r"\.0+$", "", regex=True)
+        digits = key(text).str.replace(r"^(?:muiso|mui|so)?0*(\d+)$", r"\1", regex=True)
+        number = pd.to_numeric(digits.where(digits.str.fullmatch(r"\d{1,3}")))
+        valid = number.between(1, domain.facts()["max_dose_number"]).fillna(False)
+        return pd.DataFrame({"value": number.where(valid).astype("Int8"), "valid": valid})
+
+    found = by_unique(values.astype(STRING), per_unique)  # a handful of distinct values
+    invalid = values.notna() & ~found["valid"]
+    return _result(found["value"], {"dose_number:invalid": invalid})
 
 
 @cache

@@ -16,6 +16,14 @@ import pyarrow.compute as pc
 STRING = pd.StringDtype("pyarrow")
 
 
+def arrow(values: pd.Series) -> pa.Array:
+    """A string column as one contiguous Arrow array (no copy when it is one chunk already)."""
+    array = pa.array(values.astype(STRING).array)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks() if array.num_chunks else pa.array([], array.type)
+    return array
+
+
 def by_unique(values: pd.Series, func: Callable[[pd.Series], pd.DataFrame]) -> pd.DataFrame:
     """Run ``func`` on the distinct values of ``values`` (null included) and spread it back to rows.
 
@@ -38,10 +46,11 @@ def codes_from_masks(masks: Mapping[str, object], index: pd.Index) -> pd.Series:
         mask = pd.Series(masks[name], index=index).fillna(False).to_numpy(bool)
         bits |= mask.astype(np.int64) << i
     codes, uniques = pd.factorize(bits)
-    labels = np.array(
-        [";".join(n for i, n in enumerate(names) if b >> i & 1) for b in uniques], dtype=object
+    labels = pa.array(
+        [";".join(n for i, n in enumerate(names) if b >> i & 1) for b in uniques],
+        pa.large_string(),
     )
-    return pd.Series(labels[codes] if len(labels) else [], index=index, dtype=STRING)
+    return pd.Series(pd.array(labels.take(codes), dtype=STRING), index=index)
 
 
 def merge_codes(*parts: pd.Series) -> pd.Series:

@@ -8,9 +8,12 @@ Accepted: ``dd/mm/yyyy`` (also ``d/m/yyyy``, ``-`` or ``.`` separators, an optio
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from transforms.columns import STRING, by_unique, codes_from_masks
+from transforms.columns import STRING, arrow, by_unique, codes_from_masks
 
 _DMY = r"^(?P<d>\d{1,2})[/.\-](?P<m>\d{1,2})[/.\-](?P<y>\d{4})(?:[ T](?P<t>\d{1,2}:\d{2}(?::\d{2})?))?$"
 _ISO = (
@@ -73,40 +76,103 @@ def parse_dates(
     )
 
 
+# RE2 forms of ``_DMY`` / ``_ISO`` with the time split into parts (Arrow kernels, no per-value
+# Python: a register's ``updated_at`` has about one distinct value per row).
+_DMY_PARTS = (
+    r"^(?P<d>\d{1,2})[/.\-](?P<m>\d{1,2})[/.\-](?P<y>\d{4})"
+    r"(?:[ T](?P<hh>\d{1,2}):(?P<mi>\d{2})(?::(?P<ss>\d{2}))?)?$"
+)
+_ISO_PARTS = (
+    r"^(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})"
+    r"(?:[ T](?P<hh>\d{1,2}):(?P<mi>\d{2})(?::(?P<ss>\d{2}))?(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
+)
+_PARTS = ("d", "m", "y", "hh", "mi", "ss")
+
+
+def _extract(text: pa.Array, pattern: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Whether each value matches, and each group as float (NaN when absent)."""
+    found = pc.extract_regex(text, pattern)
+    matched = found.is_valid().to_numpy(zero_copy_only=False) & text.is_valid().to_numpy(
+        zero_copy_only=False
+    )
+    groups = {}
+    for name in _PARTS:
+        part = found.field(name)
+        part = pc.if_else(pc.equal(part, ""), pa.scalar(None, part.type), part)
+        groups[name] = pc.cast(part, pa.float64()).to_numpy(zero_copy_only=False)
+    return matched, groups
+
+
 def _parse_unique(unique: pd.Series, keep_time: bool) -> pd.DataFrame:
-    text = unique.str.strip()
-    dmy = text.str.extract(_DMY)
-    iso = text.str.extract(_ISO)
-    is_dmy = dmy["y"].notna()
-    is_iso = iso["y"].notna()
-    parts = dmy.where(is_dmy, iso)
-    plausible = pd.to_numeric(parts["y"]).between(*PLAUSIBLE_YEARS)
-    day_text = parts["y"] + "-" + parts["m"].str.zfill(2) + "-" + parts["d"].str.zfill(2)
-    day_value = pd.to_datetime(day_text.where(plausible), format="%Y-%m-%d", errors="coerce")
-    if keep_time:
-        time = pd.to_timedelta(parts["t"].str.count(":").map({1: ":00", 2: ""}).radd(parts["t"]))
-        day_value = day_value + time.fillna(pd.Timedelta(0))
+    text = pc.utf8_trim_whitespace(arrow(unique))
+    is_dmy, dmy = _extract(text, _DMY_PARTS)
+    is_iso, iso = _extract(text, _ISO_PARTS)
+    parts = {k: np.where(is_dmy, dmy[k], iso[k]) for k in _PARTS}
     written = is_dmy | is_iso
-    impossible = written & day_value.isna()
+    year, month, day = parts["y"], parts["m"], parts["d"]
+    valid = (
+        written
+        & (year >= PLAUSIBLE_YEARS[0])
+        & (year <= PLAUSIBLE_YEARS[1])
+        & (month >= 1)
+        & (month <= 12)
+        & (day >= 1)
+    )
+    y = np.where(valid, year, 1970).astype(np.int64)
+    m = np.where(valid, month, 1).astype(np.int64)
+    start = ((y - 1970) * 12 + m - 1).astype("datetime64[M]")
+    month_days = ((start + 1).astype("datetime64[D]") - start.astype("datetime64[D]")).astype(
+        np.int64
+    )
+    valid &= day <= month_days
+    d = np.where(valid, day, 1).astype(np.int64)
+    seconds = (start.astype("datetime64[D]") + (d - 1)).astype("datetime64[s]")
+    if keep_time:
+        clock = (
+            np.nan_to_num(parts["hh"]) * 3600
+            + np.nan_to_num(parts["mi"]) * 60
+            + np.nan_to_num(parts["ss"])
+        )
+        seconds = seconds + clock.astype(np.int64).astype("timedelta64[s]")
+    impossible = written & ~valid
 
-    number = text.where(text.str.fullmatch(_NUMBER).fillna(False) & ~written)
-    numeric = pd.to_numeric(number)
-    bare_year = (text.str.fullmatch(_YEAR) & numeric.between(*YEAR_RANGE)).fillna(False)
-    serial = numeric.between(1, EXCEL_MAX_SERIAL).fillna(False) & ~bare_year
-    serial_days = numeric.where(serial) if keep_time else numeric.where(serial).floordiv(1)
-    serial_value = EXCEL_ORIGIN + pd.to_timedelta(serial_days, unit="D")
-    year_value = pd.to_datetime(numeric.where(bare_year).astype("Int64").astype(STRING) + "-01-01")
+    is_number = pc.match_substring_regex(text, _NUMBER).to_numpy(zero_copy_only=False)
+    is_number = np.asarray(pd.array(is_number, dtype="boolean").fillna(False), bool) & ~written
+    numeric = np.full(len(text), np.nan)
+    if is_number.any():
+        numbers = pc.cast(pc.filter(text, pa.array(is_number)), pa.float64()).to_numpy()
+        numeric[is_number] = numbers
+    is_year = np.asarray(
+        pd.array(pc.match_substring_regex(text, _YEAR).to_numpy(zero_copy_only=False),
+                 dtype="boolean").fillna(False),
+        bool,
+    )  # fmt: skip
+    bare_year = is_year & (numeric >= YEAR_RANGE[0]) & (numeric <= YEAR_RANGE[1])
+    serial = (numeric >= 1) & (numeric <= EXCEL_MAX_SERIAL) & ~bare_year
+    serial_days = np.where(serial, numeric, 0.0)
+    if not keep_time:
+        serial_days = np.floor(serial_days)
+    serial_ns = (serial_days * 86400e9).round().astype(np.int64)
+    origin_ns = EXCEL_ORIGIN.value
 
-    value = day_value.fillna(serial_value).fillna(year_value).astype("datetime64[ns]")
-    precision = pd.Series(pd.NA, index=unique.index, dtype=STRING)
-    precision = precision.mask(day_value.notna() | serial, "day").mask(bare_year, "year")
+    ns = np.full(len(text), np.iinfo(np.int64).min, dtype=np.int64)  # NaT
+    ns[bare_year] = (
+        (np.where(bare_year, numeric, 1970).astype(np.int64) - 1970).astype("datetime64[Y]")
+        .astype("datetime64[ns]").astype(np.int64)[bare_year]
+    )  # fmt: skip
+    ns[serial] = origin_ns + serial_ns[serial]
+    ns[valid] = seconds[valid].astype("datetime64[ns]").astype(np.int64)
+    value = pd.Series(ns.view("datetime64[ns]"), index=unique.index)
+    precision = np.where(valid | serial, "day", np.where(bare_year, "year", None))
+    present = pc.fill_null(pc.not_equal(text, ""), False).to_numpy(zero_copy_only=False)
     return pd.DataFrame(
         {
             "value": value,
-            "precision": precision,
-            "unparseable": text.ne("").fillna(False) & ~written & ~serial & ~bare_year,
+            "precision": pd.array(precision, dtype=STRING),
+            "unparseable": present & ~written & ~serial & ~bare_year,
             "impossible": impossible,
             "serial": serial,
             "iso": is_iso & ~impossible,
-        }
+        },
+        index=unique.index,
     )

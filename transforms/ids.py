@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from functools import cache
 
+import numpy as np
 import pandas as pd
 
 from popsync import domain
@@ -101,16 +102,22 @@ def _standardize_unique(unique: pd.Series) -> pd.DataFrame:
 
     province = number.str.slice(0, 3).where(cccd)
     province_ok = province.isin(prefixes).fillna(False)
-    digit = number.str.slice(3, 4).where(cccd)
-    birth_year = digit.map(century).astype("Int32") + pd.to_numeric(
-        number.str.slice(4, 6).where(cccd)
-    ).astype("Int32")
+    # Century digit -> century start / sex through 10-entry arrays (no dict lookup per value).
+    digit = pd.to_numeric(number.str.slice(3, 4).where(cccd)).to_numpy(float, na_value=np.nan)
+    known = ~np.isnan(digit)
+    at = np.where(known, digit, 0).astype(np.int64)
+    starts = np.array([century.get(str(d), np.nan) for d in range(10)], dtype=float)
+    sexes = np.array([century_sex.get(str(d)) for d in range(10)], dtype=object)
+    start = np.where(known, starts[at], np.nan)
+    yy = pd.to_numeric(number.str.slice(4, 6).where(cccd)).to_numpy(float, na_value=np.nan)
+    birth_year = pd.array(start + yy, dtype="Float64").astype("Int32")
+    id_sex = pd.array(np.where(known, sexes[at], None), dtype=STRING)
     return pd.DataFrame(
         {
             "id_number": number.where(all_digits),
             "id_kind": kind,
             "id_province_code": province.where(province_ok),
-            "id_sex": digit.map(century_sex).astype(STRING),
+            "id_sex": id_sex,
             "id_birth_year": birth_year,
             "id_number:missing": missing,
             "id_number:invalid": ~missing & ~cccd & ~cmnd & ~placeholder,

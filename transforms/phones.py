@@ -12,6 +12,8 @@ from __future__ import annotations
 from functools import cache
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from popsync import domain
 from transforms.columns import STRING, by_unique, codes_from_masks
@@ -30,7 +32,11 @@ def standardize_phone(values: pd.Series) -> pd.DataFrame:
 
 
 def _standardize_unique(unique: pd.Series) -> pd.DataFrame:
-    text = unique.str.strip().str.replace(r"^(\d+)\.0$", r"\1", regex=True)
+    stripped = pc.utf8_trim_whitespace(pa.array(unique.astype(STRING).array))
+    text = pd.Series(
+        pd.array(pc.replace_substring_regex(stripped, r"^(\d+)\.0$", r"\1"), dtype=STRING),
+        index=unique.index,
+    )
     digits = text.str.replace(r"\D", "", regex=True)
     length = digits.str.len()
     international = (digits.str.startswith("84") & length.isin([11, 12])) | (
@@ -43,7 +49,11 @@ def _standardize_unique(unique: pd.Series) -> pd.DataFrame:
         national.str.len().eq(10) & national.str.startswith("1")
     )
     national = national.mask(lost_zero.fillna(False), "0" + national)
-    prefix = national.str.slice(0, 4).map(_renumbering()).astype(STRING)
+    codes, heads = pd.factorize(national.str.slice(0, 4).where(national.str.len().eq(11)))
+    prefix = pd.Series(
+        pd.array([_renumbering().get(h) for h in heads] + [None], dtype=STRING).take(codes),
+        index=unique.index,
+    )
     renumbered = (national.str.len().eq(11) & prefix.notna()).fillna(False)
     national = national.mask(renumbered, prefix + national.str.slice(4))
     valid = national.str.fullmatch(_VALID).fillna(False)

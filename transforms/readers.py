@@ -18,6 +18,7 @@ import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -129,29 +130,51 @@ def _sniff_separator(text: str) -> str:
 
 
 def _read_csv(data: bytes) -> tuple[pa.Table, list | None]:
+    body = data.removeprefix(_BOM)
+    head = body[:65536]
+    try:  # UTF-8 (the usual case): parse the bytes as they are, no decoded copy of the file
+        head_text = head[: head.rfind(b"\n") + 1 or len(head)].decode("utf-8")
+    except UnicodeDecodeError:
+        head_text = None
+    if head_text is not None:
+        sep = _sniff_separator(head_text)
+        header = _header(head_text, sep)
+        try:
+            return _read_csv_fast(body, header, sep), None
+        except pa.ArrowInvalid as exc:  # invalid UTF-8 further on, or ragged rows
+            log.debug("fast CSV path failed (%s); decoding the whole file", exc)
     text, utf8 = _decode(data)
     sep = _sniff_separator(text)
-    header = next(csv.reader(io.StringIO(text[:65536], newline=""), delimiter=sep), None)
-    if not header:
-        raise ReadError("empty file (no header line)")
-    names = [f"c{i}" for i in range(len(header))]
+    header = _header(text, sep)
     try:
-        table = pacsv.read_csv(
-            io.BytesIO(utf8),
-            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(names, pa.string()),
-                null_values=[""],
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=True,
-            ),
-        )
-        errors = None
+        return _read_csv_fast(utf8, header, sep), None
     except pa.ArrowInvalid as exc:
         log.debug("fast CSV path failed (%s); reading row by row", exc)
         table, errors = _read_csv_tolerant(text, sep, len(header))
     return table.rename_columns(header), errors
+
+
+def _header(text: str, sep: str) -> list[str]:
+    header = next(csv.reader(io.StringIO(text[:65536], newline=""), delimiter=sep), None)
+    if not header:
+        raise ReadError("empty file (no header line)")
+    return header
+
+
+def _read_csv_fast(utf8: bytes, header: list[str], sep: str) -> pa.Table:
+    names = [f"c{i}" for i in range(len(header))]
+    table = pacsv.read_csv(
+        io.BytesIO(utf8),
+        read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=1 << 24),
+        parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.large_string()),
+            null_values=[""],
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+        ),
+    )
+    return table.rename_columns(header)
 
 
 def _read_csv_tolerant(text: str, sep: str, width: int) -> tuple[pa.Table, list]:
@@ -269,8 +292,22 @@ def _map_columns(table: pa.Table, cfg: SourceConfig, path) -> dict[str, pa.Chunk
 
 
 def _blank_to_null(col: pa.ChunkedArray) -> pa.ChunkedArray:
-    blank = pc.equal(pc.utf8_trim_whitespace(col), "")
-    return pc.if_else(blank, pa.scalar(None, pa.string()), col)
+    """Empty or whitespace-only cells -> null (one scan; no copy when there are none)."""
+    blank = pc.or_(pc.utf8_is_space(col), pc.equal(pc.binary_length(col), 0))
+    if not pc.any(blank).as_py():
+        return col
+    return pc.if_else(blank, pa.scalar(None, col.type), col)
+
+
+def _constant(value: str | None, index: pd.Index) -> pd.Series:
+    """A string column holding one value (built in Arrow: no Python object per row)."""
+    if value is None:
+        array = pa.nulls(len(index), pa.large_string())
+    else:
+        indices = pa.array(np.zeros(len(index), np.int8))
+        array = pa.DictionaryArray.from_arrays(indices, pa.array([value], pa.large_string()))
+        array = array.cast(pa.large_string())
+    return pd.Series(pd.array(array, dtype=STRING), index)
 
 
 def _with_provenance(columns: dict, cfg: SourceConfig, path, sha256: str, errors) -> pd.DataFrame:
@@ -293,12 +330,14 @@ def _with_provenance(columns: dict, cfg: SourceConfig, path, sha256: str, errors
         record_id = record_id.mask(pd.concat(parts, axis=1).isna().all(axis=1))
     provenance = pd.DataFrame(
         {
-            "source": pd.Series(cfg.name, index, STRING),
+            "source": _constant(cfg.name, index),
             "record_id": record_id,
-            "src_file": pd.Series(str(path), index, STRING),
-            "src_sha256": pd.Series(sha256, index, STRING),
+            "src_file": _constant(str(path), index),
+            "src_sha256": _constant(sha256, index),
             "src_row": rows.to_numpy() if rows is not None else range(1, n + 1),
-            "read_error": pd.Series(errors, index, STRING),
+            "read_error": pd.Series(errors, index, STRING)
+            if errors is not None
+            else _constant(None, index),
         }
     )
     frame = frame.drop(columns=[c for c in PROVENANCE if c in frame.columns])

@@ -24,7 +24,7 @@ from transforms.codes import (
     standardize_test_type,
     standardize_vaccine,
 )
-from transforms.columns import STRING, codes_from_masks, merge_codes
+from transforms.columns import STRING, arrow, codes_from_masks, merge_codes
 from transforms.dates import parse_dates
 from transforms.ids import standardize_id
 from transforms.names import standardize_names
@@ -61,12 +61,16 @@ def _column(raw: pd.DataFrame, field: str) -> pd.Series:
 
 
 def clean_text(values: pd.Series) -> pd.Series:
-    """NFC, trimmed, single spaces; null when blank (Arrow kernels, no per-value Python)."""
-    text = pa.array(values.astype(STRING).array)
+    """NFC, trimmed, single spaces; null when blank (Arrow kernels, no per-value Python).
+
+    Works on the distinct values (lot numbers and sites repeat a lot) and takes them back.
+    """
+    encoded = arrow(values).dictionary_encode()
+    text = encoded.dictionary
     text = pc.utf8_normalize(text, "NFC")
     text = pc.utf8_trim_whitespace(pc.replace_substring_regex(text, r"\s+", " "))
     text = pc.if_else(pc.equal(text, ""), pa.scalar(None, text.type), text)
-    return pd.Series(pd.array(text, dtype=STRING), index=values.index)
+    return pd.Series(pd.array(text.take(encoded.indices), dtype=STRING), index=values.index)
 
 
 def standardize(raw: pd.DataFrame, source: str, reference_date=None) -> pd.DataFrame:
