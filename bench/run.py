@@ -1,0 +1,128 @@
+"""The whole main job, ``popsync run tiem_chung``, on 1,000,000 vaccination rows against a
+1,000,000-person register, into PostgreSQL: wall time, time per stage and peak memory.
+
+Target (issue 5): 2 minutes or less and under 8 GB on this machine (2 cores, 24 GB).
+
+The data set is the one ``bench/match.py`` generates and caches (``bench/out/p<N>_s<seed>/``,
+with an extract sample of exactly N rows). The run goes into a fresh database created on the
+server of ``--database-url`` and dropped afterwards, through the real command line in a child
+process, whose peak resident memory is read with ``os.wait4``.
+
+    .venv/bin/python bench/run.py                  # 1M x 1M
+    .venv/bin/python bench/run.py --people 100000  # quicker
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from match import OUT, child_generate, child_sample, sample_dir  # noqa: E402
+
+SERVER = os.environ.get(
+    "POPSYNC_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+POPSYNC = Path(sys.executable).with_name("popsync")
+
+
+def dataset_files(people: int, seed: int) -> tuple[Path, Path, str]:
+    """The register, an extract of exactly ``people`` vaccination rows, and the extract date."""
+    dataset = OUT / f"p{people}_s{seed}"
+    if not (dataset / "manifest.json").exists():
+        print(f"generating {people:,} people (once; cached in {dataset}) ...", flush=True)
+        child_generate(dataset, people, seed)
+    manifest = json.loads((dataset / "manifest.json").read_text(encoding="utf-8"))
+    extract = sample_dir(dataset) / manifest["sources"]["tiem_chung"]["file"]
+    if not extract.exists():
+        child_sample(dataset, people, seed)
+    return dataset / manifest["sources"]["dan_cu"]["file"], extract, manifest["extract_date"]
+
+
+def temporary_database(server_url: str):
+    """Create an empty database on the server; return its URL and a function that drops it."""
+    import psycopg2
+    from psycopg2 import sql
+
+    name = f"popsync_bench_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(server_url)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    base, _, _ = server_url.rpartition("/")
+
+    def drop() -> None:
+        with admin.cursor() as cur:
+            cur.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+        admin.close()
+
+    return f"{base}/{name}", drop
+
+
+def timed_child(args: list[str], env: dict[str, str]) -> tuple[int, float, float, str]:
+    """Run a command; return its exit code, wall seconds, peak RSS in MB and its output tail."""
+    started = time.perf_counter()
+    child = subprocess.Popen(
+        args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    output = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    return child.returncode, time.perf_counter() - started, usage.ru_maxrss / 1024, output[-3000:]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--people", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--database-url", default=SERVER, help="a server URL (a database is created on it)"
+    )
+    args = parser.parse_args(argv)
+
+    register, extract, extract_date = dataset_files(args.people, args.seed)
+    url, drop = temporary_database(args.database_url)
+    workdir = OUT / f"runwork_p{args.people}_s{args.seed}"
+    try:
+        code, seconds, peak_mb, output = timed_child(
+            [str(POPSYNC), "run", "tiem_chung", "--input", str(extract), "--population", str(register),
+             "--date", extract_date, "--workdir", str(workdir)],
+            env={**os.environ, "POPSYNC_DATABASE_URL": url},
+        )  # fmt: skip
+    finally:
+        drop()
+    if code != 0:
+        print(output)
+        sys.exit(f"popsync run failed with exit code {code}")
+    summary_path = max(
+        workdir.glob("batches/tiem_chung/*/summary.json"), key=lambda p: p.stat().st_mtime
+    )
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    print(
+        f"\npopsync run tiem_chung: {summary['counts']['read']:,} rows against {args.people:,} people, PostgreSQL"
+    )
+    print(f"{'stage':<16}{'seconds':>10}")
+    for stage, value in summary["timings"].items():
+        print(f"{stage:<16}{value:>10.1f}")
+    print(f"{'whole command':<16}{seconds:>10.1f}   (target <= 120 s: {seconds / 120:.2f} of it)")
+    print(
+        f"{'peak memory':<16}{peak_mb / 1024:>9.2f}G   (target < 8 GB: {peak_mb / 1024 / 8:.2f} of it)"
+    )
+    counts = summary["counts"]
+    print(
+        f"rows read {counts['read']:,} = loaded {counts['loaded']:,} + quarantined "
+        f"{counts['quarantined']:,} + review {counts['review']:,}"
+    )
+
+
+if __name__ == "__main__":
+    main()
