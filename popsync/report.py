@@ -112,12 +112,14 @@ def print_scores(source: str, scores: dict[str, Any], out_dir) -> None:
 
 
 def print_run_summary(summary: dict[str, Any]) -> None:
-    counts = summary.get("counts", summary)
+    counts = summary["counts"]
     console.print(
-        f"[bold]{summary['source']}[/]: read {counts.get('read', 0):,} = loaded {counts.get('loaded', 0):,}"
-        f" + quarantined {counts.get('quarantined', 0):,} + review {counts.get('review', 0):,}"
-        f"  [green]reconciled[/]  ({sum(summary['timings'].values()):.1f} s)  report: {summary.get('report', '')}"
+        f"[bold]{summary['source']}[/]: {counts['read']:,} rows read = {counts['loaded']:,} loaded"
+        f" + {counts['quarantined']:,} quarantined + {counts['review']:,} for review"
+        f"  [green]reconciled[/] in {sum(summary['timings'].values()):.1f} s",
+        soft_wrap=True,
     )
+    console.print(f"  report: {summary.get('report', '')}", soft_wrap=True, highlight=False)
 
 
 def _pillar_value(scores: dict[str, Any], pillar: str) -> float | None:
@@ -130,12 +132,12 @@ def _pillar_value(scores: dict[str, Any], pillar: str) -> float | None:
 # --------------------------------------------------------------------------- HTML
 
 
-def _bar_chart(items: list[tuple[str, float]], fmt: str = "{:,.0f}", width: int = 420) -> str:
+def _bar_chart(items: list[tuple[str, float]], fmt: str = "{:,.0f}", width: int = 640) -> str:
     """A horizontal SVG bar chart of (label, value) pairs."""
     if not items:
         return "<p class='muted'>nothing to show</p>"
     top = max(value for _, value in items) or 1
-    row, label_w = 22, 230
+    row, label_w = 22, 330
     height = row * len(items) + 4
     bars = []
     for i, (label, value) in enumerate(items):

@@ -49,7 +49,7 @@ def test_run_all_reconciles_every_source(samples_run):
         assert status == "loaded"
         assert read == MANIFEST["sources"][source]["rows"]
         assert read == loaded + quarantined + review
-        assert f"{source}: read {read:,} = loaded {loaded:,}" in output
+        assert f"{source}: {read:,} rows read = {loaded:,} loaded" in output
     for source in ("tiem_chung", "f0", "bhxh"):
         reports = list((workdir / "batches" / source).glob("*/report.html"))
         assert len(reports) == 1
