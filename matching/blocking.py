@@ -9,6 +9,8 @@ from matching.prepare import Prepared
 
 _POW10 = 10 ** np.arange(11, -1, -1, dtype=np.int64)  # place value of each of the 12 digits
 _CHUNK = 50_000
+_DIGITS = np.arange(10, dtype=np.int64)
+_BITMAP = 1 << 26  # 64 MB of bools: ~1.5% false positives for 1M IDs
 
 
 def _dense(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -70,16 +72,18 @@ def equi_join(
 
 
 def _id_variants(ids: np.ndarray) -> np.ndarray:
-    """Every 12-digit number one substituted digit or one adjacent swap away (n x 119)."""
+    """Every 12-digit number one substituted digit or one adjacent swap away (n x 131)."""
     digits = (ids[:, None] // _POW10) % 10
-    substitutions = []
-    for position in range(12):
-        shift = (np.arange(10)[None, :] - digits[:, position : position + 1]) * _POW10[position]
-        substitutions.append(ids[:, None] + shift)
-    subs = np.concatenate(substitutions, axis=1)  # includes the ID itself (shift 0): harmless
+    out = np.empty((len(ids), 12 * 10 + 11), dtype=np.int64)
+    # Every digit position set to every value (includes the ID itself: harmless).
+    subs = out[:, :120]
+    subs.shape = (len(ids), 12, 10)  # a view of ``out`` (raises rather than copy)
+    np.subtract(_DIGITS[None, None, :], digits[:, :, None], out=subs)
+    subs *= _POW10[None, :, None]
+    subs += ids[:, None, None]
     a, b = digits[:, :-1], digits[:, 1:]
-    swaps = ids[:, None] + (b - a) * _POW10[:-1] + (a - b) * _POW10[1:]
-    return np.concatenate([subs, swaps], axis=1)
+    out[:, 120:] = ids[:, None] + (b - a) * (_POW10[:-1] - _POW10[1:])
+    return out
 
 
 def near_id_join(
@@ -94,14 +98,20 @@ def near_id_join(
     out_left, out_right = [], []
     if len(sorted_ids) == 0:
         rows = rows[:0]
+    # A bitmap of the register IDs' hashes rules out most variants with one gather: only the
+    # few that pass are looked up (binary search) in the sorted IDs.
+    bits = np.zeros(_BITMAP, dtype=bool)
+    bits[sorted_ids & (_BITMAP - 1)] = True
     for begin in range(0, len(rows), _CHUNK):
         chunk = rows[begin : begin + _CHUNK]
         ids = left_ids[chunk]
         variants = _id_variants(ids)
-        position = np.minimum(np.searchsorted(sorted_ids, variants), len(sorted_ids) - 1)
-        hit = (sorted_ids[position] == variants) & (variants != ids[:, None])
-        which, _ = np.nonzero(hit)
-        out_left.append(chunk[which])
+        maybe = bits[variants & (_BITMAP - 1)] & (variants != ids[:, None])
+        which, column = np.nonzero(maybe)
+        found = variants[which, column]
+        position = np.minimum(np.searchsorted(sorted_ids, found), len(sorted_ids) - 1)
+        hit = sorted_ids[position] == found
+        out_left.append(chunk[which[hit]])
         out_right.append(sorted_rows[position[hit]])
     if not out_left:
         return np.empty(0, np.int64), np.empty(0, np.int64)

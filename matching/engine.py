@@ -191,47 +191,73 @@ class _Linker:
             "starts": starts,
         }
 
-    def pass_label(self, pairs: _Pairs, index: np.ndarray) -> np.ndarray:
+    def is_id_pass(self, pairs: _Pairs, index: np.ndarray) -> np.ndarray:
         if self.id_comparison is None:
-            return np.full(len(index), "probabilistic")
+            return np.zeros(len(index), dtype=bool)
         else_level = len(self.settings.comparisons[self.id_comparison].levels)
         level = pairs.levels[index, self.id_comparison]
-        return np.where((level >= 0) & (level < else_level), "id", "probabilistic")
+        return (level >= 0) & (level < else_level)
 
-    def explain(self, pairs: _Pairs, index: np.ndarray, counts: np.ndarray) -> pa.Array:
+    def explain(self, pairs: _Pairs, index: np.ndarray, counts: np.ndarray) -> pa.ChunkedArray:
         """Compact JSON per pair: pass, candidate count, rule, per-field level and weight.
 
-        The fields part is formatted once per distinct combination of levels and weights
-        (rounded to 0.01 bit) and joined with Arrow kernels: no Python work per row.
+        ``index`` -1 (a row without candidates) gives ``{"pass":"none","candidates":0}``.
+        Each piece is formatted once per distinct value (a comparison's level and weight,
+        rounded to 0.01 bit) and the pieces are gathered and joined with Arrow kernels: no
+        Python work per row. Done in chunks of rows, so the pieces of only one chunk are
+        held besides the result.
         """
-        levels = pairs.levels[index].astype(np.int64)
-        cents = np.round(pairs.weights[index].astype(np.float64) * 100).astype(np.int64)
-        key = np.zeros(len(index), dtype=np.int64)
-        for c in range(levels.shape[1]):
-            code, uniques = pd.factorize(levels[:, c] * 2**32 + cents[:, c])
-            key = pd.factorize(key * len(uniques) + code)[0]
-        representatives = np.nonzero(~pd.Index(key).duplicated())[0]  # in code order
-        names = [("null", *c.level_names) for c in self.settings.comparisons]
-        texts = [
-            ",".join(
-                f'"{comparison.name}":["{names[c][levels[row, c] + 1]}",{cents[row, c] / 100:g}]'
-                for c, comparison in enumerate(self.settings.comparisons)
+        chunks = [
+            self._explain(
+                pairs, index[begin : begin + _EXPLAIN_CHUNK], counts[begin : begin + _EXPLAIN_CHUNK]
             )
-            for row in representatives
+            for begin in range(0, len(index), _EXPLAIN_CHUNK)
         ]
+        return pa.chunked_array(chunks, pa.large_string())
+
+    def _explain(self, pairs: _Pairs, index: np.ndarray, counts: np.ndarray) -> pa.Array:
+        valid = index >= 0
+        at = np.where(valid, index, 0)
+        null = None if valid.all() else ~valid
+
+        def gather(texts: list[str], code: np.ndarray, mask: np.ndarray | None = null) -> pa.Array:
+            return pc.take(pa.array(texts, pa.large_string()), pa.array(code, mask=mask))
+
+        head = np.where(self.is_id_pass(pairs, at), 0, 1)
         pieces = [
-            '{"pass":"',
-            pa.array(self.pass_label(pairs, index)),
-            '","candidates":',
-            pa.array(counts).cast(pa.string()),
-            ',"rule":"',
-            pc.take(pa.array(self.rule_names), pa.array(pairs.rule[index])),
-            '","fields":{',
-            pc.take(pa.array(texts, pa.string()), pa.array(key)),
-            "}}",
+            gather(
+                ['{"pass":"id","candidates":', '{"pass":"probabilistic","candidates":', _NONE],
+                np.where(valid, head, 2),
+                mask=None,
+            ),
+            pa.array(np.asarray(counts), mask=null).cast(pa.large_string()),
+            gather([f',"rule":"{name}","fields":{{' for name in self.rule_names], pairs.rule[at]),
         ]
-        arrays = [pa.scalar(piece) if isinstance(piece, str) else piece for piece in pieces]
-        return pc.binary_join_element_wise(*arrays, "").cast(pa.large_string())
+        comparisons = self.settings.comparisons
+        for c, comparison in enumerate(comparisons):
+            names = ("null", *comparison.level_names)
+            cents = np.round(pairs.weights[at, c].astype(np.float64) * 100).astype(np.int64)
+            level = pairs.levels[at, c].astype(np.int64) + 1  # 0 for null
+            code, uniques = pd.factorize(level * 2**32 + (cents + 2**31))
+            comma = "," if c else ""
+            end = "}}" if c == len(comparisons) - 1 else ""
+            texts = [
+                f'{comma}"{comparison.name}":["{names[value >> 32]}",'
+                f"{((value & 0xFFFFFFFF) - 2**31) / 100:g}]{end}"
+                for value in uniques.tolist()
+            ]
+            pieces.append(gather(texts, code))
+        return pc.binary_join_element_wise(
+            *pieces,
+            pa.scalar("", pa.large_string()),
+            # not "skip": pyarrow 26 drops the rows where every piece is null
+            null_handling="replace",
+            null_replacement="",
+        )
+
+
+_NONE = '{"pass":"none","candidates":0}'
+_EXPLAIN_CHUNK = 262_144
 
 
 def link(
@@ -321,8 +347,6 @@ def _decide(
     decision = np.full(n, NO_MATCH)
     score = np.zeros(n)
     person = np.full(n, -1)
-    explanations = pa.array(['{"pass":"none","candidates":0}'])
-    which = np.zeros(n, dtype=np.int64)
     candidates = _empty(extract_std, {}).candidates
     if pairs is not None and len(pairs):
         ranked = linker.rank(pairs)
@@ -331,17 +355,21 @@ def _decide(
         score[rows] = ranked["probability"]
         matched = ranked["decision"] == MATCH
         person[rows[matched]] = pairs.ri[ranked["best"][matched]]
-        explained = linker.explain(pairs, ranked["best"], ranked["count"])
-        explanations = pa.concat_arrays([explanations.cast(explained.type), explained])
-        which[rows] = np.arange(1, len(rows) + 1)
+        best = np.full(n, -1)
+        best[rows] = ranked["best"]
+        count = np.zeros(n, dtype=np.int64)
+        count[rows] = ranked["count"]
+        explanations = linker.explain(pairs, best, count)
         candidates = _review_candidates(pairs, ranked, linker, record_ids, prep, settings)
+    else:
+        explanations = pa.repeat(pa.scalar(_NONE, pa.large_string()), n)
     decisions = pd.DataFrame(
         {
             "record_id": record_ids,
             "so_dinh_danh": _take(prep.person_ids, person),
             "decision": _take(pa.array(DECISIONS), decision),
             "score": np.round(score, 6),
-            "explanation": _take(explanations, which),
+            "explanation": pd.Series(explanations, dtype="string"),
         }
     )
     return decisions, candidates

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 STRING_COLUMNS = (
     "family_name",
@@ -27,8 +28,8 @@ STRING_COLUMNS = (
     "ward_code",
     "admin_scheme",
 )
-# Days are counted from 1800 so that every birth date is >= 0 (-1 means null).
-_EPOCH = np.datetime64("1800-01-01", "D")
+# Days are counted from 1 Jan of year 1, so that every date is >= 0 (-1 means null).
+_EPOCH = np.datetime64("0001-01-01", "D")
 
 
 @dataclass
@@ -61,10 +62,14 @@ def _strings(frame: pd.DataFrame, column: str) -> pd.Series:
 
 
 def _sorted_tokens(name_key: pd.Series) -> pd.Series:
-    """``an nguyen van`` for ``nguyen van an`` and ``van an nguyen``: order-free name key."""
-    uniques = name_key.dropna().unique()
-    mapping = {value: " ".join(sorted(value.split())) for value in uniques}
-    return name_key.map(mapping).astype("string")
+    """``an nguyen van`` for ``nguyen van an`` and ``van an nguyen``: order-free name key.
+
+    Sorted once per distinct name, then gathered (Arrow) for the rows.
+    """
+    codes, uniques = pd.factorize(name_key, use_na_sentinel=True)
+    keys = pa.array([" ".join(sorted(value.split())) for value in uniques], pa.large_string())
+    taken = pc.take(keys, pa.array(codes, mask=codes < 0))
+    return pd.Series(taken, index=name_key.index, dtype="string")
 
 
 def _digits(values: pd.Series, length: int) -> np.ndarray:
@@ -83,23 +88,39 @@ def _flagged(frame: pd.DataFrame, code: str) -> np.ndarray:
     )
 
 
+def _date_values(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """``column`` as naive ``datetime64[D]`` (NaT for null or unparseable)."""
+    if column not in frame.columns:
+        return np.full(len(frame), np.datetime64("NaT"), dtype="datetime64[D]")
+    values = frame[column]
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        values = values.dt.tz_localize(None)
+    elif not pd.api.types.is_datetime64_dtype(values.dtype):
+        values = pd.to_datetime(values, errors="coerce")
+    return values.to_numpy().astype("datetime64[D]")
+
+
 def _dates(frame: pd.DataFrame, side: dict[str, np.ndarray]) -> None:
-    """Birth date as days (day precision only), its day/month swap, year and imprecision."""
-    n = len(frame)
-    if "birth_date" in frame.columns:
-        date = pd.to_datetime(frame["birth_date"], errors="coerce")
-    else:
-        date = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
-    has = date.notna().to_numpy()
-    year = date.dt.year.fillna(-1).to_numpy(np.int64)
-    month = date.dt.month.fillna(0).to_numpy(np.int64)
-    day = date.dt.day.fillna(0).to_numpy(np.int64)
+    """Birth date as days (day precision only), its day/month swap, year and imprecision.
+
+    Null is -1 like every other column. Days count from 1 Jan of year 1, so that no real date
+    can be negative and be taken for a null by the ``>= 0`` tests of blocking and comparisons
+    (a date before year 1 is no birth date: null).
+    """
+    date = _date_values(frame, "birth_date")
+    days = (date - _EPOCH).astype(np.int64)  # NaT -> int64 min
+    has = ~np.isnat(date) & (days >= 0)
+    first_of_year = date.astype("datetime64[Y]")
+    first_of_month = date.astype("datetime64[M]")
+    year = np.where(has, first_of_year.astype(np.int64) + 1970, -1)
+    month = np.where(
+        has, (first_of_month - first_of_year.astype("datetime64[M]")).astype(np.int64) + 1, 0
+    )
+    day = np.where(has, (date - first_of_month.astype("datetime64[D]")).astype(np.int64) + 1, 0)
     precision = _strings(frame, "birth_date_precision")
     year_only = (precision == "year").fillna(False).to_numpy(bool)
     precise = has & ~year_only
-    days = np.full(n, -1, dtype=np.int64)
-    days[precise] = (date[precise].to_numpy().astype("datetime64[D]") - _EPOCH).astype(np.int64)
-    side["dob"] = days
+    side["dob"] = np.where(precise, days, -1)
     if "birth_year" in frame.columns:
         birth_year = (
             pd.to_numeric(frame["birth_year"], errors="coerce").fillna(-1).to_numpy(np.int64)
@@ -107,16 +128,11 @@ def _dates(frame: pd.DataFrame, side: dict[str, np.ndarray]) -> None:
         side["birth_year"] = np.where(birth_year > 0, birth_year, year)
     else:
         side["birth_year"] = year
+    # Day and month swapped (both <= 12, so the swapped date always exists).
     swappable = precise & (day <= 12) & (day != month)
-    swapped = np.full(n, -1, dtype=np.int64)
-    if swappable.any():
-        parts = pd.DataFrame(
-            {"year": year[swappable], "month": day[swappable], "day": month[swappable]}
-        )
-        swapped[swappable] = (
-            pd.to_datetime(parts).to_numpy().astype("datetime64[D]") - _EPOCH
-        ).astype(np.int64)
-    side["dob_swapped"] = swapped
+    swapped_month = first_of_year.astype("datetime64[M]") + np.where(swappable, day - 1, 0)
+    swapped = swapped_month.astype("datetime64[D]") + np.where(swappable, month - 1, 0)
+    side["dob_swapped"] = np.where(swappable, (swapped - _EPOCH).astype(np.int64), -1)
     # 01/01 is the usual placeholder: an agreeing year then says little about the day.
     imprecise = has & (
         year_only | ((day == 1) & (month == 1)) | _flagged(frame, "birth_date:placeholder")

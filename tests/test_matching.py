@@ -336,3 +336,35 @@ def test_settings_round_trip_through_json_and_reject_bad_values(tmp_path):
     bad["match_threshold"] = 0.1
     with pytest.raises(UserError, match="unknown kind 'soundex'.*thresholds"):
         settings_from_dict(bad)
+
+
+def test_person_born_before_1970_is_found_through_birth_date_blocking():
+    # No usable ID (two digits wrong: not a near ID), no phone, no address: only the birth-date
+    # rules can find this 1955 birth, so a pre-1970 date must not be taken for a null one.
+    person = dict(PEOPLE[8], id="001055123456", dob="14/08/1955", name="Khổng Văn Cường")
+    row = dict(person, id="001055987456", phone=None, ward=None, record_id="old")
+    result = matching.link(
+        std_frame(PEOPLE + [person], register=True),
+        std_frame([dict(p, record_id=f"clean-{i}") for i, p in enumerate(PEOPLE)] + [row]),
+    )
+    d = result.decisions.set_index("record_id")
+    assert (d.loc["old", "decision"], d.loc["old", "so_dinh_danh"]) == ("match", person["id"])
+    explanation = json.loads(d.loc["old", "explanation"])
+    assert explanation["rule"].startswith("birth_date")
+    assert explanation["fields"]["birth_date"][0] == "exact"
+    assert explanation["fields"]["id"][0] == "else"
+
+
+def test_dates_far_in_the_past_are_not_null():
+    from matching.prepare import prepare
+
+    frame = std_frame([dict(PEOPLE[0], dob="05/03/1905"), dict(PEOPLE[1], dob=None)])
+    frame["birth_date"] = pd.Series(
+        np.array(["1750-03-05", "NaT"], dtype="datetime64[s]"), dtype="datetime64[s]"
+    )
+    frame["birth_year"] = pd.array([1750, None], dtype="Int32")
+    prep = prepare(frame, std_frame(PEOPLE[:2], register=True), set())
+    assert prep.left["dob"][0] >= 0 and prep.left["dob"][1] == -1
+    assert prep.left["dob_swapped"][0] >= 0 and prep.left["birth_year"][0] == 1750
+    march_5 = prep.left["dob"][0]
+    assert prep.left["dob_swapped"][0] - march_5 == 59  # 3 May 1750
