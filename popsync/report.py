@@ -74,7 +74,9 @@ class StageProgress:
 def print_standardize_summary(source: str, input_path, summary: dict[str, Any]) -> None:
     console.print(
         f"[bold]{source}[/] {input_path}: {summary['rows']:,} rows read, "
-        f"{summary.get('rows_flagged', 0):,} flagged -> {summary.get('out', '')}"
+        f"{summary.get('rows_flagged', 0):,} flagged -> {summary.get('out', '')}",
+        soft_wrap=True,
+        highlight=False,
     )
     reasons = summary.get("flags", {})
     if reasons:
@@ -91,11 +93,18 @@ def print_match_summary(source: str, summary: dict[str, Any]) -> None:
     )
     console.print(
         f"[bold]{source}[/]: {summary['rows']:,} rows linked in {summary['seconds']} s: {parts} "
-        f"-> {summary['out']}"
+        f"-> {summary['out']}",
+        soft_wrap=True,
+        highlight=False,
     )
-    pairs = summary.get("stats", {}).get("candidate_pairs")
-    if isinstance(pairs, dict):
-        console.print("candidate pairs: " + ", ".join(f"{k} {v:,}" for k, v in pairs.items()))
+    blocking = summary.get("stats", {}).get("blocking", {})
+    if blocking:
+        console.print(
+            "candidate pairs by blocking rule: "
+            + ", ".join(f"{rule} {counts['pairs']:,}" for rule, counts in blocking.items()),
+            soft_wrap=True,
+            highlight=False,
+        )
 
 
 def print_scores(source: str, scores: dict[str, Any], out_dir) -> None:

@@ -96,6 +96,7 @@ def test_match_writes_one_row_per_extract_row(tmp_path):
         str(out),
     )
     assert result.exit_code == 0, result.output
+    assert "candidate pairs by blocking rule: id_exact" in result.output
     links = pd.read_csv(out, dtype={"so_dinh_danh": str, "record_id": str})
     assert len(links) == MANIFEST["sources"]["f0"]["rows"]
     assert list(links.columns[:5]) == [
