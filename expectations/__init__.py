@@ -1,8 +1,11 @@
-"""Quality gates "Đúng, đủ, sạch, sống" with Great Expectations, in two stages.
+"""Quality gates "Đúng, đủ, sạch, sống" with Great Expectations, in two stages per extract and
+one for the register.
 
 - ``validate_pre_link(std, source, run_date)``: the standardized rows on their own.
 - ``validate_post_link(std, decisions, register_std, source, run_date)``: each row against the
   register person it was linked to, the person's other rows, and the batch's freshness.
+- ``validate_register(register_std, run_date)``: the register snapshot (``dan_cu``) on its own,
+  stage ``register``: warnings for its stewards, a block when it cannot serve as the reference.
 
 Suites are stored in ``expectations/suites/*.yaml`` (one per source and stage); each rule carries
 its pillar, severity and reason into the GX expectation's ``meta``, ``notes`` and
@@ -41,6 +44,7 @@ __all__ = [
     "raise_if_blocked",
     "validate_post_link",
     "validate_pre_link",
+    "validate_register",
     "write_outputs",
 ]
 
@@ -80,18 +84,47 @@ def validate_post_link(
     from expectations.engine import validate
 
     linked = _linked(std, decisions, register_std)
-    updated = register_std["updated_at"] if "updated_at" in register_std else pd.Series([])
-    latest = pd.to_datetime(updated).max()
-    age = None if pd.isna(latest) else (pd.Timestamp(run_date) - latest.normalize()).days
     return validate(
         std,
         source,
         "post_link",
         run_date,
         linked=linked,
-        register_age_days=age,
+        register_age_days=register_age_days(register_std, run_date),
         docs_dir=docs_dir,
     )
+
+
+def validate_register(
+    register_std: pd.DataFrame, run_date: dt.date, docs_dir: Path | None = None
+) -> ValidationResult:
+    """Check the standardized register snapshot (suite ``dan_cu_register``, stage ``register``).
+
+    Findings carry the person's số định danh as ``record_id``; a row without one, or repeating
+    an earlier row's, gets ``<id>~row<n>`` (n its row in the file) so that each finding points
+    at one row."""
+    from expectations.engine import validate
+
+    ids = register_std["record_id"].astype("string")
+    clash = ids.isna() | ids.duplicated(keep="first")
+    if clash.any():
+        suffix = "~row" + register_std["src_row"].astype("string")
+        register_std = register_std.assign(record_id=ids.mask(clash, ids.fillna("") + suffix))
+    return validate(
+        register_std,
+        "dan_cu",
+        "register",
+        run_date,
+        register_age_days=register_age_days(register_std, run_date),
+        docs_dir=docs_dir,
+    )
+
+
+def register_age_days(register_std: pd.DataFrame, run_date: dt.date) -> int | None:
+    """Days from the snapshot's newest ``updated_at`` (ngày cập nhật) to the run date."""
+    updated = register_std["updated_at"] if "updated_at" in register_std else pd.Series([])
+    latest = pd.to_datetime(updated).max()
+    return None if pd.isna(latest) else (pd.Timestamp(run_date) - latest.normalize()).days
 
 
 def _linked(std: pd.DataFrame, decisions: pd.DataFrame, register: pd.DataFrame) -> pd.DataFrame:

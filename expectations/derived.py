@@ -453,3 +453,95 @@ NUMERIC = {
         b.register_age_days, index=b.std.index, dtype="Int64"
     ),
 }
+
+
+# ------------------------------------------------------------- register (dan_cu) on its own
+
+
+@rule("person_id_structure_valid")
+def _person_id_structure(b: Batch) -> np.ndarray:
+    """12 digits (not a placeholder), a birth-province prefix, and a century digit and year
+    that give a birth year not after the run date. Empty IDs are another rule's."""
+    given = _bool(b.col("raw_person_id").notna())
+    cccd = _bool(b.col("id_kind").eq("cccd"))
+    prefix = _bool(b.col("id_province_code").notna())
+    born = _bool(b.col("id_birth_year").astype("Int64").le(b.run_date.year))
+    return ~given | (cccd & prefix & born)
+
+
+@rule("person_id_written_in_standard_form")
+def _person_id_standard(b: Batch) -> np.ndarray:
+    return _same_text(b.col("raw_person_id"), b.col("person_id")) & ~b.has_flag(
+        "id_number:leading_zero"
+    )
+
+
+@rule("cmnd_valid")
+def _cmnd_valid(b: Batch) -> np.ndarray:
+    """An old ID card number, when given, is 9 digits (8 with its leading zero lost)."""
+    return _bool(b.col("raw_cmnd").isna()) | _bool(b.col("cmnd").notna())
+
+
+@rule("sex_is_nam_or_nu")
+def _sex_nam_nu(b: Batch) -> np.ndarray:
+    """The register records Nam or Nữ; an empty value is another rule's."""
+    return _bool(b.col("raw_sex").isna()) | _bool(b.col("sex").isin(["M", "F"]))
+
+
+_ADMIN_MISMATCH = ("district:mismatch", "ward:mismatch")
+
+
+@rule("admin_codes_valid")
+def _admin_codes_valid(b: Batch) -> np.ndarray:
+    """Each level has a code of the scheme. A level emptied because it does not sit in its
+    parent (``:mismatch``, whose children are emptied too) is the consistency rule's."""
+    unknown = b.has_flag(
+        "address:missing",
+        *(f"{level}:{status}" for level in ("province", "district", "ward")
+          for status in ("unknown", "not_in_scheme")),
+    )  # fmt: skip
+    return ~unknown | b.has_flag(*_ADMIN_MISMATCH)
+
+
+@rule("admin_codes_consistent")
+def _admin_codes_consistent(b: Batch) -> np.ndarray:
+    """The ward lies in the district, the district in the province."""
+    return ~b.has_flag(*_ADMIN_MISMATCH)
+
+
+def _same_or_later(later: str, earlier: str, b: Batch) -> np.ndarray:
+    """``later`` not before ``earlier``: by date when both are known to the day, else by year."""
+    a, e = b.col(later), b.col(earlier)
+    both_days = _bool(
+        b.col(f"{later}_precision").eq("day") & b.col(f"{earlier}_precision").eq("day")
+    )
+    return ~np.where(both_days, _after(e, a), _bool(e.dt.year > a.dt.year))
+
+
+@rule("death_not_before_birth")
+def _death_after_birth(b: Batch) -> np.ndarray:
+    return _same_or_later("death_date", "birth_date", b)
+
+
+@rule("updated_at_readable")
+def _updated_readable(b: Batch) -> np.ndarray:
+    return ~b.has_flag("updated_at:unparseable", "updated_at:impossible")
+
+
+@rule("updated_at_not_after_run_date")
+def _updated_not_future(b: Batch) -> np.ndarray:
+    """Compared by day: an update during the run date is not in the future."""
+    return ~_after(b.col("updated_at").dt.normalize(), b.run_date)
+
+
+@rule("full_name_is_nfc")
+def _full_name_nfc(b: Batch) -> np.ndarray:
+    """The name as written is Unicode NFC (checked on the distinct names)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = b.col("raw_full_name").astype("string")
+    uniques = pa.array(text.dropna().unique(), type=pa.string())
+    differs = pc.not_equal(pc.utf8_normalize(uniques, "NFC"), uniques)
+    not_nfc = uniques.filter(differs).to_pylist()
+    return ~_bool(text.isin(not_nfc))

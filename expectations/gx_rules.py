@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from great_expectations.expectations import (
     ExpectColumnMaxToBeBetween,
+    ExpectColumnMeanToBeBetween,
     ExpectColumnMinToBeBetween,
     ExpectColumnValuesToBeInSet,
 )
@@ -177,6 +178,43 @@ class ExpectDoseNumbersInDateOrder(_RowKeepsRule):
 
 class ExpectIdClaimedByOnePerson(_RowKeepsRule):
     """One declared ID is used by one person only."""
+
+
+# The register (dan_cu) on its own.
+class ExpectPersonIdStructureToBeValid(_RowKeepsRule):
+    """12 digits: a birth-province prefix, a century digit and birth year not after the run date."""
+
+
+class ExpectPersonIdWrittenInStandardForm(_RowKeepsRule):
+    """The số định danh was written as its 12 digits, leading zero included."""
+
+
+class ExpectCmndToBeValid(_RowKeepsRule):
+    """The old ID card number, when given, has 9 digits."""
+
+
+class ExpectSexToBeNamOrNu(_RowKeepsRule):
+    """The register records Nam or Nữ."""
+
+
+class ExpectAdminCodesToBeValid(_RowKeepsRule):
+    """Province, district and ward codes are statistics-office codes of their scheme."""
+
+
+class ExpectAdminCodesToBeConsistent(_RowKeepsRule):
+    """The ward lies in the district and the district in the province."""
+
+
+class ExpectDeathNotBeforeBirth(_RowKeepsRule):
+    """A person cannot die before being born."""
+
+
+class ExpectFullNameToBeNfc(_RowKeepsRule):
+    """The name is stored in Unicode NFC, as the register's standard requires."""
+
+
+class ExpectMostPersonIdsToBeValid(ExpectColumnMeanToBeBetween):
+    """The share of well-formed IDs (mean of the boolean rule column) is high: else mis-mapped."""
 
 
 # Batch level.

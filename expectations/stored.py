@@ -11,7 +11,7 @@ import yaml
 
 from popsync import domain
 
-STAGES = ("pre_link", "post_link")
+STAGES = ("pre_link", "post_link", "register")  # register: the dan_cu snapshot itself
 PILLARS = {"dung": "Đúng", "du": "Đủ", "sach": "Sạch", "song": "Sống"}
 PILLAR_MEANING = {
     "dung": "correct: agrees with the source documents and the register",

@@ -8,6 +8,8 @@ CLI run do the same thing. ``run_source`` chains the stages for one extract.
 Work directory layout (``workdir``, default ``.popsync``)::
 
     register/<sha256>.parquet             standardized register, cached by file content
+    register/<sha256>.findings.parquet    its quality findings (stage ``register``)
+    register/<sha256>.scores.json         their scores, verdict and the run date checked against
     batches/<source>/<sha256>/            one folder per batch (source + input file content)
         standardized.parquet  findings_pre.parquet  linked.parquet  candidates.parquet
         findings_post.parquet  summary.json  data_docs/  report.html
@@ -131,16 +133,63 @@ def _timed(stage: str):
 
 @_timed("register")
 def stage_register(batch: dict[str, Any]) -> dict[str, Any]:
-    """Read and standardize the register, once per file content (cached under the workdir)."""
-    from transforms.readers import read_source
-    from transforms.standardize import standardize
+    """Read, standardize and validate the register, once per file content (cached under the
+    workdir with its findings and scores). Raises ``expectations.BatchBlocked`` when the register
+    cannot serve as the reference: every batch linked to it stops.
+
+    The register's freshness and its "not after the run date" rules depend on the run date, so a
+    cached register is validated again (from its cached Parquet) for another run date."""
+    import expectations
 
     population = _require_file(batch["population"], "register file")
-    target = Path(batch["workdir"]) / "register" / f"{file_sha256(population)[:16]}.parquet"
-    if not target.exists():
-        _write_parquet(standardize(read_source(population, "dan_cu"), "dan_cu"), target)
+    folder = Path(batch["workdir"]) / "register"
+    key = file_sha256(population)[:16]
+    target = folder / f"{key}.parquet"
+    findings_path = folder / f"{key}.findings.parquet"
+    scores_path = folder / f"{key}.scores.json"
+    stored = _read_register_scores(scores_path)
+    run_date = str(_as_date(batch["run_date"]))
+    if not (target.exists() and findings_path.exists() and stored.get("run_date") == run_date):
+        if target.exists():
+            register = _read_parquet(target)
+        else:
+            from transforms.readers import read_source
+            from transforms.standardize import standardize
+
+            register = standardize(read_source(population, "dan_cu"), "dan_cu")
+        result = expectations.validate_register(register, _as_date(run_date))
+        _write_parquet(result.findings, findings_path)
+        stored = {
+            "run_date": run_date,
+            "scores": result.scores,
+            "blocked": [[rule, count] for rule, count in result.blocked],
+        }
+        _write_text(scores_path, json.dumps(stored, indent=1, ensure_ascii=False))
+        if not result.blocked and not target.exists():
+            _write_parquet(register, target)
+    batch.update(register_findings=str(findings_path), register_scores=stored["scores"])
+    if stored["blocked"]:
+        what = "; ".join(f"{rule} ({count:,} rows)" for rule, count in stored["blocked"])
+        raise expectations.BatchBlocked(
+            f"dan_cu register: batch blocked by {what}; findings in {findings_path}"
+        )
     batch["register"] = str(target)
     return batch
+
+
+def _read_register_scores(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Atomically, as ``_write_parquet``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
 
 
 @_timed("standardize")
@@ -264,6 +313,9 @@ def stage_load(batch: dict[str, Any], database_url: str | None = None) -> dict[s
                 "input_sha256": file_sha256(batch["population"]),
                 "run_date": batch["run_date"],
             },
+            findings=_read_parquet(batch["register_findings"])
+            if batch.get("register_findings")
+            else None,
         )
         loaded = store.load_batch(load)
     finally:

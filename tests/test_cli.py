@@ -57,6 +57,44 @@ def test_run_all_reconciles_every_source(samples_run):
         assert "<svg" in page and "Pillar scores" in page
 
 
+def test_the_register_is_validated_once_and_its_findings_loaded(samples_run):
+    workdir, _ = samples_run
+    findings = list((workdir / "register").glob("*.findings.parquet"))
+    assert len(findings) == 1
+    frame = pd.read_parquet(findings[0])
+    assert set(frame["stage"]) <= {"register"} and set(frame["severity"]) <= {"warn"}
+    scores = json.loads(
+        findings[0]
+        .with_name(findings[0].name.replace(".findings.parquet", ".scores.json"))
+        .read_text()
+    )
+    assert scores["run_date"] == MANIFEST["extract_date"] and scores["blocked"] == []
+    summaries = [json.loads(p.read_text()) for p in workdir.glob("batches/*/*/summary.json")]
+    assert all(s["register_scores"]["stage"] == "register" for s in summaries)
+    with sqlite3.connect(workdir / "popsync.sqlite3") as db:
+        stored = db.execute(
+            "SELECT count(*), count(DISTINCT f.run_id) FROM quality_finding f "
+            "JOIN run r ON r.run_id = f.run_id WHERE f.source = 'dan_cu' AND r.source = 'dan_cu'"
+        ).fetchone()
+    assert stored == (len(frame), 1 if len(frame) else 0)
+
+
+def test_a_register_with_duplicated_ids_blocks_the_run(tmp_path):
+    register = pd.read_csv(FILES["dan_cu"], dtype=str)
+    path = tmp_path / "dan_cu_dup.csv"
+    pd.concat([register, register.head(2)]).to_csv(path, index=False)
+    workdir = tmp_path / "work"
+    result = _invoke(
+        "run", "f0", "--input", str(FILES["f0"]), "--population", str(path),
+        "--date", MANIFEST["extract_date"], "--workdir", str(workdir),
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "person_id_unique (4 rows)" in result.output
+    assert register["so_dinh_danh"].iloc[0] not in result.output
+    assert list((workdir / "register").glob("*.findings.parquet"))
+    assert not list((workdir / "register").glob("*[0-9a-f].parquet"))  # not cached as usable
+
+
 def test_rerun_of_the_same_batches_leaves_the_same_state(samples_run):
     workdir, _ = samples_run
     before = _table_counts(workdir / "popsync.sqlite3")

@@ -353,3 +353,175 @@ def test_data_docs_index_links_every_result_and_reads_offline(tmp_path, caplog):
     result_page = (docs / pages["pre_link"]).read_text(encoding="utf-8")
     assert "popsync: Data Docs readable offline" in result_page
     assert "Data asset: tiem_chung_pre_link" in " ".join(result_page.split())
+
+
+# ------------------------------------------------------------------ the register (dan_cu)
+
+RUN_REGISTER = dt.date(2023, 1, 15)
+_REGISTER_HEADER = (
+    "so_dinh_danh", "so_cmnd", "ho_ten", "ngay_sinh", "gioi_tinh", "ma_tinh", "ma_huyen",
+    "ma_xa", "dia_chi", "so_dien_thoai", "ngay_mat", "ngay_cap_nhat",
+)  # fmt: skip
+
+
+def _person(so_dinh_danh: str, **values: str) -> dict:
+    """A clean register row (extracts.md layout, as written in the file), overridden by ``values``."""
+    row = {
+        "so_dinh_danh": so_dinh_danh,
+        "so_cmnd": "",
+        "ho_ten": "Lê Văn Đức",
+        "ngay_sinh": "31/10/1990",
+        "gioi_tinh": "Nam",
+        "ma_tinh": "01",
+        "ma_huyen": "271",
+        "ma_xa": "09676",
+        "dia_chi": "Thôn 10, Xã Sơn Đà, Huyện Ba Vì, Thành phố Hà Nội",
+        "so_dien_thoai": "0333017422",
+        "ngay_mat": "",
+        "ngay_cap_nhat": "2023-01-10T05:18:16",
+    }
+    row.update(values)
+    return row
+
+
+def _register_file(tmp_path, *people: dict) -> pd.DataFrame:
+    """The rows written as a register CSV, read and standardized as the pipeline does."""
+    from transforms.readers import read_source
+    from transforms.standardize import standardize
+
+    path = tmp_path / "dan_cu.csv"
+    pd.DataFrame(list(people), columns=list(_REGISTER_HEADER)).to_csv(
+        path, index=False, encoding="utf-8"
+    )
+    return standardize(read_source(path, "dan_cu"), "dan_cu")
+
+
+def _findings_by_row(result) -> dict[str, set[str]]:
+    rows = result.findings.dropna(subset=["record_id"])
+    return {rid: set(group["rule"]) for rid, group in rows.groupby("record_id")}
+
+
+def test_register_rules_are_tagged():
+    rules = load_rules("dan_cu", "register")
+    assert {r.pillar for r in rules} == set(PILLARS)
+    assert {r.severity for r in rules} == {"block", "warn"}  # the reference is never quarantined
+    assert all(r.reason for r in rules)
+
+
+def test_register_finds_each_violation_on_its_row(tmp_path):
+    import unicodedata
+
+    nfd = unicodedata.normalize("NFD", "Lê Văn Đức")
+    std = _register_file(
+        tmp_path,
+        _person("001090111001", so_cmnd="012428594"),  # clean
+        _person("001191666190", ho_ten="Lê Thị Trang", ngay_sinh="13/12/1991", gioi_tinh="Nữ"),
+        _person("003090111003"),  # 003: no province has it
+        _person("001490111004"),  # century digit 4: born 2190
+        _person("001190111005"),  # digit 1 says female
+        _person("001090111006"),
+        _person("001090111006", ho_ten="Trần Văn Bình"),  # same ID as the row above
+        _person(""),
+        _person("001090111009", so_cmnd="12345"),
+        _person("001090111010", ngay_sinh="31/02/1990"),
+        _person("001090111011", ngay_sinh="1990"),
+        _person("001090111012", gioi_tinh="X"),
+        _person("001090111013", gioi_tinh=""),
+        _person("001090111014", ma_xa="00001"),  # Phúc Xá is in Ba Đình, not Ba Vì
+        _person("001090111015", ma_xa="99999"),
+        _person("001090111016", ho_ten=nfd),
+        _person("001090111017", ngay_mat="01/01/1980"),
+        _person("001090111018", ngay_mat="01/02/2023"),
+        _person("001090111019", ngay_cap_nhat="2023-02-01T08:00:00"),
+        _person("001090111020", ngay_cap_nhat=""),
+        _person("001090111021", ho_ten=""),
+        _person("1090111022"),  # leading zeros lost (Excel)
+        _person("001090111023", so_dien_thoai="12345"),
+        _person("001090111024", ngay_cap_nhat="2023-01-15T23:59:00"),  # during the run date
+    )
+    result = expectations.validate_register(std, RUN_REGISTER)
+    assert (result.source, result.stage, result.rows) == ("dan_cu", "register", 24)
+    assert _findings_by_row(result) == {
+        "003090111003": {"person_id_structure_valid"},
+        "001490111004": {
+            "person_id_structure_valid",
+            "id_century_digit_matches_sex_and_birth_year",
+        },
+        "001190111005": {"id_century_digit_matches_sex_and_birth_year"},
+        "001090111006": {"person_id_unique"},
+        "001090111006~row7": {"person_id_unique"},
+        "~row8": {"person_id_present"},
+        "001090111009": {"cmnd_valid"},
+        "001090111010": {"birth_date_readable"},
+        "001090111011": {"birth_date_complete"},
+        "001090111012": {"sex_is_nam_or_nu"},
+        "001090111013": {"sex_present"},
+        "001090111014": {"admin_codes_consistent"},
+        "001090111015": {"admin_codes_valid"},
+        "001090111016": {"full_name_is_nfc", "full_name_written_in_standard_form"},
+        "001090111017": {"death_not_before_birth"},
+        "001090111018": {"death_date_not_after_run_date"},
+        "001090111019": {"updated_at_not_after_run_date"},
+        "001090111020": {"updated_at_present"},
+        "001090111021": {"full_name_present"},
+        "1090111022": {"person_id_written_in_standard_form"},
+        "001090111023": {"phone_valid"},
+    }
+    assert result.findings["record_id"].notna().all()  # no batch-level rule failed
+    assert sorted(result.blocked) == [("person_id_present", 1), ("person_id_unique", 2)]
+    assert result.scores["verdict"] == "blocked"
+    assert set(result.findings["severity"]) == {"block", "warn"}
+    with pytest.raises(expectations.BatchBlocked, match=r"person_id_unique \(2 rows\)"):
+        expectations.raise_if_blocked(result)
+    masked = result.findings.loc[result.findings["rule"].eq("person_id_unique"), "observed"]
+    assert set(masked) == {"src_row=6; person_id=001******006", "src_row=7; person_id=001******006"}
+
+
+def test_register_snapshot_freshness_warns_then_blocks(tmp_path):
+    std = _register_file(tmp_path, _person("001090111001"), _person("001090111002"))
+    fresh = expectations.validate_register(std, dt.date(2023, 1, 20))
+    assert fresh.findings.empty and fresh.scores["verdict"] == "pass"
+    aging = expectations.validate_register(std, dt.date(2023, 3, 1))  # 50 days
+    assert list(aging.findings["rule"]) == ["register_snapshot_recent"]
+    assert aging.findings["record_id"].isna().all() and not aging.blocked
+    assert aging.scores["pillars"]["song"] == 0.0 and aging.scores["verdict"] == "pass"
+    stale = expectations.validate_register(std, dt.date(2023, 6, 1))  # 142 days
+    assert sorted(stale.findings["rule"]) == [
+        "register_snapshot_not_stale",
+        "register_snapshot_recent",
+    ]
+    assert stale.blocked == [("register_snapshot_not_stale", 2)]  # a batch rule counts every row
+    undated = _register_file(tmp_path, _person("001090111001", ngay_cap_nhat=""))
+    result = expectations.validate_register(undated, dt.date(2023, 1, 20))
+    assert ("register_snapshot_not_stale", 1) in result.blocked
+
+
+def test_a_register_of_mostly_malformed_ids_or_dates_is_blocked(tmp_path):
+    std = _register_file(
+        tmp_path,
+        *[_person(f"12345{i}", ngay_sinh="1990-31-12") for i in range(5)],
+        _person("001090111006"),
+    )
+    result = expectations.validate_register(std, RUN_REGISTER)
+    assert {rule for rule, _ in result.blocked} == {
+        "person_ids_mostly_valid",
+        "birth_dates_mostly_usable",
+    }
+    assert len(result.findings.query("rule == 'person_id_structure_valid'")) == 5
+
+
+def test_committed_register_sample_is_clean_enough():
+    from pathlib import Path
+
+    from transforms.readers import read_source
+    from transforms.standardize import standardize
+
+    samples = Path(__file__).resolve().parents[1] / "data_samples"
+    run_date = dt.date.fromisoformat(
+        json.loads((samples / "manifest.json").read_text())["extract_date"]
+    )
+    std = standardize(read_source(samples / "dan_cu.csv", "dan_cu"), "dan_cu")
+    result = expectations.validate_register(std, run_date)
+    assert not result.blocked and result.scores["verdict"] != "blocked"
+    serious = result.findings[result.findings["severity"].ne("warn")]
+    assert serious["record_id"].nunique() < 0.01 * len(std)

@@ -344,3 +344,21 @@ def test_connect_defaults_to_a_sqlite_file_under_the_workdir(tmp_path, monkeypat
     assert (tmp_path / "work" / "popsync.sqlite3").is_file()
     with pytest.raises(UserError, match="unsupported database URL scheme: mysql://"):
         warehouse.connect("mysql://user:secret@host/db")
+
+
+def test_register_findings_are_stored_with_the_register_load(url):
+    findings = pd.DataFrame({
+        "source": "dan_cu", "record_id": ["001090000002", None], "stage": "register",
+        "rule": ["phone_valid", "register_snapshot_recent"], "pillar": ["dung", "song"],
+        "severity": "warn", "observed": ["raw_phone=123", "observed 40"], "reason": "why",
+    }).astype("string")  # fmt: skip
+    with warehouse.connect(url) as store:
+        store.migrate()
+        loaded = store.load_register(register(*PEOPLE), {"run_id": "reg-1"}, findings=findings)
+        assert loaded["findings"] == 2
+        assert sorted(
+            query(store, "SELECT source, record_id, stage, rule, run_id FROM quality_finding"),
+            key=str,
+        ) == [("dan_cu", "001090000002", "register", "phone_valid", "reg-1"),
+              ("dan_cu", None, "register", "register_snapshot_recent", "reg-1")]  # fmt: skip
+        assert store.load_register(register(*PEOPLE), {"run_id": "reg-2"})["findings"] == 0

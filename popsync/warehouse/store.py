@@ -104,7 +104,12 @@ class Warehouse:
 
     # ------------------------------------------------------------------ register
 
-    def load_register(self, register_std: pd.DataFrame, run_meta: dict | None = None) -> dict:
+    def load_register(
+        self,
+        register_std: pd.DataFrame,
+        run_meta: dict | None = None,
+        findings: pd.DataFrame | None = None,
+    ) -> dict:
         """Merge a register snapshot (standardized ``dan_cu`` frame) into ``person``.
 
         A person is inserted when new and replaced when the snapshot's ``ngay_cap_nhat`` is
@@ -113,7 +118,9 @@ class Warehouse:
         ``needs_recheck``: they are re-linked by the next run of their source, never here.
         People absent from the snapshot are kept (a snapshot may cover one province).
         ``run_meta``: ``run_id``, ``input_file``, ``input_sha256``, ``run_date``, ``timings``
-        (all optional); a snapshot whose sha256 was already loaded is skipped."""
+        (all optional); a snapshot whose sha256 was already loaded is skipped.
+        ``findings``: the snapshot's quality findings (``expectations.validate_register``), stored
+        in ``quality_finding`` with source ``dan_cu`` and the register load's run id."""
         meta = {"run_id": str(uuid.uuid4()), **(run_meta or {})}
         run = _run_record(meta, "dan_cu", len(register_std))
         steps = _Steps()
@@ -121,6 +128,12 @@ class Warehouse:
             frame = register_std.rename(columns=PERSON_FROM_STD)
             _require_unique_ids(frame, "so_dinh_danh", "register")
             data = to_arrow(frame, PERSON_COLUMNS, {"run_id": run["run_id"]}, "register")
+            found = _table(
+                pd.DataFrame() if findings is None else findings,
+                FINDING_COLUMNS,
+                {"source": "dan_cu", "run_id": run["run_id"]},
+                "register findings",
+            )
             steps("prepare")
             with self._transaction() as cur:
                 self._db.lock(cur, "dan_cu")
@@ -134,6 +147,9 @@ class Warehouse:
                     if loaded:
                         return {"run_id": loaded[0], "skipped": True, "rows_read": len(data)}
                 stats = self._merge_register(cur, data, run["run_id"], steps)
+                if found is not None:
+                    self._db.bulk_insert(cur, "quality_finding", found)
+                stats["findings"] = 0 if found is None else len(found)
                 run.update(rows_loaded=stats["inserted"] + stats["updated"], status="loaded",
                            timings={**run["timings"], "load": steps.seconds})  # fmt: skip
                 self._write_run(cur, run)
