@@ -39,6 +39,8 @@ __all__ = [
     "new_batch",
     "plan_batches",
     "file_sha256",
+    "recheck_extract",
+    "recheck_source",
     "match_files",
     "run_all",
     "run_source",
@@ -286,7 +288,9 @@ def stage_validate_post(batch: dict[str, Any]) -> dict[str, Any]:
 @_timed("load")
 def stage_load(batch: dict[str, Any], database_url: str | None = None) -> dict[str, Any]:
     """Split rows into loaded / quarantined / review and load the batch in one transaction,
-    then check ``rows read = loaded + quarantined + review`` against the database."""
+    then check ``rows read = loaded + quarantined + review`` against the database. Then
+    re-check the source's rows that a register update flagged (``recheck_source``):
+    ``batch["recheck"]`` counts them."""
     from popsync import warehouse
 
     folder = Path(batch["folder"])
@@ -303,11 +307,12 @@ def stage_load(batch: dict[str, Any], database_url: str | None = None) -> dict[s
         candidates=_read_parquet(folder / "candidates.parquet"),
         timings=batch.get("timings", {}),
     )
+    register = _read_parquet(batch["register"])
     store = warehouse.connect(database_url, workdir=batch["workdir"])
     try:
         store.migrate()
-        store.load_register(
-            _read_parquet(batch["register"]),
+        register_load = store.load_register(
+            register,
             {
                 "input_file": batch["population"],
                 "input_sha256": file_sha256(batch["population"]),
@@ -318,11 +323,58 @@ def stage_load(batch: dict[str, Any], database_url: str | None = None) -> dict[s
             else None,
         )
         loaded = store.load_batch(load)
+        recheck = recheck_source(
+            store, batch["source"], register, load.run_id, register_load["run_id"]
+        )
     finally:
         store.close()
     counts = {name: loaded[f"rows_{name}"] for name in ("read", "loaded", "quarantined", "review")}
-    batch.update(run_id=load.run_id, counts=counts)
+    batch.update(run_id=load.run_id, counts=counts, recheck=recheck)
     return batch
+
+
+def recheck_source(store, source: str, register, run_id: str, register_run_id: str | None = None):
+    """Link again the rows of ``source`` (all its batches) flagged ``needs_recheck`` by a
+    register load (their person's name, birth date, sex or death changed), against the
+    current standardized register, and write the outcome (``Warehouse.apply_recheck``).
+
+    Runs after the batch load, so the batch just loaded (linked against this register, never
+    flagged) is not linked twice. Returns ``rechecked`` (rows whose flag was cleared) and
+    ``changed`` (of those, rows whose decision or person changed; each has a
+    ``link_rechecked`` finding), plus ``deferred`` when another register snapshot was loaded
+    meanwhile (the rows stay flagged for the next run)."""
+    rows = store.rows_to_recheck(source)
+    if rows.empty:
+        return {"rechecked": 0, "changed": 0}
+    import matching
+
+    result = matching.link(register, recheck_extract(rows, source))
+    outcome = store.apply_recheck(
+        source, result.decisions, result.candidates, run_id, register_run_id
+    )
+    log.info("%s: %s rows re-checked, %s changed", source, outcome["rechecked"], outcome["changed"])
+    return {k: v for k, v in outcome.items() if k != "deferred" or v}
+
+
+def recheck_extract(rows, source: str):
+    """A standardized extract frame rebuilt from stored rows (``Warehouse.rows_to_recheck``):
+    name parts and keys from ``full_name``, ID facts from ``id_number``; birth date, sex,
+    phone, admin codes and flags as stored."""
+    from transforms.ids import standardize_id
+    from transforms.names import standardize_names
+
+    names = standardize_names(rows["full_name"])
+    precision = rows["birth_date_precision"]
+    birth_year = rows["birth_date"].dt.year.astype("Int32").where(precision.notna())
+    ids = standardize_id(rows["id_number"], rows["sex"], birth_year, precision)
+    frame = rows.drop(columns=["so_dinh_danh", "decision", "score", "run_id"]).assign(
+        source=source, birth_year=birth_year, flags=rows["flags"].fillna("")
+    )
+    for column in names.columns.drop(["flags", "repairs"]):
+        frame[column] = names[column]
+    for column in ("id_number", "id_kind", "id_province_code", "id_sex", "id_birth_year"):
+        frame[column] = ids[column]
+    return frame
 
 
 STAGES = (

@@ -128,6 +128,21 @@ def print_run_summary(summary: dict[str, Any]) -> None:
         f"  [green]reconciled[/] in {sum(summary['timings'].values()):.1f} s",
         soft_wrap=True,
     )
+    recheck = summary.get("recheck") or {}
+    if recheck.get("rechecked"):
+        console.print(
+            f"  {recheck['rechecked']:,} earlier rows re-checked after register changes:"
+            f" {recheck.get('changed', 0):,} links changed",
+            soft_wrap=True,
+            highlight=False,
+        )
+    if recheck.get("deferred"):
+        console.print(
+            f"  {recheck['deferred']:,} rows wait for a re-check: a newer register was loaded"
+            " meanwhile",
+            soft_wrap=True,
+            highlight=False,
+        )
     console.print(f"  report: {summary.get('report', '')}", soft_wrap=True, highlight=False)
 
 

@@ -9,7 +9,7 @@ import threading
 import pandas as pd
 import pytest
 
-from popsync import warehouse
+from popsync import pipeline, warehouse
 from popsync.errors import UserError
 from popsync.warehouse import Batch, ReconciliationError, build_batch
 
@@ -128,11 +128,16 @@ def runs(store) -> dict[str, tuple]:
 
 def test_migrations_are_idempotent(url):
     with warehouse.connect(url) as store:
-        assert store.migrate() == ["0001_initial", "0002_source_run_index"]
+        assert store.migrate() == [
+            "0001_initial",
+            "0002_source_run_index",
+            "0003_recheck_index",
+        ]
         assert store.migrate() == []
         assert query(store, "SELECT version, name FROM schema_migrations ORDER BY 1") == [
             (1, "0001_initial"),
             (2, "0002_source_run_index"),
+            (3, "0003_recheck_index"),
         ]
         assert query(store, "SELECT count(*) FROM link") == [(0,)]
 
@@ -362,3 +367,141 @@ def test_register_findings_are_stored_with_the_register_load(url):
         ) == [("dan_cu", "001090000002", "register", "phone_valid", "reg-1"),
               ("dan_cu", None, "register", "register_snapshot_recent", "reg-1")]  # fmt: skip
         assert store.load_register(register(*PEOPLE), {"run_id": "reg-2"})["findings"] == 0
+
+
+def test_flagged_rows_are_rechecked_and_changed_links_recorded(store):
+    store.load_batch(sample_batch("run-1"))  # TI1 -> person 1 (match), TI2 no_match, TI3 review
+    store.load_batch(build_batch(run_id="run-2", source="tiem_chung", input_file="b.csv",
+                                 input_sha256="cd" * 32, run_date="2024-06-01",
+                                 rows=extract("tiem_chung", {"TX1": "001090000001",
+                                                             "TX2": "001090000002"})))  # fmt: skip
+    later = pd.Timestamp("2024-05-01")
+    store.load_register(register(
+        {**PEOPLE[0], "full_name": "Trịnh Quốc Toản", "updated_at": later},  # identity
+        {**PEOPLE[1], "address": "9 Phố Mới", "updated_at": later},  # not identity
+    ), {"run_id": "reg-2"})  # fmt: skip
+    rows = store.rows_to_recheck("tiem_chung")
+    assert list(rows["record_id"]) == ["TI1", "TX1"]  # TX2's person only moved house
+    assert list(rows["decision"]) == ["match", "match"]
+    assert list(rows["run_id"]) == ["run-1", "run-2"]
+    assert rows["birth_date"].tolist() == [pd.Timestamp("1990-05-01")] * 2
+    assert store.rows_to_recheck("f0").empty
+
+    decisions = pd.DataFrame({
+        "record_id": ["TI1", "TX1"], "so_dinh_danh": [None, "001090000001"],
+        "decision": ["review", "match"], "score": [0.6, 0.99],
+        "explanation": ['{"pass": "probabilistic"}', '{"pass": "id"}'],
+    })  # fmt: skip
+    candidates = pd.DataFrame({"record_id": ["TI1", "TX1"], "rank": [1, 1],
+                               "so_dinh_danh": ["001090000001", "001090000001"],
+                               "score": [0.6, 0.99], "explanation": ['{"b": 1}', "{}"]})  # fmt: skip
+    # Linked against a register snapshot older than the last one loaded: nothing is written.
+    deferred = store.apply_recheck("tiem_chung", decisions, candidates, "run-3", "reg-1")
+    assert deferred == {"rechecked": 0, "changed": 0, "deferred": 2}
+    assert len(store.rows_to_recheck("tiem_chung")) == 2
+
+    done = store.apply_recheck("tiem_chung", decisions, candidates, "run-3", "reg-2")
+    assert done == {"rechecked": 2, "changed": 1, "deferred": 0}
+    assert sorted(query(store, "SELECT record_id, so_dinh_danh, decision, score, run_id "
+                               "FROM vaccination_dose WHERE record_id IN ('TI1', 'TX1')")) == [
+        ("TI1", None, "review", 0.6, "run-1"),
+        ("TX1", "001090000001", "match", 0.97, "run-2"),  # unchanged: only the flag goes
+    ]  # fmt: skip
+    assert query(store, "SELECT count(*) FROM link WHERE needs_recheck") == [(0,)]
+    assert query(store, "SELECT record_id, stage, rule, pillar, severity, observed, reason, run_id "
+                        "FROM quality_finding WHERE rule = 'link_rechecked'") == [
+        ("TI1", "recheck", "link_rechecked", "song", "warn", "match 001******001 -> review",
+         "the linked person's identity changed in the register; the link was checked again",
+         "run-3"),
+    ]  # fmt: skip
+    assert query(store, "SELECT record_id, so_dinh_danh, rank, run_id FROM review_candidate "
+                        "WHERE record_id IN ('TI1', 'TX1')") == [
+        ("TI1", "001090000001", 1, "run-1")]  # fmt: skip
+    # TI1 moved from loaded to review: run-1's counts follow; their sum still reconciles.
+    assert runs(store)["run-1"][2:6] == (4, 1, 1, 2)
+    assert store.reconcile("run-1") == {"rows_loaded": 1, "rows_quarantined": 1, "rows_review": 2}
+
+    assert store.rows_to_recheck("tiem_chung").empty  # the next run has nothing to do
+    assert store.apply_recheck("tiem_chung", decisions, candidates, "run-4", "reg-2") == {
+        "rechecked": 0, "changed": 0, "deferred": 0}  # fmt: skip
+    assert query(store, "SELECT count(*) FROM quality_finding WHERE rule = 'link_rechecked'") == [
+        (1,)]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    """A small generated set whose vaccination extract is split in two files (two batches)."""
+    from popsync.generate import generate_dataset
+
+    folder = tmp_path_factory.mktemp("recheck")
+    generate_dataset(folder / "set", 150, seed=5, formats="csv")
+    doses = pd.read_csv(folder / "set/tiem_chung.csv", dtype=str, keep_default_na=False)
+    doses.iloc[0::2].to_csv(folder / "a.csv", index=False)
+    doses.iloc[1::2].to_csv(folder / "b.csv", index=False)
+    return folder
+
+
+def test_a_renamed_person_is_rechecked_by_the_next_run(generated, url, tmp_path, capsys):
+    workdir = tmp_path / "work"
+
+    def run(extract: str, population) -> dict:
+        return pipeline.run_source("tiem_chung", generated / extract, population, "2023-01-15",
+                                   database_url=url, workdir=workdir, echo=True)  # fmt: skip
+
+    def links(store) -> dict[str, tuple]:
+        found = query(store, "SELECT record_id, so_dinh_danh, decision, needs_recheck, run_id "
+                             "FROM vaccination_dose")  # fmt: skip
+        return {r[0]: (r[1], r[2], bool(r[3]), r[4]) for r in found}
+
+    first = run("a.csv", generated / "set/dan_cu.csv")
+    assert first["recheck"] == {"rechecked": 0, "changed": 0}
+    with warehouse.connect(url) as store:
+        before = links(store)
+    # The first two matched doses: the person of one is renamed, the other's moves house.
+    (record_id, person), (other_record, other) = sorted(
+        (r, v[0]) for r, v in before.items() if v[1] == "match"
+    )[:2]
+    people = pd.read_csv(generated / "set/dan_cu.csv", dtype=str, keep_default_na=False)
+    renamed, moved = people["so_dinh_danh"].eq(person), people["so_dinh_danh"].eq(other)
+    assert renamed.sum() == moved.sum() == 1 and person != other
+    people.loc[renamed, "ho_ten"] = "Trịnh Quốc Toản"  # agrees with nothing in the dose
+    people.loc[moved, "dia_chi"] = "Số 9, Phố Mới, Hà Nội"  # not an identity change
+    people.loc[renamed | moved, "ngay_cap_nhat"] = "2023-01-10T08:00:00"
+    people.to_csv(tmp_path / "dan_cu_2.csv", index=False)
+    capsys.readouterr()
+
+    second = run("b.csv", tmp_path / "dan_cu_2.csv")
+    recheck = second["recheck"]
+    flagged = sorted(r for r, v in before.items() if v[0] == person)
+    assert recheck == {"rechecked": len(flagged), "changed": len(flagged)}
+    assert f"{len(flagged):,} earlier rows re-checked after register changes: " in (
+        capsys.readouterr().out
+    )
+    with warehouse.connect(url) as store:
+        after = links(store)
+        findings = query(store, "SELECT record_id, observed, run_id FROM quality_finding "
+                                "WHERE rule = 'link_rechecked' ORDER BY record_id")  # fmt: skip
+        counts = runs(store)[first["run_id"]]
+        assert store.reconcile(first["run_id"])
+    assert record_id in flagged and other_record not in flagged
+    for rechecked in flagged:
+        assert after[rechecked][1] != "match" and after[rechecked][2:] == (False, first["run_id"])
+    assert [(r, run_id) for r, _, run_id in findings] == [(r, second["run_id"]) for r in flagged]
+    assert all(observed.startswith(f"match {person[:3]}******") for _, observed, _ in findings)
+    assert after[other_record] == before[other_record]
+    in_review = sum(1 for r in flagged if after[r][1] == "review")
+    assert counts[3:6] == (
+        first["counts"]["loaded"] - in_review,
+        first["counts"]["quarantined"],
+        first["counts"]["review"] + in_review,
+    )
+
+    third = run("b.csv", tmp_path / "dan_cu_2.csv")  # nothing flagged: nothing to do
+    assert third["recheck"] == {"rechecked": 0, "changed": 0}
+    assert "re-checked" not in capsys.readouterr().out
+    with warehouse.connect(url) as store:
+        again = links(store)
+        assert {r: again[r] for r in before} == {r: after[r] for r in before}  # first batch's rows
+        assert len(query(store, "SELECT 1 FROM quality_finding WHERE rule = 'link_rechecked'")) == (
+            len(flagged)
+        )
