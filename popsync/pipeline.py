@@ -70,6 +70,23 @@ def _require_file(path: str | Path, what: str) -> Path:
     return path
 
 
+def read_standardized(path: str | Path, source: str):
+    """Read one source file and standardize it (the first two steps of every command)."""
+    from transforms.readers import read_source
+    from transforms.standardize import standardize
+
+    what = "register file" if source == "dan_cu" else f"{source} extract"
+    return standardize(read_source(_require_file(path, what), source), source)
+
+
+def _write_table(frame, path: Path) -> None:
+    """CSV or Parquet, by the file's suffix."""
+    if path.suffix == ".csv":
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_parquet(path, index=False)
+
+
 def _read_parquet(path: str | Path):
     import pandas as pd
 
@@ -155,10 +172,7 @@ def stage_register(batch: dict[str, Any]) -> dict[str, Any]:
         if target.exists():
             register = _read_parquet(target)
         else:
-            from transforms.readers import read_source
-            from transforms.standardize import standardize
-
-            register = standardize(read_source(population, "dan_cu"), "dan_cu")
+            register = read_standardized(population, "dan_cu")
         result = expectations.validate_register(register, _as_date(run_date))
         _write_parquet(result.findings, findings_path)
         stored = {
@@ -197,13 +211,11 @@ def _write_text(path: Path, text: str) -> None:
 @_timed("standardize")
 def stage_standardize(batch: dict[str, Any]) -> dict[str, Any]:
     """Read and standardize the extract: one row per input row, same order."""
-    from transforms.readers import read_source
-    from transforms.standardize import standardize
 
     source, input_path = batch["source"], batch["input_path"]
     sha = file_sha256(_require_file(input_path, f"{source} extract"))
     folder = Path(batch["workdir"]) / "batches" / source / sha[:16]
-    standardized = with_unique_record_ids(standardize(read_source(input_path, source), source))
+    standardized = with_unique_record_ids(read_standardized(input_path, source))
     batch.update(
         input_sha256=sha,
         folder=str(folder),
@@ -439,31 +451,22 @@ def match_files(
 ) -> dict[str, Any]:
     """``popsync match``: link an extract file to a register file; write one row per extract row."""
     import matching
-    from transforms.readers import read_source
-    from transforms.standardize import standardize
 
     out_path = Path(out_path)
     if out_path.suffix not in (".csv", ".parquet"):
         raise UserError(f"--out {out_path} must end in .csv or .parquet")
     started = time.perf_counter()
-    register = standardize(
-        read_source(_require_file(population, "register file"), "dan_cu"), "dan_cu"
-    )
-    extract = standardize(read_source(_require_file(extract_path, "extract"), source), source)
+    register = read_standardized(population, "dan_cu")
+    extract = read_standardized(extract_path, source)
     settings = matching.load_settings(settings_path)
     result = matching.link(register, extract, settings, progress=echo)
     decisions = result.decisions[["record_id", "so_dinh_danh", "decision", "score", "explanation"]]
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    if out_path.suffix == ".csv":
-        decisions.to_csv(out_path, index=False)
-    else:
-        decisions.to_parquet(out_path, index=False)
+    _write_table(decisions, out_path)
     if len(result.candidates):
-        candidates_path = out_path.with_name(out_path.stem + ".review" + out_path.suffix)
-        if out_path.suffix == ".csv":
-            result.candidates.to_csv(candidates_path, index=False)
-        else:
-            result.candidates.to_parquet(candidates_path, index=False)
+        _write_table(
+            result.candidates, out_path.with_name(out_path.stem + ".review" + out_path.suffix)
+        )
     summary = {
         "rows": len(decisions),
         "decisions": decisions["decision"].value_counts().to_dict(),
@@ -489,14 +492,10 @@ def validate_files(
     """``popsync validate``: both quality stages on one file; findings, scores and Data Docs."""
     import expectations
     import matching
-    from transforms.readers import read_source
-    from transforms.standardize import standardize
 
     out_dir = Path(out_dir)
-    register = standardize(
-        read_source(_require_file(population, "register file"), "dan_cu"), "dan_cu"
-    )
-    extract = standardize(read_source(_require_file(input_path, "extract"), source), source)
+    register = read_standardized(population, "dan_cu")
+    extract = read_standardized(input_path, source)
     docs_dir = out_dir / "data_docs"
     pre = expectations.validate_pre_link(extract, source, run_date, docs_dir=docs_dir)
     linked = matching.link(register, extract)
