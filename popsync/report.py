@@ -156,12 +156,14 @@ def _pillar_value(scores: dict[str, Any], pillar: str) -> float | None:
 # --------------------------------------------------------------------------- HTML
 
 
-def _bar_chart(items: list[tuple[str, float]], fmt: str = "{:,.0f}", width: int = 640) -> str:
+def _bar_chart(
+    items: list[tuple[str, float]], fmt: str = "{:,.0f}", width: int = 640, label_w: int = 330
+) -> str:
     """A horizontal SVG bar chart of (label, value) pairs."""
     if not items:
         return "<p class='muted'>nothing to show</p>"
     top = max(value for _, value in items) or 1
-    row, label_w = 22, 330
+    row = 22
     height = row * len(items) + 4
     bars = []
     for i, (label, value) in enumerate(items):
@@ -188,7 +190,9 @@ def write_batch_report(folder: Path, summary: dict[str, Any]) -> Path:
     findings = pd.concat(findings_parts, ignore_index=True) if findings_parts else pd.DataFrame()
     counts = summary.get("counts", summary)
     outcome_chart = _bar_chart(
-        [(name, float(counts.get(name, 0))) for name in ("loaded", "quarantined", "review")]
+        [(name, float(counts.get(name, 0))) for name in ("loaded", "quarantined", "review")],
+        width=500,
+        label_w=120,
     )
     scores = summary.get("scores", {})
     pillar_chart = _bar_chart(
@@ -198,6 +202,8 @@ def write_batch_report(folder: Path, summary: dict[str, Any]) -> Path:
             if (value := _pillar_value(scores, pillar)) is not None
         ],
         fmt="{:.2f}%",
+        width=500,
+        label_w=140,
     )
     rules_rows = ""
     if len(findings):
@@ -266,7 +272,8 @@ table{{border-collapse:collapse;font-size:.9rem}} td,th{{padding:.25rem .6rem;bo
 </style></head><body>
 <h1>popsync quality report: {source}</h1>
 <p>Run <code>{run_id}</code> · input <code>{input_file}</code> (sha256 {sha}…) · run date {run_date}
- · verdict <b>{verdict}</b></p>
+ · verdict <b>{verdict}</b>
+ · <a href="data_docs/index.html">Data Docs</a> (every rule of both stages, with its pillar and reason)</p>
 <div class="grid">
 <section><h2>Outcome of the {read:,} rows read</h2>{outcome_chart}
 <p class="muted">Every row ends in exactly one place: rows read = loaded + quarantined + review.</p></section>
