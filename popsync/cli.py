@@ -211,5 +211,91 @@ def run(source, input_path, population, samples, run_date, database_url, workdir
         _fail(error)
 
 
+def _database_options(command):
+    """``--database-url`` and ``--workdir``, chosen as ``popsync run`` chooses them."""
+    command = click.option(
+        "--workdir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path(".popsync"),
+        show_default=True,
+        help="Where the embedded database is (when no database URL is given).",
+    )(command)
+    return click.option(
+        "--database-url",
+        envvar="POPSYNC_DATABASE_URL",
+        default=None,
+        help="postgresql://... (default: $POPSYNC_DATABASE_URL, else the embedded database).",
+    )(command)
+
+
+def _open_warehouse(database_url, workdir):
+    """The warehouse ``popsync run`` loaded into, migrated to the current schema."""
+    from popsync import warehouse
+    from popsync.errors import UserError
+
+    if not database_url and not (Path(workdir) / warehouse.SQLITE_FILE).exists():
+        raise UserError(
+            f"no embedded database in {workdir}: run 'popsync run' first "
+            "(or give --database-url / POPSYNC_DATABASE_URL)"
+        )
+    store = warehouse.connect(database_url, workdir=workdir)
+    try:
+        store.migrate()
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+@main.group()
+def review():
+    """The rows the linker was unsure of: list them, decide them (data stewards)."""
+
+
+@review.command("list")
+@click.option("--source", type=EXTRACT_CHOICE, default=None, help="Default: every extract.")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True,
+              help="At most this many rows (each with its candidates).")  # fmt: skip
+@_database_options
+def review_list(source, limit, database_url, workdir):
+    """The rows waiting for review with their ranked candidates (IDs and names masked)."""
+    from popsync import report
+    from popsync.errors import UserError
+
+    try:
+        with _open_warehouse(database_url, workdir) as store:
+            queue = store.review_queue(source, limit=limit)
+    except UserError as error:
+        _fail(error)
+    report.print_review_queue(queue)
+
+
+@review.command("decide")
+@click.option("--source", type=EXTRACT_CHOICE, required=True)
+@click.option("--record-id", required=True, help="The row's record id (as 'review list' shows).")
+@click.option("--so-dinh-danh", default=None, help="The candidate the row is linked to.")
+@click.option("--no-match", is_flag=True, help="None of the candidates: the row is no_match.")
+@click.option("--by", "decided_by", required=True, help="Who decides (kept with the decision).")
+@click.option("--note", default=None, help="Why, for the audit (kept with the decision).")
+@_database_options
+def review_decide(source, record_id, so_dinh_danh, no_match, decided_by, note, database_url,
+                  workdir):  # fmt: skip
+    """Decide one row waiting for review: link it to a candidate, or to no one."""
+    from popsync.errors import UserError
+    from popsync.privacy import mask_id
+
+    try:
+        if (so_dinh_danh is None) == (not no_match):
+            raise UserError("give either --so-dinh-danh ID or --no-match")
+        with _open_warehouse(database_url, workdir) as store:
+            done = store.decide_review(
+                source, record_id, so_dinh_danh, decided_by=decided_by, note=note
+            )
+    except UserError as error:
+        _fail(error)
+    link = "no match" if done["so_dinh_danh"] is None else f"match {mask_id(done['so_dinh_danh'])}"
+    click.echo(f"{source} {record_id}: review -> {link}, decided by {done['decided_by']}")
+
+
 if __name__ == "__main__":
     main()

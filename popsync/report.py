@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from popsync.privacy import mask_id
+from popsync.privacy import mask_id, mask_name
 
 console = Console(stderr=False)
 
@@ -144,6 +144,43 @@ def print_run_summary(summary: dict[str, Any]) -> None:
             highlight=False,
         )
     console.print(f"  report: {summary.get('report', '')}", soft_wrap=True, highlight=False)
+
+
+def print_review_queue(queue) -> None:
+    """The review queue (``Warehouse.review_queue``) as a short table: per row, a line with
+    its own name, birth date and sex, then one line per candidate in rank order; IDs and
+    names masked. The record id is shown as is: it is what ``popsync review decide`` takes."""
+    import pandas as pd
+
+    if queue.empty:
+        console.print("no rows waiting for review", highlight=False)
+        return
+    rows = queue[["source", "record_id"]].drop_duplicates()
+    title = f"{len(rows):,} row{'' if len(rows) == 1 else 's'} waiting for review"
+    table = Table(title=title, box=None, pad_edge=False)
+    for name in ("source", "record id", "#", "so_dinh_danh", "name", "born", "sex", "score"):
+        table.add_column(name, justify="right" if name in ("#", "score") else "left")
+    for (source, record_id), lines in queue.groupby(["source", "record_id"], sort=False):
+        own = lines.iloc[0]
+        table.add_row(source, record_id, "row", "", *_person(own.full_name, own.birth_date,
+                                                           own.sex), "")  # fmt: skip
+        for line in lines.itertuples(index=False):
+            if pd.isna(line.so_dinh_danh):
+                table.add_row("", "", "", "(no candidate)", "", "", "", "")
+                continue
+            score = "" if pd.isna(line.score) else f"{line.score:.3f}"
+            table.add_row("", "", str(line.rank), mask_id(line.so_dinh_danh),
+                          *_person(line.candidate_name, line.candidate_birth_date,
+                                   line.candidate_sex), score)  # fmt: skip
+    console.print(table)
+
+
+def _person(name, birth_date, sex) -> tuple[str, str, str]:
+    """The masked name, the birth date and the sex, a missing value as ``?``."""
+    import pandas as pd
+
+    born = "?" if pd.isna(birth_date) else str(birth_date)[:10]
+    return mask_name(name) or "?", born, "?" if pd.isna(sex) else str(sex)
 
 
 def _pillar_value(scores: dict[str, Any], pillar: str) -> float | None:

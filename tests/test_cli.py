@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from popsync.cli import main
+from popsync.privacy import mask_id, mask_name
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data_samples"
 MANIFEST = json.loads((SAMPLES / "manifest.json").read_text(encoding="utf-8"))
@@ -239,3 +241,56 @@ def test_rows_without_or_with_a_repeated_record_id_are_quarantined_not_lost(tmp_
     assert read == len(extract) == loaded + quarantined + review
     assert "record_id_unique" in held[f"{first_id}~row2"]
     assert "record_id_present" in held["~row3"]
+
+
+def test_a_steward_lists_the_review_queue_masked_and_decides_a_row(samples_run, tmp_path):
+    workdir, _ = samples_run
+    # A copy of the run's database: the other tests keep the state `run all` left.
+    with (
+        sqlite3.connect(workdir / "popsync.sqlite3") as db,
+        sqlite3.connect(tmp_path / "popsync.sqlite3") as copy,
+    ):
+        db.backup(copy)
+    listed = _invoke("review", "list", "--source", "tiem_chung", "--workdir", str(tmp_path))
+    assert listed.exit_code == 0, listed.output
+    assert "5 rows waiting for review" in listed.output
+    assert not re.search(r"\d{12}", listed.output)  # so_dinh_danh masked
+    with sqlite3.connect(tmp_path / "popsync.sqlite3") as db:
+        record_id, person, name, run_id = db.execute(
+            "SELECT c.record_id, c.so_dinh_danh, v.full_name, v.run_id FROM review_candidate c "
+            "JOIN vaccination_dose v ON v.source = c.source AND v.record_id = c.record_id "
+            "WHERE c.rank = 1 ORDER BY c.record_id LIMIT 1"
+        ).fetchone()
+    assert record_id in listed.output and mask_id(person) in listed.output
+    assert name not in listed.output and mask_name(name) in listed.output
+
+    decided = _invoke(
+        "review", "decide", "--source", "tiem_chung", "--record-id", record_id,
+        "--so-dinh-danh", person, "--by", "Lan (steward)", "--note", "same site",
+        "--workdir", str(tmp_path),
+    )  # fmt: skip
+    assert decided.exit_code == 0, decided.output
+    assert decided.output.strip() == (
+        f"tiem_chung {record_id}: review -> match {mask_id(person)}, decided by Lan (steward)"
+    )
+    with sqlite3.connect(tmp_path / "popsync.sqlite3") as db:
+        assert db.execute(
+            "SELECT decision, so_dinh_danh FROM vaccination_dose WHERE record_id = ?", (record_id,)
+        ).fetchone() == ("match", person)
+        assert db.execute("SELECT record_id, decided_by, note FROM review_decision").fetchall() == [
+            (record_id, "Lan (steward)", "same site")
+        ]
+        read, loaded, quarantined, review = db.execute(
+            "SELECT rows_read, rows_loaded, rows_quarantined, rows_review FROM run "
+            "WHERE run_id = ?",
+            (run_id,),
+        ).fetchone()
+    assert review == 4 and read == loaded + quarantined + review
+
+    again = _invoke(
+        "review", "decide", "--source", "tiem_chung", "--record-id", record_id, "--no-match",
+        "--by", "Lan", "--workdir", str(tmp_path),
+    )  # fmt: skip
+    assert again.exit_code == 2 and "not waiting for review" in again.output
+    relisted = _invoke("review", "list", "--workdir", str(tmp_path))
+    assert "4 rows waiting for review" in relisted.output and record_id not in relisted.output

@@ -132,12 +132,14 @@ def test_migrations_are_idempotent(url):
             "0001_initial",
             "0002_source_run_index",
             "0003_recheck_index",
+            "0004_review_decision",
         ]
         assert store.migrate() == []
         assert query(store, "SELECT version, name FROM schema_migrations ORDER BY 1") == [
             (1, "0001_initial"),
             (2, "0002_source_run_index"),
             (3, "0003_recheck_index"),
+            (4, "0004_review_decision"),
         ]
         assert query(store, "SELECT count(*) FROM link") == [(0,)]
 
@@ -505,3 +507,86 @@ def test_a_renamed_person_is_rechecked_by_the_next_run(generated, url, tmp_path,
         assert len(query(store, "SELECT 1 FROM quality_finding WHERE rule = 'link_rechecked'")) == (
             len(flagged)
         )
+
+
+def review_decisions(store) -> list[tuple]:
+    return query(store, "SELECT source, record_id, decision, so_dinh_danh, candidates, "
+                        "decided_by, note, decided_at, run_id FROM review_decision")  # fmt: skip
+
+
+def test_the_review_queue_lists_rows_in_review_with_their_candidates(store):
+    store.load_batch(sample_batch("run-1"))
+    store.load_batch(sample_batch("run-f", source="f0"))
+    queue = store.review_queue()
+    assert queue[["source", "record_id", "rank", "so_dinh_danh", "score"]].values.tolist() == [
+        ["tiem_chung", "TI3", 1, "001090000001", 0.6],
+        ["tiem_chung", "TI3", 2, "001090000003", 0.4],
+        ["f0", "F03", 1, "001090000001", 0.6],
+        ["f0", "F03", 2, "001090000003", 0.4],
+    ]  # fmt: skip
+    first = queue.iloc[0]
+    assert (first["full_name"], first["birth_date"], first["sex"]) == (
+        "Nguyễn Văn An", pd.Timestamp("1990-05-01"), "M")  # fmt: skip
+    assert list(queue["candidate_name"]) == ["Nguyễn Văn An", "Nguyễn Văn Cường"] * 2
+    assert set(store.review_queue("f0")["record_id"]) == {"F03"}
+    assert set(store.review_queue(limit=1)["record_id"]) == {"TI3"}
+    with pytest.raises(UserError, match="unknown source"):
+        store.review_queue("dan_cu")
+
+
+def test_a_steward_links_a_review_row_to_a_candidate(store):
+    store.load_batch(sample_batch("run-1"))
+    done = store.decide_review("tiem_chung", "TI3", "001090000003", decided_by="lan",
+                               note="same phone at the site")  # fmt: skip
+    assert done["decision"] == "match" and done["so_dinh_danh"] == "001090000003"
+    assert done["counts"] == {"rows_loaded": 3, "rows_quarantined": 1, "rows_review": 0}
+    assert query(store, "SELECT so_dinh_danh, decision, score FROM vaccination_dose "
+                        "WHERE record_id = 'TI3'") == [("001090000003", "match", 0.4)]  # fmt: skip
+    assert query(store, "SELECT count(*) FROM review_candidate WHERE record_id = 'TI3'") == [(0,)]
+    (audit,) = review_decisions(store)
+    assert audit[:4] == ("tiem_chung", "TI3", "match", "001090000003")
+    chosen_among = json.loads(audit[4]) if isinstance(audit[4], str) else audit[4]
+    assert chosen_among == ["001090000001", "001090000003"]
+    assert audit[5:7] == ("lan", "same phone at the site") and audit[7] and audit[8] == "run-1"
+    # The run is counted again: the row moved from review to loaded, the sum still holds.
+    assert runs(store)["run-1"][2:6] == (4, 3, 1, 0)
+    assert store.reconcile("run-1") == {"rows_loaded": 3, "rows_quarantined": 1, "rows_review": 0}
+    assert store.review_queue().empty
+
+
+def test_a_steward_decides_no_match(store):
+    store.load_batch(sample_batch("run-1"))
+    done = store.decide_review("tiem_chung", "TI3", None, decided_by="lan")
+    assert done["decision"] == "no_match" and done["so_dinh_danh"] is None
+    assert query(store, "SELECT so_dinh_danh, decision FROM vaccination_dose "
+                        "WHERE record_id = 'TI3'") == [(None, "no_match")]  # fmt: skip
+    assert query(store, "SELECT count(*) FROM review_candidate") == [(0,)]
+    assert [row[:4] + row[5:7] for row in review_decisions(store)] == [
+        ("tiem_chung", "TI3", "no_match", None, "lan", None)]  # fmt: skip
+    assert store.reconcile("run-1") == {"rows_loaded": 3, "rows_quarantined": 1, "rows_review": 0}
+    assert runs(store)["run-1"][2:6] == (4, 3, 1, 0)
+
+
+def test_a_decision_outside_the_candidates_or_the_queue_is_refused(store):
+    store.load_batch(sample_batch("run-1"))
+    before = dump(store)
+    # Person 2 is in the register but not a candidate of TI3: the choices are named, masked.
+    with pytest.raises(UserError, match=r"candidates are 001\*\*\*\*\*\*001, 001\*\*\*\*\*\*003"):
+        store.decide_review("tiem_chung", "TI3", "001090000002", decided_by="lan")
+    with pytest.raises(UserError) as refused:
+        store.decide_review("tiem_chung", "TI3", "001090000002", decided_by="lan")
+    assert "001090000001" not in str(refused.value) and "001090000002" not in str(refused.value)
+    with pytest.raises(UserError, match="not waiting for review: its decision is match"):
+        store.decide_review("tiem_chung", "TI1", "001090000001", decided_by="lan")
+    with pytest.raises(UserError, match="not in the warehouse"):
+        store.decide_review("tiem_chung", "TI4", None, decided_by="lan")  # quarantined
+    with pytest.raises(UserError, match="who decided"):
+        store.decide_review("tiem_chung", "TI3", None, decided_by=" ")
+    with pytest.raises(UserError, match="unknown source"):
+        store.decide_review("dan_cu", "TI3", None, decided_by="lan")
+    assert dump(store) == before and review_decisions(store) == []
+    store.decide_review("tiem_chung", "TI3", None, decided_by="lan")
+    with pytest.raises(UserError, match="not waiting for review: its decision is no_match"):
+        store.decide_review("tiem_chung", "TI3", None, decided_by="lan")
+    assert len(review_decisions(store)) == 1
+    assert store.reconcile("run-1")["rows_review"] == 0
