@@ -274,22 +274,24 @@ def review_list(source, limit, database_url, workdir):
 @click.option("--source", type=EXTRACT_CHOICE, required=True)
 @click.option("--record-id", required=True, help="The row's record id (as 'review list' shows).")
 @click.option("--so-dinh-danh", default=None, help="The candidate the row is linked to.")
+@click.option("--rank", type=click.IntRange(min=1), default=None,
+              help="Or the candidate by its rank (the '#' of 'review list').")  # fmt: skip
 @click.option("--no-match", is_flag=True, help="None of the candidates: the row is no_match.")
 @click.option("--by", "decided_by", required=True, help="Who decides (kept with the decision).")
 @click.option("--note", default=None, help="Why, for the audit (kept with the decision).")
 @_database_options
-def review_decide(source, record_id, so_dinh_danh, no_match, decided_by, note, database_url,
-                  workdir):  # fmt: skip
+def review_decide(source, record_id, so_dinh_danh, rank, no_match, decided_by, note,
+                  database_url, workdir):  # fmt: skip
     """Decide one row waiting for review: link it to a candidate, or to no one."""
     from popsync.errors import UserError
     from popsync.privacy import mask_id
 
     try:
-        if (so_dinh_danh is None) == (not no_match):
-            raise UserError("give either --so-dinh-danh ID or --no-match")
+        if (so_dinh_danh is not None) + (rank is not None) + no_match != 1:
+            raise UserError("give exactly one of --so-dinh-danh ID, --rank N or --no-match")
         with _open_warehouse(database_url, workdir) as store:
             done = store.decide_review(
-                source, record_id, so_dinh_danh, decided_by=decided_by, note=note
+                source, record_id, so_dinh_danh, decided_by=decided_by, note=note, rank=rank
             )
     except UserError as error:
         _fail(error)

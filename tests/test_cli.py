@@ -294,3 +294,50 @@ def test_a_steward_lists_the_review_queue_masked_and_decides_a_row(samples_run, 
     assert again.exit_code == 2 and "not waiting for review" in again.output
     relisted = _invoke("review", "list", "--workdir", str(tmp_path))
     assert "4 rows waiting for review" in relisted.output and record_id not in relisted.output
+
+
+def test_a_steward_decides_by_rank_and_a_rerun_keeps_the_decision(samples_run, tmp_path):
+    workdir, _ = samples_run
+    with (
+        sqlite3.connect(workdir / "popsync.sqlite3") as db,
+        sqlite3.connect(tmp_path / "popsync.sqlite3") as copy,
+    ):
+        db.backup(copy)
+    with sqlite3.connect(tmp_path / "popsync.sqlite3") as db:
+        record_id, person = db.execute(
+            "SELECT record_id, so_dinh_danh FROM review_candidate "
+            "WHERE source = 'tiem_chung' AND rank = 2 ORDER BY record_id LIMIT 1"
+        ).fetchone()
+
+    def decide(*options: str):
+        return _invoke("review", "decide", "--source", "tiem_chung", "--record-id", record_id,
+                       *options, "--by", "Lan", "--workdir", str(tmp_path))  # fmt: skip
+
+    for options in [(), ("--rank", "2", "--no-match"), ("--rank", "2", "--so-dinh-danh", person)]:
+        refused = decide(*options)
+        assert refused.exit_code == 2 and "exactly one of" in refused.output
+    missing = decide("--rank", "99")
+    assert missing.exit_code == 2 and "no candidate of rank 99" in missing.output
+    decided = decide("--rank", "2")
+    assert decided.exit_code == 0, decided.output
+    assert decided.output.strip() == (
+        f"tiem_chung {record_id}: review -> match {mask_id(person)}, decided by Lan"
+    )
+    assert person not in decided.output  # the full ID never shown
+
+    # The operator reruns the same extract: the steward's decision is applied again.
+    rerun = _invoke(
+        "run", "tiem_chung", "--input", str(FILES["tiem_chung"]),
+        "--population", str(SAMPLES / "dan_cu.csv"), "--date", MANIFEST["extract_date"],
+        "--workdir", str(tmp_path),
+    )  # fmt: skip
+    assert rerun.exit_code == 0, rerun.output
+    with sqlite3.connect(tmp_path / "popsync.sqlite3") as db:
+        assert db.execute(
+            "SELECT decision, so_dinh_danh FROM vaccination_dose WHERE record_id = ?", (record_id,)
+        ).fetchone() == ("match", person)
+        read, loaded, quarantined, review = db.execute(
+            "SELECT rows_read, rows_loaded, rows_quarantined, rows_review FROM run "
+            "WHERE source = 'tiem_chung' AND status = 'loaded'"
+        ).fetchone()
+    assert read == loaded + quarantined + review and review == 4

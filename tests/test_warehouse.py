@@ -590,3 +590,75 @@ def test_a_decision_outside_the_candidates_or_the_queue_is_refused(store):
         store.decide_review("tiem_chung", "TI3", None, decided_by="lan")
     assert len(review_decisions(store)) == 1
     assert store.reconcile("run-1")["rows_review"] == 0
+
+
+def test_a_steward_picks_a_candidate_by_its_rank(store):
+    store.load_batch(sample_batch("run-1"))
+    with pytest.raises(UserError, match="no candidate of rank 3: its ranks are 1, 2"):
+        store.decide_review("tiem_chung", "TI3", rank=3, decided_by="lan")
+    with pytest.raises(UserError, match="not both"):
+        store.decide_review("tiem_chung", "TI3", "001090000003", rank=2, decided_by="lan")
+    assert review_decisions(store) == []
+    done = store.decide_review("tiem_chung", "TI3", rank=2, decided_by="lan")
+    assert (done["decision"], done["so_dinh_danh"]) == ("match", "001090000003")
+    assert query(store, "SELECT so_dinh_danh, decision, score FROM vaccination_dose "
+                        "WHERE record_id = 'TI3'") == [("001090000003", "match", 0.4)]  # fmt: skip
+    assert [row[:4] for row in review_decisions(store)] == [
+        ("tiem_chung", "TI3", "match", "001090000003")]  # fmt: skip
+
+
+@pytest.mark.parametrize("rerun_id", ["run-1", "run-2"])
+def test_a_rerun_keeps_the_stewards_decisions(store, rerun_id):
+    first = store.load_batch(sample_batch("run-1"))
+    assert first["decisions_reapplied"] == 0
+    store.load_batch(sample_batch("run-f", source="f0"))
+    store.decide_review("tiem_chung", "TI3", "001090000003", decided_by="lan")
+    store.decide_review("f0", "F03", None, decided_by="lan")
+    decided = dump(store, drop_run_ids=True)
+    for _ in range(2):  # a rerun, and a rerun of the rerun
+        again = store.load_batch(sample_batch(rerun_id))
+        assert again["decisions_reapplied"] == 1
+        assert (again["rows_read"], again["rows_loaded"], again["rows_quarantined"],
+                again["rows_review"]) == (4, 3, 1, 0)  # fmt: skip
+        assert store.reconcile(rerun_id) == {
+            "rows_loaded": 3, "rows_quarantined": 1, "rows_review": 0}  # fmt: skip
+        assert runs(store)[rerun_id][0] == "loaded" and runs(store)[rerun_id][2:6] == (4, 3, 1, 0)
+        f0 = store.load_batch(sample_batch("run-f", source="f0"))
+        assert (f0["decisions_reapplied"], f0["rows_loaded"], f0["rows_review"]) == (1, 3, 0)
+        # The same tables as right after the decisions: nothing of the stewards' work lost.
+        assert dump(store, drop_run_ids=True) == decided
+        assert store.review_queue().empty
+    assert query(store, "SELECT record_id, so_dinh_danh, decision, score FROM vaccination_dose "
+                        "WHERE record_id = 'TI3'") == [("TI3", "001090000003", "match", 0.4)]  # fmt: skip
+    assert query(store, "SELECT record_id, so_dinh_danh, decision FROM f0_case "
+                        "WHERE record_id = 'F03'") == [("F03", None, "no_match")]  # fmt: skip
+    assert len(review_decisions(store)) == 2  # the audit: one row per decision, none added
+    if rerun_id == "run-2":
+        assert runs(store)["run-1"][:2] == ("replaced", "run-2")
+
+
+def test_a_match_decision_whose_person_is_no_longer_a_candidate_stays_in_review(store):
+    store.load_batch(sample_batch("run-1"))
+    store.decide_review("tiem_chung", "TI3", "001090000003", decided_by="lan")
+    # The linker now offers persons 1 and 2 for TI3: the steward's choice is not among them.
+    changed = sample_batch("run-2")
+    changed.candidates = changed.candidates.assign(so_dinh_danh=["001090000001", "001090000002"])
+    result = store.load_batch(changed)
+    assert (result["decisions_reapplied"], result["rows_loaded"], result["rows_review"]) == (
+        0, 2, 1)  # fmt: skip
+    assert store.reconcile("run-2") == {"rows_loaded": 2, "rows_quarantined": 1, "rows_review": 1}
+    assert runs(store)["run-2"][2:6] == (4, 2, 1, 1)
+    assert query(store, "SELECT so_dinh_danh, decision FROM vaccination_dose "
+                        "WHERE record_id = 'TI3'") == [(None, "review")]  # fmt: skip
+    assert query(store, "SELECT rank, so_dinh_danh FROM review_candidate "
+                        "WHERE record_id = 'TI3' ORDER BY rank") == [
+        (1, "001090000001"), (2, "001090000002")]  # fmt: skip
+    # Decided again, the latest decision is the one a later rerun applies.
+    store.decide_review("tiem_chung", "TI3", rank=2, decided_by="minh")
+    result = store.load_batch(changed)
+    assert (result["decisions_reapplied"], result["rows_loaded"], result["rows_review"]) == (
+        1, 3, 0)  # fmt: skip
+    assert query(store, "SELECT so_dinh_danh, decision FROM vaccination_dose "
+                        "WHERE record_id = 'TI3'") == [("001090000002", "match")]  # fmt: skip
+    assert query(store, "SELECT count(*) FROM review_candidate") == [(0,)]
+    assert len(review_decisions(store)) == 2

@@ -245,7 +245,12 @@ class Warehouse:
         record ids (an earlier load of this batch) are deleted: the same end state as an
         upsert, at about half the cost of staging every row and INSERT ... ON CONFLICT
         (measured: bench/load.py). Only the record ids are staged. Reruns of one source are
-        serialized by an advisory lock; other sources load at the same time."""
+        serialized by an advisory lock; other sources load at the same time.
+
+        A rerun does not undo the stewards' work: a row the linker leaves in review again
+        gets its latest ``review_decision`` back when it still holds (``no_match`` always,
+        ``match`` while the person is still one of its candidates), before the run is
+        counted and reconciled; ``decisions_reapplied`` in the result says how many."""
         if batch.source not in SOURCE_TABLES:
             raise UserError(f"unknown source {batch.source!r}: one of {', '.join(SOURCE_TABLES)}")
         run = _run_record(vars(batch), batch.source, batch.rows_read)
@@ -255,7 +260,7 @@ class Warehouse:
             steps("prepare")
             with self._transaction() as cur:
                 counts = self._write_batch(cur, batch, data, steps)
-                run.update(counts, status="loaded",
+                run.update(_counts(counts), status="loaded",
                            timings={**run["timings"], "load": steps.seconds})  # fmt: skip
                 self._write_run(cur, run)
         except Exception as error:
@@ -351,7 +356,6 @@ class Warehouse:
             "AND input_sha256 = %s AND status = 'loaded' AND run_id <> %s",
             (batch.run_id, source, batch.input_sha256, batch.run_id),
         )
-        self._run(cur, "DROP TABLE batch_key")
         steps("delete_previous")
         self._db.bulk_insert(cur, table, data["rows"])
         steps("copy_rows")
@@ -359,9 +363,65 @@ class Warehouse:
             if data[name] is not None and len(data[name]):
                 self._db.bulk_insert(cur, table if name == "review" else name, data[name])
         steps("copy_other")
+        reapplied = self._reapply_decisions(cur, source)
+        self._run(cur, "DROP TABLE batch_key")
+        steps("reapply_decisions")
+        # Counted after the decisions are applied again: those rows are loaded, not review.
         counts = self._reconcile(cur, batch.run_id, source, batch.rows_read)
         steps("reconcile")
-        return counts
+        return {**counts, "decisions_reapplied": reapplied}
+
+    def _reapply_decisions(self, cur, source: str) -> int:
+        """Apply again the stewards' decisions (the latest ``review_decision`` per record) to
+        the rows of the batch just written (``batch_key``) that the linker left in review, in
+        the caller's transaction: ``no_match`` always; ``match`` only when its person is still
+        one of the row's new review candidates (else the evidence changed: the row stays in
+        review with its candidates, for a new decision). Applied rows lose their candidates.
+        No new audit row: the decision is the one already recorded. Returns the rows applied."""
+        table = SOURCE_TABLES[source]
+        self._run(cur, "DROP TABLE IF EXISTS reapply_stage")
+        self._run(
+            cur,
+            "CREATE TEMP TABLE reapply_stage AS SELECT d.record_id, d.decision, d.so_dinh_danh "
+            "FROM (SELECT record_id, decision, so_dinh_danh, ROW_NUMBER() OVER "
+            "(PARTITION BY record_id ORDER BY decided_at DESC) AS latest FROM review_decision "
+            "WHERE source = %s AND record_id IN (SELECT record_id FROM batch_key)) d "
+            "JOIN {table} t ON t.source = %s AND t.record_id = d.record_id "
+            "WHERE d.latest = 1 AND t.decision = 'review' AND (d.decision = 'no_match' "
+            "OR EXISTS (SELECT 1 FROM review_candidate c WHERE c.source = %s "
+            "AND c.record_id = d.record_id AND c.so_dinh_danh = d.so_dinh_danh))",
+            (source, source, source),
+            table=table,
+        )
+        reapplied = self._scalar(cur, "SELECT count(*) FROM reapply_stage")
+        if reapplied:
+            self._run(
+                cur,
+                "UPDATE {table} SET decision = 'match', so_dinh_danh = c.so_dinh_danh, "
+                "score = c.score, explanation = c.explanation "
+                "FROM reapply_stage s, review_candidate c WHERE s.decision = 'match' "
+                "AND c.source = %s AND c.record_id = s.record_id "
+                "AND c.so_dinh_danh = s.so_dinh_danh "
+                "AND {table}.source = %s AND {table}.record_id = s.record_id",
+                (source, source),
+                table=table,
+            )
+            self._run(
+                cur,
+                "UPDATE {table} SET decision = 'no_match', so_dinh_danh = NULL "
+                "WHERE source = %s AND record_id IN "
+                "(SELECT record_id FROM reapply_stage WHERE decision = 'no_match')",
+                (source,),
+                table=table,
+            )
+            self._run(
+                cur,
+                "DELETE FROM review_candidate WHERE source = %s "
+                "AND record_id IN (SELECT record_id FROM reapply_stage)",
+                (source,),
+            )
+        self._run(cur, "DROP TABLE reapply_stage")
+        return reapplied
 
     # ------------------------------------------------------------------ reconciliation
 
@@ -616,6 +676,7 @@ class Warehouse:
         *,
         decided_by: str,
         note: str | None = None,
+        rank: int | None = None,
     ) -> dict:
         """A data steward's decision on a row waiting for review, in one transaction.
 
@@ -626,6 +687,8 @@ class Warehouse:
         run is counted again and reconciled (the row moves from review to loaded: read =
         loaded + quarantined + review keeps holding). A row not waiting for review, or a
         person who is not a candidate, is a ``UserError`` (IDs masked in the message).
+        ``rank`` instead of ``so_dinh_danh``: the candidate of that rank (as ``review_queue``
+        and ``popsync review list`` show it), read in the same transaction.
         Returns ``source``, ``record_id``, ``decision``, ``so_dinh_danh``, ``run_id``,
         ``decided_by``, ``decided_at`` and the run's ``counts``."""
         table = _source_table(source)
@@ -633,6 +696,8 @@ class Warehouse:
         if not decided_by:
             raise UserError("a review decision needs the name of who decided it")
         person = None if so_dinh_danh is None else str(so_dinh_danh).strip()
+        if rank is not None and person is not None:
+            raise UserError("give a candidate's so_dinh_danh or its rank, not both")
         what = f"{source} record {record_id!r}"
         with self._transaction() as cur:
             self._db.lock(cur, source)
@@ -647,15 +712,20 @@ class Warehouse:
             if row[0] != "review":
                 raise UserError(f"{what} is not waiting for review: its decision is {row[0]}")
             run_id = row[1]
-            candidates = [
-                found[0]
-                for found in self._run(
-                    cur,
-                    "SELECT so_dinh_danh FROM review_candidate WHERE source = %s "
-                    "AND record_id = %s ORDER BY rank",
-                    (source, record_id),
-                )
-            ]
+            ranked = self._run(
+                cur,
+                "SELECT rank, so_dinh_danh FROM review_candidate WHERE source = %s "
+                "AND record_id = %s ORDER BY rank",
+                (source, record_id),
+            ).fetchall()
+            candidates = [found[1] for found in ranked]
+            if rank is not None:
+                chosen = [found[1] for found in ranked if found[0] == rank]
+                if not chosen:
+                    ranks = ", ".join(str(found[0]) for found in ranked) or "none"
+                    raise UserError(f"{what} has no candidate of rank {rank}: its ranks are "
+                                    f"{ranks} (or decide no match)")  # fmt: skip
+                person = chosen[0]
             if person is not None:
                 if person not in candidates:
                     allowed = ", ".join(mask_id(c) for c in candidates) or "none"
@@ -752,6 +822,11 @@ REVIEW_QUEUE_COLUMNS = (
 RECHECK_REASON = "the linked person's identity changed in the register; the link was checked again"
 _RECHECK_STAGE = {"record_id": "text", "so_dinh_danh": "text", "decision": "text",
                   "score": "float", "explanation": "json", "changed": "int"}  # fmt: skip
+
+
+def _counts(counts: dict) -> dict:
+    """The run record's row counts of a load's result."""
+    return {name: counts[name] for name in ("rows_loaded", "rows_quarantined", "rows_review")}
 
 
 def _source_table(source: str) -> str:
