@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -92,6 +93,7 @@ def main(argv: list[str] | None = None) -> None:
     register, extract, extract_date = dataset_files(args.people, args.seed)
     url, drop = temporary_database(args.database_url)
     workdir = OUT / f"runwork_p{args.people}_s{args.seed}"
+    shutil.rmtree(workdir, ignore_errors=True)  # a cold run: the register is standardized again
     try:
         code, seconds, peak_mb, output = timed_child(
             [str(POPSYNC), "run", "tiem_chung", "--input", str(extract), "--population", str(register),
