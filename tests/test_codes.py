@@ -22,6 +22,12 @@ def test_sex():
     ]  # fmt: skip
 
 
+def test_sex_written_with_gioi():
+    assert _pairs(codes.standardize_sex, ["Nam giới", "NỮ GIỚI", "Nu gioi"]) == [
+        ("M", ""), ("F", ""), ("F", ""),
+    ]  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("raw", "phone", "repairs"),
     [
@@ -30,6 +36,8 @@ def test_sex():
         ("84912345678", "0912345678", ""),
         ("0084 912 345 678", "0912345678", ""),
         ("0912.345.678", "0912345678", ""),
+        ("'0912345678", "0912345678", ""),  # Excel text apostrophe
+        ("+84-912-345-678", "0912345678", ""),
         ("912345678", "0912345678", ""),  # Excel dropped the 0
         ("912345678.0", "0912345678", ""),
         ("01689123456", "0389123456", "phone:renumbered"),
@@ -66,6 +74,20 @@ def test_vaccine_aliases():
     ]  # fmt: skip
 
 
+def test_vaccine_label_naming_one_product_twice():
+    values = ["Comirnaty (Pfizer)", "AstraZeneca (AZD1222)", "Vero Cell (Sinopharm)",
+              "Sinopharm/Vero Cell", "Moderna (Spikevax)", "Gam-COVID-Vac (Sputnik V)",
+              "AZD1222", "Pfizer-BioNTech", "SPIKEVAX", "sinopharm",
+              "Pfizer (AstraZeneca)", "Covid-X (lô 2)"]  # fmt: skip
+    assert _pairs(codes.standardize_vaccine, values) == [
+        ("Pfizer", ""), ("AstraZeneca", ""), ("Vero Cell", ""), ("Vero Cell", ""),
+        ("Moderna", ""), ("Sputnik V", ""), ("AstraZeneca", ""), ("Pfizer", ""), ("Moderna", ""),
+        ("Vero Cell", ""),
+        # two different products, or none: still unknown
+        (None, "vaccine:unknown"), (None, "vaccine:unknown"),
+    ]  # fmt: skip
+
+
 def test_dose_number():
     values = ["1", "02", "3.0", "Mũi 2", " 4 ", "0", "5", "10", "hai", None]
     out = codes.standardize_dose_number(pd.Series(values))
@@ -78,9 +100,10 @@ def test_dose_number():
 
 def test_test_type():
     values = ["RT-PCR", "rt pcr", "Test nhanh kháng nguyên", "TEST NHANH KHANG NGUYEN",
-              "Test nhanh", "Sinh thiết", None]  # fmt: skip
+              "Test nhanh", "TNKN", "Test nhanh KN", "Sinh thiết", None]  # fmt: skip
     assert _pairs(codes.standardize_test_type, values) == [
-        ("RT-PCR", ""), ("RT-PCR", ""), ("RAT", ""), ("RAT", ""), ("RAT", ""),
+        ("RT-PCR", ""), ("RT-PCR", ""), ("RAT", ""), ("RAT", ""), ("RAT", ""), ("RAT", ""),
+        ("RAT", ""),
         (None, "test_type:unknown"), (None, ""),
     ]  # fmt: skip
 

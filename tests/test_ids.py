@@ -24,6 +24,9 @@ def _row(value, sex=None, year=None, precision="day"):
         ("001088012345", "001088012345", "cccd", "", ""),
         ("001 088 012 345", "001088012345", "cccd", "", ""),
         ("001.088.012.345", "001088012345", "cccd", "", ""),
+        # a leading apostrophe typed in Excel to keep the number as text
+        ("'001088012345", "001088012345", "cccd", "", ""),
+        ("’013456789", "013456789", "cmnd", "id_number:cmnd", ""),
         # Excel stores 001088012345 as the number 1088012345: both leading zeros are lost
         ("1088012345.0", "001088012345", "cccd", "", "id_number:leading_zero"),
         ("1088012345", "001088012345", "cccd", "", "id_number:leading_zero"),

@@ -25,6 +25,11 @@ def _one(value):
         ("NguyÔn ThÞ Hoµ", "Nguyễn Thị Hòa", "full_name:tcvn3;full_name:tone_placement"),
         ("Phaïm Thò Ngoïc Höông", "Phạm Thị Ngọc Hương", "full_name:vni"),
         ("Ðặng Văn Ðức", "Đặng Văn Đức", "full_name:cp1258"),
+        # UTF-8 bytes read as Windows-1252 (the commonest mojibake of exported CSVs)
+        ("Há»“ Báº£o Nga", "Hồ Bảo Nga", "full_name:utf8"),
+        ("Nguyá»…n Thá»‹ HÆ°Æ¡ng", "Nguyễn Thị Hương", "full_name:utf8"),
+        # Đ is C4 90; 0x90 is undefined in Windows-1252 and comes back as U+0090
+        ("\u00c4\u0090áº·ng VÄƒn \u00c4\u0090á»©c", "Đặng Văn Đức", "full_name:utf8"),
         ("Ðãòng Thiò Ánh", "Đặng Thị Ánh", "full_name:cp1258"),
         ("  Nguyễn   Văn  An. ", "Nguyễn Văn An", "full_name:spacing"),
         ("Bùi, Thị - Lan*", "Bùi Thị Lan", "full_name:spacing"),

@@ -174,6 +174,32 @@ def test_xlsx_numbers_serial_dates_and_sheet_rows(tmp_path):
     assert df.loc[1, "full_name"] == "Trần Thị Thủy" and pd.isna(df.loc[1, "id_number"])
 
 
+def test_xlsx_title_rows_above_the_header_are_skipped(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["DANH SÁCH CA BỆNH COVID-19"])  # a title, as sheets exported by hand carry
+    ws.append(["Đơn vị: TTYT Quận Cầu Giấy", "", "Ngày 01/03/2022"])
+    ws.append([])
+    ws.append(["STT", *F0_HEADER])
+    ws.append([1, *F0_ROWS[0]])
+    path = tmp_path / "f0.xlsx"
+    wb.save(path)
+    df = read_source(path, "f0")
+    assert list(df["src_row"]) == [5]
+    assert df.loc[0, "record_id"] == F0_ROWS[0][0]
+    assert df.loc[0, "full_name"] == F0_ROWS[0][1]
+
+
+def test_xlsx_without_known_headers_reports_the_first_row(tmp_path):
+    wb = openpyxl.Workbook()
+    wb.active.append(["DANH SÁCH"])
+    wb.active.append(["a", "b"])
+    path = tmp_path / "f0.xlsx"
+    wb.save(path)
+    with pytest.raises(ReadError, match="headers found: 'DANH SÁCH'"):
+        read_source(path, "f0")
+
+
 def test_parquet_non_string_columns_become_strings(tmp_path):
     table = pa.table(
         {

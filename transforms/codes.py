@@ -8,6 +8,7 @@ folding (no case, diacritics, spaces or punctuation), once per distinct value.
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 import pandas as pd
@@ -20,6 +21,9 @@ from transforms.text import fold
 
 _EXCEL_FLOAT = r"^(\d+)\.0$"  # a number Excel stored as float: "1234567890.0"
 _SEPARATORS = r"[\s.\-]"
+# Excel users type a leading apostrophe to keep a number as text ('001088012345); the
+# apostrophe is not part of the value.
+TEXT_PREFIX = r"^['‘’`]+"
 
 
 def key(values: pd.Series) -> pd.Series:
@@ -28,12 +32,13 @@ def key(values: pd.Series) -> pd.Series:
 
 
 def clean_digits(values: pd.Series) -> pd.Series:
-    """Strip an Excel ``.0``, spaces, dots and hyphens; null when nothing is left.
+    """Strip an Excel ``.0`` or text apostrophe, spaces, dots and hyphens; null when nothing is left.
 
     Anything else that is not a digit stays, so callers can tell a malformed number.
     """
     text = pa.array(values.astype(STRING).array)  # Arrow kernels: no Python per value
-    text = pc.replace_substring_regex(pc.utf8_trim_whitespace(text), _EXCEL_FLOAT, r"\1")
+    text = pc.replace_substring_regex(pc.utf8_trim_whitespace(text), TEXT_PREFIX, "")
+    text = pc.replace_substring_regex(text, _EXCEL_FLOAT, r"\1")
     text = pc.replace_substring_regex(text, _SEPARATORS, "")
     text = pc.if_else(pc.equal(text, ""), pa.scalar(None, text.type), text)
     return pd.Series(pd.array(text, dtype=STRING), index=values.index)
@@ -87,9 +92,30 @@ def _vaccine_table() -> dict[str, str]:
     return dict(zip(keys, (name for _, name in pairs), strict=True))
 
 
+# Separators between the names a site writes together: "Comirnaty (Pfizer)", "Vero Cell/Sinopharm".
+_NAME_PARTS = r"[()\[\]/,;+]"
+
+
 def standardize_vaccine(values: pd.Series) -> pd.DataFrame:
-    """Product name or alias (``Astra Zeneca``, ``vero cell``, ``Comirnaty``) -> canonical name."""
-    found = _lookup(values, _vaccine_table())
+    """Product name or alias (``Astra Zeneca``, ``vero cell``, ``Comirnaty``) -> canonical name.
+
+    A label that is no alias as a whole but names one product in several ways
+    (``Comirnaty (Pfizer)``, ``AstraZeneca (AZD1222)``, ``Vero Cell/Sinopharm``) is that
+    product when every part that is an alias names the same product.
+    """
+    table = _vaccine_table()
+
+    def per_unique(unique: pd.Series) -> pd.DataFrame:
+        keys = key(unique)
+        value = keys.map(table).astype(STRING)
+        for i in value.index[value.isna() & keys.ne("").fillna(False)]:
+            parts = key(pd.Series(re.split(_NAME_PARTS, unique[i]), dtype=STRING))
+            named = {table[k] for k in parts.dropna() if k in table}
+            if len(named) == 1:
+                value[i] = named.pop()
+        return pd.DataFrame({"value": value, "unknown": keys.ne("").fillna(False) & value.isna()})
+
+    found = by_unique(values.astype(STRING), per_unique)
     return _result(found["value"], {"vaccine:unknown": found["unknown"]})
 
 

@@ -2,7 +2,8 @@
 
 Accepted: ``dd/mm/yyyy`` (also ``d/m/yyyy``, ``-`` or ``.`` separators, an optional time), ISO
 ``yyyy-mm-dd`` and ISO timestamps, Excel serial numbers (origin 1899-12-30), and a bare year
-(precision ``year``, value 1 January). Day and month are never guessed: ``13/25/1990`` is
+(precision ``year``, value 1 January), also written with day 00 (``00/00/1985``, ``00/03/1985``)
+or as month and year (``03/1985``). Day and month are never guessed: ``13/25/1990`` is
 ``impossible``, a swapped ``05/12`` stays as written (only the register can tell).
 """
 
@@ -21,6 +22,8 @@ _ISO = (
     r"(?:[ T](?P<t>\d{1,2}:\d{2}(?::\d{2})?)(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
 )
 _NUMBER = r"^\d{1,5}(?:\.\d+)?$"
+# Only the year is known but the form is a date: ``00/00/1985``, ``00/03/1985``, ``03/1985``.
+_MONTH_YEAR = r"^(?P<m>\d{1,2})[/.\-](?P<y>\d{4})$"
 _YEAR = r"^\d{4}$"
 # A bare 4-digit number in this range is a year, not an Excel serial (serial 1900 is 1905-03-14).
 YEAR_RANGE = (1900, 2100)
@@ -134,7 +137,19 @@ def _parse_unique(unique: pd.Series, keep_time: bool) -> pd.DataFrame:
             + np.nan_to_num(parts["ss"])
         )
         seconds = seconds + clock.astype(np.int64).astype("timedelta64[s]")
-    impossible = written & ~valid
+    # Day 00 (month 00 or a real month) is how a form says "only the year is known".
+    year_known = written & is_dmy & (day == 0) & (month >= 0) & (month <= 12)
+    month_year = pc.extract_regex(text, _MONTH_YEAR)
+    is_month_year = month_year.is_valid().to_numpy(zero_copy_only=False) & text.is_valid().to_numpy(
+        zero_copy_only=False
+    )
+    if is_month_year.any():
+        my_month = pc.cast(month_year.field("m"), pa.float64()).to_numpy(zero_copy_only=False)
+        my_year = pc.cast(month_year.field("y"), pa.float64()).to_numpy(zero_copy_only=False)
+        is_month_year &= (my_month >= 0) & (my_month <= 12)
+        year = np.where(is_month_year, my_year, year)
+    year_known = (year_known | is_month_year) & (year >= YEAR_RANGE[0]) & (year <= YEAR_RANGE[1])
+    impossible = written & ~valid & ~year_known
 
     is_number = pc.match_substring_regex(text, _NUMBER).to_numpy(zero_copy_only=False)
     is_number = np.asarray(pd.array(is_number, dtype="boolean").fillna(False), bool) & ~written
@@ -148,6 +163,8 @@ def _parse_unique(unique: pd.Series, keep_time: bool) -> pd.DataFrame:
         bool,
     )  # fmt: skip
     bare_year = is_year & (numeric >= YEAR_RANGE[0]) & (numeric <= YEAR_RANGE[1])
+    numeric = np.where(year_known, year, numeric)
+    bare_year |= year_known
     serial = (numeric >= 1) & (numeric <= EXCEL_MAX_SERIAL) & ~bare_year
     serial_days = np.where(serial, numeric, 0.0)
     if not keep_time:

@@ -328,11 +328,33 @@ def _from_cp1258(text: str) -> str | None:
 _ETH = str.maketrans({"Ð": "Đ", "ð": "đ"})
 
 
-def repair_mojibake(text: str) -> tuple[str, str | None]:
-    """Repair TCVN3, VNI or Windows-1258 text read as Windows-1252.
+def _latin_byte(char: str) -> int | None:
+    try:
+        return char.encode("cp1252")[0]
+    except UnicodeEncodeError:
+        # the five bytes Windows-1252 leaves undefined come back as C1 controls (Latin-1)
+        return ord(char) if ord(char) < 0x100 else None
 
-    Returns the NFC text and the kind repaired (``"tcvn3"``, ``"vni"``, ``"cp1258"``) or
-    ``None``. A decoding is accepted only when the text has a word that is not Vietnamese
+
+def _from_utf8(text: str) -> str | None:
+    """UTF-8 bytes that were read as Windows-1252 ("Há»“" -> "Hồ"), or None."""
+    data = []
+    for char in text:
+        byte = _latin_byte(char)
+        if byte is None:
+            return None
+        data.append(byte)
+    try:
+        return bytes(data).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def repair_mojibake(text: str) -> tuple[str, str | None]:
+    """Repair TCVN3, VNI, Windows-1258 or UTF-8 text read as Windows-1252.
+
+    Returns the NFC text and the kind repaired (``"tcvn3"``, ``"vni"``, ``"cp1258"``,
+    ``"utf8"``) or ``None``. A decoding is accepted only when the text has a word that is not Vietnamese
     and the decoding makes every non-ASCII word a Vietnamese syllable, so correct
     Vietnamese ("Lê Thị Ánh"), ASCII and foreign names ("Guðrún", "Müller") are left
     alone. ``Ð``/``ð`` (Icelandic eth, how cp1258's Đ/đ show in Windows-1252) inside
@@ -343,6 +365,10 @@ def repair_mojibake(text: str) -> tuple[str, str | None]:
     # and no eth; neither can be mojibake.
     if text.isascii():
         return text, None
+    # UTF-8 read as Windows-1252: only a strict UTF-8 decoding that leaves no foreign word.
+    utf8 = _from_utf8(text)
+    if utf8 is not None and utf8 != text and _has_bad_word(text) and not _has_bad_word(utf8):
+        return _nfc(utf8), "utf8"
     whole = _NOT_CP1252_RE.search(text) is None
     if not (whole or "Ð" in text or "ð" in text) or not _has_bad_word(text):
         return text, None

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from popsync import domain
+from transforms.codes import TEXT_PREFIX
 from transforms.columns import STRING, by_unique, codes_from_masks
 
 _VALID = r"0[1-9]\d{8}"
@@ -33,6 +34,7 @@ def standardize_phone(values: pd.Series) -> pd.DataFrame:
 
 def _standardize_unique(unique: pd.Series) -> pd.DataFrame:
     stripped = pc.utf8_trim_whitespace(pa.array(unique.astype(STRING).array))
+    stripped = pc.replace_substring_regex(stripped, TEXT_PREFIX, "")
     text = pd.Series(
         pd.array(pc.replace_substring_regex(stripped, r"^(\d+)\.0$", r"\1"), dtype=STRING),
         index=unique.index,

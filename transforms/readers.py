@@ -68,7 +68,7 @@ def read_source(
         if fmt == "csv":
             table, errors = _read_csv(data)
         elif fmt == "xlsx":
-            table, errors = _read_xlsx(data)
+            table, errors = _read_xlsx(data, _label_keys(cfg))
         else:
             table, errors = _read_parquet(data), None
     except ReadError as exc:
@@ -217,13 +217,44 @@ def _cell_text(value) -> str | None:
     return None if value is None else str(value)
 
 
-def _read_xlsx(data: bytes) -> tuple[pa.Table, list]:
-    """First sheet; the header is the first non-empty row; data rows keep their sheet row number."""
+# How many non-empty rows at the top of a sheet may be titles above the header.
+_XLSX_HEADER_SCAN = 20
+
+
+def _label_keys(cfg: SourceConfig) -> frozenset[str]:
+    """Folded header labels of every field of ``cfg`` (to find the header row of a sheet)."""
+    return frozenset(
+        header_key(label) for field, labels in cfg.columns.items() for label in [*labels, field]
+    )
+
+
+def _header_row(rows: list, known: frozenset[str]) -> int | None:
+    """Index of the header row: the first non-empty row, unless title rows sit above the header.
+
+    Among the first non-empty rows, the first one with the most cells that are known header
+    labels wins; when no row has any, the first non-empty row stays the header (and the
+    missing columns are reported as such).
+    """
+    non_empty = [i for i, row in enumerate(rows) if any(c != "" for c in row)]
+    if not non_empty:
+        return None
+    best, best_hits = non_empty[0], 0
+    for i in non_empty[:_XLSX_HEADER_SCAN]:
+        hits = sum(1 for c in rows[i] if isinstance(c, str) and header_key(c) in known)
+        if hits > best_hits:
+            best, best_hits = i, hits
+    return best
+
+
+def _read_xlsx(data: bytes, known: frozenset[str] = frozenset()) -> tuple[pa.Table, list]:
+    """First sheet; the header is the first non-empty row (title rows above it are skipped when
+    a later row among the first ones carries more known header labels); data rows keep their
+    sheet row number."""
     from python_calamine import CalamineWorkbook
 
     sheet = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_index(0)
     rows = sheet.to_python(skip_empty_area=False)
-    start = next((i for i, row in enumerate(rows) if any(c != "" for c in row)), None)
+    start = _header_row(rows, known)
     if start is None:
         raise ReadError("empty sheet (no header row)")
     header = ["" if c == "" else _cell_text(c) for c in rows[start]]
