@@ -18,8 +18,18 @@ def test_sex():
     values = ["Nam", "Nữ", "NỮ", "nu", "Khác", "M", "f", "male", "1", "0", None, "không rõ"]
     assert _pairs(codes.standardize_sex, values) == [
         ("M", ""), ("F", ""), ("F", ""), ("F", ""), ("O", ""), ("M", ""), ("F", ""),
-        ("M", ""), ("M", ""), ("F", ""), (None, "sex:missing"), (None, "sex:invalid"),
+        ("M", ""), ("M", ""), ("F", ""), (None, "sex:missing"), (None, "sex:missing"),
     ]  # fmt: skip
+
+
+def test_sex_said_unknown_is_missing_not_invalid():
+    values = ["Không rõ", "KXĐ", "?", "không xác định", "N/A", "xyz"]
+    out = codes.standardize_sex(pd.Series(values))
+    assert _pairs(codes.standardize_sex, values) == [
+        (None, "sex:missing"), (None, "sex:missing"), (None, "sex:missing"),
+        (None, "sex:missing"), (None, "sex:missing"), (None, "sex:invalid"),
+    ]  # fmt: skip
+    assert list(out["repairs"]) == [""] * 6
 
 
 def test_sex_written_with_gioi():
@@ -121,3 +131,22 @@ def test_bhxh_number():
     ]  # fmt: skip
     repairs = codes.standardize_bhxh_number(pd.Series(["123456789", "0123456789"]))["repairs"]
     assert list(repairs) == ["bhxh_number:leading_zero", ""]
+
+
+def test_vaccine_with_a_generic_word_first():
+    values = ["Vắc xin AstraZeneca", "Vaccine Pfizer", "vacxin moderna", "Vắc-xin COVID-19 Vero Cell",
+              "Vắc xin", "Vaccine XYZ"]  # fmt: skip
+    assert _pairs(codes.standardize_vaccine, values) == [
+        ("AstraZeneca", ""), ("Pfizer", ""), ("Moderna", ""), ("Vero Cell", ""),
+        (None, "vaccine:unknown"), (None, "vaccine:unknown"),
+    ]  # fmt: skip
+
+
+def test_dose_number_labels():
+    values = ["M1", "Mũi 1", "mui 2", "1 (nhắc lại)", "Mũi 3 (tăng cường)", "Mũi tăng cường",
+              "nhắc lại"]  # fmt: skip
+    assert _pairs(codes.standardize_dose_number, values) == [
+        (1, ""), (1, ""), (2, ""), (1, ""), (3, ""),
+        # no number: which dose it was is not said
+        (None, "dose_number:invalid"), (None, "dose_number:invalid"),
+    ]  # fmt: skip

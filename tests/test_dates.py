@@ -103,3 +103,44 @@ def test_vectorized_parser_edge_cases():
     ]  # fmt: skip
     assert list(out["repairs"]) == ["", "", "", "", "d:iso", "d:excel_serial", "", "d:excel_serial",
                                     "", ""]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # two-digit year: yy not after this year's two digits -> 20yy, else 19yy (repair recorded)
+        ("8/3/21", ("2021-03-08 00:00", "day", "", "birth_date:two_digit_year")),
+        ("05/03/88", ("1988-03-05 00:00", "day", "", "birth_date:two_digit_year")),
+        ("31/02/21", (None, None, "birth_date:impossible", "")),
+        # compact yyyymmdd
+        ("20210308", ("2021-03-08 00:00", "day", "", "")),
+        ("20211308", (None, None, "birth_date:impossible", "")),
+        ("99999999", (None, None, "birth_date:unparseable", "")),
+        # Vietnamese Excel 12-hour suffix (SA = a.m., CH = p.m.) and ISO timestamps: the date kept
+        ("08/03/2021 08:30:00 SA", ("2021-03-08 00:00", "day", "", "")),
+        ("08/03/2021 08:30:00 CH", ("2021-03-08 00:00", "day", "", "")),
+        ("2021-03-08 08:30:00", ("2021-03-08 00:00", "day", "", "birth_date:iso")),
+        # English month names
+        ("Mar 8, 2021", ("2021-03-08 00:00", "day", "", "")),
+        ("8 Mar 2021", ("2021-03-08 00:00", "day", "", "")),
+        ("8 March 2021", ("2021-03-08 00:00", "day", "", "")),
+        ("Feb 30, 2021", (None, None, "birth_date:impossible", "")),
+        ("Foo 8, 2021", (None, None, "birth_date:unparseable", "")),
+    ],
+)
+def test_outside_forms(text, expected):
+    assert _one(text) == expected
+
+
+def test_two_digit_year_pivot_is_this_year():
+    import datetime as dt
+
+    pivot = dt.date.today().year % 100
+    assert _one(f"01/01/{pivot:02d}")[0].startswith(f"20{pivot:02d}")
+    assert _one(f"01/01/{pivot + 1:02d}")[0].startswith(f"19{pivot + 1:02d}")
+
+
+def test_twelve_hour_suffix_when_time_is_kept():
+    assert _one("08/03/2021 08:30:00 CH", keep_time=True)[0] == "2021-03-08 20:30"
+    assert _one("08/03/2021 12:10 SA", keep_time=True)[0] == "2021-03-08 00:10"
+    assert _one("08/03/2021 12:10 CH", keep_time=True)[0] == "2021-03-08 12:10"

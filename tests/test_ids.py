@@ -86,3 +86,28 @@ def test_works_without_row_context_and_keeps_index():
     assert list(out.index) == [5, 9]
     assert list(out["id_number"]) == ["001088012345", "001088012345"]
     assert str(out["id_birth_year"].dtype) == "Int32"
+
+
+@pytest.mark.parametrize(
+    ("raw", "number", "kind", "flags", "repairs"),
+    [
+        # Excel thousands format: the separators go, then the lost zeros come back
+        ("1,088,012,345", "001088012345", "cccd", "", "id_number:leading_zero"),
+        ("001,088,012,345", "001088012345", "cccd", "", ""),
+        # a leading label typed with the number
+        ("CCCD: 001088012345", "001088012345", "cccd", "", ""),
+        ("Số CCCD 001088012345", "001088012345", "cccd", "", ""),
+        ("CMND 013456789", "013456789", "cmnd", "id_number:cmnd", ""),
+        ("CMND/CCCD - 013456789", "013456789", "cmnd", "id_number:cmnd", ""),
+        # scientific notation lost digits: invalid, never turned into a (wrong) number
+        ("1.08801E+09", None, "invalid", "id_number:invalid", ""),
+        ("1,08801E+09", None, "invalid", "id_number:invalid", ""),
+        # commas that are not thousands groups are not dropped
+        ("1,088,01", None, "invalid", "id_number:invalid", ""),
+    ],
+)
+def test_excel_formatting_and_labels(raw, number, kind, flags, repairs):
+    row = _row(raw)
+    assert (row["id_number"], row["id_kind"], row["flags"], row["repairs"]) == (
+        number, kind, flags, repairs,
+    )  # fmt: skip

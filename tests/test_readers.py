@@ -253,3 +253,36 @@ def test_whitespace_only_and_empty_cells_are_null_in_every_format(tmp_path):
     path = tmp_path / "f0.csv"
     path.write_text(_csv([F0_HEADER, *frame.to_numpy().tolist()]), encoding="utf-8")
     assert read_source(path, "f0")["id_number"].isna().tolist() == [True, True, False]
+
+
+@pytest.mark.parametrize("sep", [",", ";"])
+def test_csv_title_lines_above_the_header_are_skipped(tmp_path, sep):
+    titles = [["SỞ Y TẾ HÀ NỘI"], ["DANH SÁCH CA BỆNH COVID-19", "", "ngày 20/02/2022"], []]
+    path = tmp_path / "f0.csv"
+    path.write_text(_csv([*titles, F0_HEADER, *F0_ROWS], sep=sep), encoding="utf-8")
+    df = read_source(path, "f0")
+    assert list(df["record_id"]) == ["F0-001", "F0-002"]
+    assert df.loc[0, "full_name"] == "Nguyễn Văn Đức"
+    assert df.loc[1, "treatment_place"] == "Bệnh viện Đa khoa Đức Giang"
+    assert list(df["src_row"]) == [1, 2]  # data row numbers, titles and header not counted
+
+
+def test_csv_title_lines_with_cp1258_and_malformed_rows(tmp_path):
+    from transforms.legacy_encodings import to_cp1258_bytes
+
+    short_row = ["F0-003", "Lê Văn Hùng", "1975"]
+    text = _csv([["BÁO CÁO F0"], F0_HEADER, F0_ROWS[0], short_row, F0_ROWS[1]], sep=";")
+    path = tmp_path / "f0.csv"
+    path.write_bytes(to_cp1258_bytes(text))
+    df = read_source(path, "f0")
+    assert list(df["record_id"]) == ["F0-001", "F0-003", "F0-002"]
+    assert list(df["src_row"]) == [1, 2, 3]
+    assert list(df["read_error"].fillna("")) == ["", "3 fields, expected 11", ""]
+    assert df.loc[0, "full_name"] == "Nguyễn Văn Đức"
+
+
+def test_csv_with_only_a_header_after_a_title(tmp_path):
+    path = tmp_path / "f0.csv"
+    path.write_text(_csv([["DANH SÁCH"], F0_HEADER]), encoding="utf-8")
+    df = read_source(path, "f0")
+    assert len(df) == 0 and "full_name" in df.columns

@@ -74,11 +74,25 @@ def _sex_table() -> dict[str, str]:
     }
 
 
+_SEX_UNKNOWN = "?"
+
+
+@cache
+def _sex_table_with_unknown() -> dict[str, str]:
+    return {**_sex_table(), **dict.fromkeys(domain.facts()["sex_missing_labels"], _SEX_UNKNOWN)}
+
+
 def standardize_sex(values: pd.Series) -> pd.DataFrame:
-    """``Nam``/``Nữ``/``Khác`` and variants -> ``M``/``F``/``O``; ``sex:missing``, ``sex:invalid``."""
-    found = _lookup(values, _sex_table())
-    missing = found["value"].isna() & ~found["unknown"]
-    return _result(found["value"], {"sex:missing": missing, "sex:invalid": found["unknown"]})
+    """``Nam``/``Nữ``/``Khác`` and variants -> ``M``/``F``/``O``; ``sex:missing``, ``sex:invalid``.
+
+    A label saying the sex is not known (``Không rõ``, ``KXĐ``, ``?``; ``sex_missing_labels``)
+    is null with ``sex:missing``, like an empty cell; any other unknown label is ``sex:invalid``.
+    """
+    found = _lookup(values, _sex_table_with_unknown())
+    said_unknown = found["value"].eq(_SEX_UNKNOWN).fillna(False)
+    value = found["value"].mask(said_unknown)
+    missing = value.isna() & ~found["unknown"]
+    return _result(value, {"sex:missing": missing, "sex:invalid": found["unknown"]})
 
 
 @cache
@@ -92,6 +106,13 @@ def _vaccine_table() -> dict[str, str]:
     return dict(zip(keys, (name for _, name in pairs), strict=True))
 
 
+@cache
+def _generic_prefix() -> str:
+    """Regex of the generic words (``vacxin``, ``vaccine``, ...) at the start of a folded label."""
+    words = sorted(domain.facts()["vaccine_generic_words"], key=len, reverse=True)
+    return "^(?:" + "|".join(map(re.escape, words)) + ")+"
+
+
 # Separators between the names a site writes together: "Comirnaty (Pfizer)", "Vero Cell/Sinopharm".
 _NAME_PARTS = r"[()\[\]/,;+]"
 
@@ -99,17 +120,23 @@ _NAME_PARTS = r"[()\[\]/,;+]"
 def standardize_vaccine(values: pd.Series) -> pd.DataFrame:
     """Product name or alias (``Astra Zeneca``, ``vero cell``, ``Comirnaty``) -> canonical name.
 
-    A label that is no alias as a whole but names one product in several ways
+    Generic words before the name (``Vắc xin AstraZeneca``, ``Vaccine Pfizer``, ``vacxin
+    moderna``; ``vaccine_generic_words``) are dropped. A label that is no alias as a whole but
+    names one product in several ways
     (``Comirnaty (Pfizer)``, ``AstraZeneca (AZD1222)``, ``Vero Cell/Sinopharm``) is that
     product when every part that is an alias names the same product.
     """
     table = _vaccine_table()
+    generic = _generic_prefix()
 
     def per_unique(unique: pd.Series) -> pd.DataFrame:
         keys = key(unique)
         value = keys.map(table).astype(STRING)
+        stripped = keys.str.replace(generic, "", regex=True)
+        value = value.fillna(stripped.map(table).astype(STRING))
         for i in value.index[value.isna() & keys.ne("").fillna(False)]:
             parts = key(pd.Series(re.split(_NAME_PARTS, unique[i]), dtype=STRING))
+            parts = parts.str.replace(generic, "", regex=True)
             named = {table[k] for k in parts.dropna() if k in table}
             if len(named) == 1:
                 value[i] = named.pop()
@@ -120,11 +147,17 @@ def standardize_vaccine(values: pd.Series) -> pd.DataFrame:
 
 
 def standardize_dose_number(values: pd.Series) -> pd.DataFrame:
-    """``1``..max dose (also ``01``, ``1.0``, ``Mũi 2``) -> Int8; else ``dose_number:invalid``."""
+    """``1``..max dose -> Int8; else ``dose_number:invalid``.
+
+    Also ``01``, ``1.0``, ``Mũi 2``, ``mui 2``, ``M1``, ``Mũi số 3`` and a number with a note in
+    brackets (``1 (nhắc lại)``). A label without a number (``Mũi tăng cường``, ``nhắc lại``)
+    does not say which dose it is: null with ``dose_number:invalid``.
+    """
 
     def per_unique(unique: pd.Series) -> pd.DataFrame:
-        text = unique.str.strip().str.replace(r"\.0+$", "", regex=True)
-        digits = key(text).str.replace(r"^(?:muiso|mui|so)?0*(\d+)$", r"\1", regex=True)
+        text = unique.str.strip().str.replace(r"\s*[(\[][^)\]]*[)\]]\s*$", "", regex=True)
+        text = text.str.replace(r"\.0+$", "", regex=True)
+        digits = key(text).str.replace(r"^(?:muiso|mui|m|so)?0*(\d+)$", r"\1", regex=True)
         number = pd.to_numeric(digits.where(digits.str.fullmatch(r"\d{1,3}")))
         valid = number.between(1, domain.facts()["max_dose_number"]).fillna(False)
         return pd.DataFrame({"value": number.where(valid).astype("Int8"), "valid": valid})

@@ -5,9 +5,19 @@ Accepted: ``dd/mm/yyyy`` (also ``d/m/yyyy``, ``-`` or ``.`` separators, an optio
 (precision ``year``, value 1 January), also written with day 00 (``00/00/1985``, ``00/03/1985``)
 or as month and year (``03/1985``). Day and month are never guessed: ``13/25/1990`` is
 ``impossible``, a swapped ``05/12`` stays as written (only the register can tell).
+
+Also accepted (forms seen in outside exports): a two-digit year ``8/3/21`` (``yy`` not after the
+current year's two digits -> ``20yy``, else ``19yy``; one simple rule for every date field,
+recorded as the repair ``<field>:two_digit_year``), the compact ``yyyymmdd`` (``20210308``), a
+Vietnamese or English 12-hour suffix after the time (``08/03/2021 08:30:00 SA`` / ``CH``,
+``AM`` / ``PM``) and English month names (``Mar 8, 2021``, ``8 Mar 2021``; rewritten in Python
+for the few values no other form matched).
 """
 
 from __future__ import annotations
+
+import datetime as dt
+import re
 
 import numpy as np
 import pandas as pd
@@ -65,7 +75,10 @@ def parse_dates(
         masks[f"{field}:placeholder"] = day & value.dt.month.eq(1) & value.dt.day.eq(1)
     if reference_date is not None:
         masks[f"{field}:future"] = value.gt(pd.Timestamp(reference_date))
-    repairs = {f"{field}:excel_serial": parsed["serial"]}
+    repairs = {
+        f"{field}:excel_serial": parsed["serial"],
+        f"{field}:two_digit_year": parsed["two_digit_year"],
+    }
     if not iso_expected:
         repairs[f"{field}:iso"] = parsed["iso"]
     return pd.DataFrame(
@@ -81,37 +94,113 @@ def parse_dates(
 
 # RE2 forms of ``_DMY`` / ``_ISO`` with the time split into parts (Arrow kernels, no per-value
 # Python: a register's ``updated_at`` has about one distinct value per row).
+# 12-hour suffix: Vietnamese Excel writes SA (sáng, a.m.) / CH (chiều, p.m.).
+_AMPM = r"(?:\s*(?P<ap>(?i:SA|CH|AM|PM|S\.A\.|C\.H\.)))?"
 _DMY_PARTS = (
-    r"^(?P<d>\d{1,2})[/.\-](?P<m>\d{1,2})[/.\-](?P<y>\d{4})"
-    r"(?:[ T](?P<hh>\d{1,2}):(?P<mi>\d{2})(?::(?P<ss>\d{2}))?)?$"
+    r"^(?P<d>\d{1,2})[/.\-](?P<m>\d{1,2})[/.\-](?:(?P<y>\d{4})|(?P<yy>\d{2}))"
+    r"(?:[ T]+(?P<hh>\d{1,2}):(?P<mi>\d{2})(?::(?P<ss>\d{2}))?" + _AMPM + r")?$"
 )
 _ISO_PARTS = (
     r"^(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})"
-    r"(?:[ T](?P<hh>\d{1,2}):(?P<mi>\d{2})(?::(?P<ss>\d{2}))?(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
+    r"(?:[ T]+(?P<hh>\d{1,2}):(?P<mi>\d{2})(?::(?P<ss>\d{2}))?(?:\.\d+)?"
+    r"(?:Z|[+-]\d{2}:?\d{2})?" + _AMPM + r")?$"
 )
+_COMPACT_PARTS = r"^(?P<y>(?:18|19|20|21)\d{2})(?P<m>[01]\d)(?P<d>[0-3]\d)$"
 _PARTS = ("d", "m", "y", "hh", "mi", "ss")
+_MONTHS = {
+    name: i
+    for i, names in enumerate(
+        [("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"),
+         ("may",), ("jun", "june"), ("jul", "july"), ("aug", "august"),
+         ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
+         ("dec", "december")],
+        start=1,
+    )
+    for name in names
+}  # fmt: skip
+_MONTH_NAME = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_ENGLISH_MDY = re.compile(rf"^({_MONTH_NAME})\.?\s+(\d{{1,2}}),?\s+(\d{{4}})$", re.IGNORECASE)
+_ENGLISH_DMY = re.compile(rf"^(\d{{1,2}})\s+({_MONTH_NAME})\.?,?\s+(\d{{4}})$", re.IGNORECASE)
+
+
+def _english(text: str) -> str | None:
+    """``Mar 8, 2021`` / ``8 March 2021`` -> ``8/3/2021``; None for anything else."""
+    if found := _ENGLISH_MDY.match(text):
+        month, day, year = found.groups()
+    elif found := _ENGLISH_DMY.match(text):
+        day, month, year = found.groups()
+    else:
+        return None
+    return f"{day}/{_MONTHS[month.lower()]}/{year}"
+
+
+def _two_digit_century(yy: np.ndarray) -> np.ndarray:
+    """``yy`` -> ``20yy`` when not after this year's two digits, else ``19yy``."""
+    pivot = dt.date.today().year % 100
+    return np.where(yy <= pivot, 2000 + yy, 1900 + yy)
 
 
 def _extract(text: pa.Array, pattern: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Whether each value matches, and each group as float (NaN when absent)."""
+    """Whether each value matches, and each group as float (NaN when absent).
+
+    A 12-hour suffix (group ``ap``) is folded into ``hh``: ``CH``/``PM`` add 12 to hours 1-11,
+    ``SA``/``AM`` make 12 midnight.
+    """
     found = pc.extract_regex(text, pattern)
     matched = found.is_valid().to_numpy(zero_copy_only=False) & text.is_valid().to_numpy(
         zero_copy_only=False
     )
     groups = {}
-    for name in _PARTS:
+    names = [f.name for f in found.type]
+    for name in (*_PARTS, "yy"):
+        if name not in names:
+            groups[name] = np.full(len(text), np.nan)
+            continue
         part = found.field(name)
         part = pc.if_else(pc.equal(part, ""), pa.scalar(None, part.type), part)
         groups[name] = pc.cast(part, pa.float64()).to_numpy(zero_copy_only=False)
+    if "ap" in names and matched.any():
+        ap = pc.utf8_upper(pc.replace_substring(found.field("ap"), ".", ""))
+        pm = pc.fill_null(pc.is_in(ap, pa.array(["CH", "PM"])), False).to_numpy(
+            zero_copy_only=False
+        )
+        am = pc.fill_null(pc.is_in(ap, pa.array(["SA", "AM"])), False).to_numpy(
+            zero_copy_only=False
+        )
+        hh = groups["hh"]
+        groups["hh"] = np.where(pm & (hh < 12), hh + 12, np.where(am & (hh == 12), 0, hh))
     return matched, groups
 
 
 def _parse_unique(unique: pd.Series, keep_time: bool) -> pd.DataFrame:
+    out = _parse_arrow(unique, keep_time)
+    # English month names: rare, so rewritten in Python only where nothing else matched.
+    left = out.index[out["unparseable"].to_numpy()]
+    if len(left):
+        rewritten = pd.Series([_english(str(unique[i]).strip()) for i in left], dtype=STRING)
+        known = rewritten.notna().to_numpy()
+        if known.any():
+            again = _parse_arrow(rewritten[known].reset_index(drop=True), keep_time)
+            again.index = left[known]
+            again["iso"] = False
+            out.loc[again.index] = again
+    return out
+
+
+def _parse_arrow(unique: pd.Series, keep_time: bool) -> pd.DataFrame:
     text = pc.utf8_trim_whitespace(arrow(unique))
     is_dmy, dmy = _extract(text, _DMY_PARTS)
     is_iso, iso = _extract(text, _ISO_PARTS)
     parts = {k: np.where(is_dmy, dmy[k], iso[k]) for k in _PARTS}
-    written = is_dmy | is_iso
+    is_compact = np.zeros(len(text), bool)
+    if pc.any(pc.equal(pc.utf8_length(text), 8)).as_py():
+        is_compact, compact = _extract(text, _COMPACT_PARTS)
+        is_compact &= ~is_dmy & ~is_iso
+        parts = {k: np.where(is_compact, compact[k], parts[k]) for k in _PARTS}
+    written = is_dmy | is_iso | is_compact
+    two_digit = is_dmy & ~np.isnan(dmy["yy"])
+    if two_digit.any():
+        parts["y"] = np.where(two_digit, _two_digit_century(dmy["yy"]), parts["y"])
     year, month, day = parts["y"], parts["m"], parts["d"]
     valid = (
         written
@@ -190,6 +279,7 @@ def _parse_unique(unique: pd.Series, keep_time: bool) -> pd.DataFrame:
             "impossible": impossible,
             "serial": serial,
             "iso": is_iso & ~impossible,
+            "two_digit_year": two_digit & ~impossible,
         },
         index=unique.index,
     )

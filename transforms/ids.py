@@ -6,6 +6,10 @@ back only when the result is unambiguous. Every province prefix starts with ``0`
 Hà Nội), so Excel turns a CCCD into 11 digits (``079...``) or 10 (``001...``): such a number is
 padded back to 12 when the result has a known province prefix and a century digit of a century
 that has begun. 8 digits -> a CMND with a leading 0.
+
+Before that, a leading label (``CCCD: 001088012345``, ``Số CMND 012345678``) and the thousands
+separators of an Excel number format (``1,088,012,345``) are dropped. A number Excel wrote in
+scientific notation (``1.08801E+09``) has lost digits and stays ``invalid``.
 """
 
 from __future__ import annotations
@@ -15,10 +19,11 @@ from functools import cache
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from popsync import domain
 from transforms.codes import clean_digits
-from transforms.columns import STRING, by_unique, codes_from_masks
+from transforms.columns import STRING, arrow, by_unique, codes_from_masks
 
 OUTPUT = ("id_number", "id_kind", "id_province_code", "id_sex", "id_birth_year")
 
@@ -31,6 +36,24 @@ def _placeholders() -> frozenset[str]:
         [str(d) * n for d in range(10) for n in range(8, 13)]
         + [run[:n] for run in runs for n in range(8, 13)]
     )
+
+
+# A label written before the number: "CCCD:", "Số CMND", "CMND/CCCD -", "CMT", "Số định danh".
+_LABEL = (
+    r"^(?i:(?:s(?:o|ố|ô)\p{M}*\s*)?(?:cccd|cmnd|cmt|cc|can cuoc|căn cước|dinh danh|định danh)"
+    r"(?:\s*/\s*(?:cccd|cmnd|cmt|cc))?)\s*[:#.\-]?\s*"
+)
+# Excel's thousands format: 1,088,012,345 (groups of three after the first).
+_THOUSANDS = r"^\d{1,3}(?:,\d{3})+$"
+
+
+def _unlabel(unique: pd.Series) -> pd.Series:
+    """Drop a leading label and Excel thousands separators (Arrow kernels, no Python per value)."""
+    text = pc.utf8_trim_whitespace(arrow(unique))
+    text = pc.replace_substring_regex(text, _LABEL, "")
+    grouped = pc.match_substring_regex(text, _THOUSANDS)
+    text = pc.if_else(grouped, pc.replace_substring(text, ",", ""), text)
+    return pd.Series(pd.array(text, dtype=STRING), index=unique.index)
 
 
 @cache
@@ -81,6 +104,10 @@ def _standardize_unique(unique: pd.Series) -> pd.DataFrame:
 
     digits = clean_digits(unique)
     all_digits = digits.str.fullmatch(r"\d+").fillna(False)
+    odd = ~all_digits & digits.notna()  # few: only these can carry a label or thousands commas
+    if odd.any():
+        digits = digits.mask(odd, clean_digits(_unlabel(unique[odd])))
+        all_digits = digits.str.fullmatch(r"\d+").fillna(False)
     length = digits.str.len().where(all_digits)
     padded = digits.str.zfill(12)
     cccd_zero = (

@@ -66,7 +66,7 @@ def read_source(
     fmt = _format(path, data)
     try:
         if fmt == "csv":
-            table, errors = _read_csv(data)
+            table, errors = _read_csv(data, _label_keys(cfg))
         elif fmt == "xlsx":
             table, errors = _read_xlsx(data, _label_keys(cfg))
         else:
@@ -129,43 +129,92 @@ def _sniff_separator(text: str) -> str:
     return ";" if header.count(";") > header.count(",") else ","
 
 
-def _read_csv(data: bytes) -> tuple[pa.Table, list | None]:
+def _read_csv(data: bytes, known: frozenset[str] = frozenset()) -> tuple[pa.Table, list | None]:
+    """A CSV whose header is the first non-empty line, or a later one among the first lines when
+    title lines sit above it (as :func:`_header_row` decides for a sheet); ``src_row`` counts
+    data rows from 1 either way."""
     body = data.removeprefix(_BOM)
-    head = body[:65536]
+    head = body[:_CSV_HEAD]
     try:  # UTF-8 (the usual case): parse the bytes as they are, no decoded copy of the file
         head_text = head[: head.rfind(b"\n") + 1 or len(head)].decode("utf-8")
     except UnicodeDecodeError:
         head_text = None
     if head_text is not None:
-        sep = _sniff_separator(head_text)
-        header = _header(head_text, sep)
+        header, sep, start = _locate_header(head_text, known)
         try:
-            return _read_csv_fast(body, header, sep), None
+            return _read_csv_fast(body, header, sep, len(head_text[:start].encode("utf-8"))), None
         except pa.ArrowInvalid as exc:  # invalid UTF-8 further on, or ragged rows
             log.debug("fast CSV path failed (%s); decoding the whole file", exc)
     text, utf8 = _decode(data)
-    sep = _sniff_separator(text)
-    header = _header(text, sep)
+    header, sep, start = _locate_header(text[:_CSV_HEAD], known)
     try:
-        return _read_csv_fast(utf8, header, sep), None
+        return _read_csv_fast(utf8, header, sep, len(text[:start].encode("utf-8"))), None
     except pa.ArrowInvalid as exc:
         log.debug("fast CSV path failed (%s); reading row by row", exc)
-        table, errors = _read_csv_tolerant(text, sep, len(header))
+        table, errors = _read_csv_tolerant(text[start:], sep, len(header))
     return table.rename_columns(header), errors
 
 
-def _header(text: str, sep: str) -> list[str]:
-    header = next(csv.reader(io.StringIO(text[:65536], newline=""), delimiter=sep), None)
-    if not header:
+# How much of the top of a CSV is searched for the header line.
+_CSV_HEAD = 65536
+
+
+def _head_rows(text: str, sep: str) -> tuple[list[list[str]], list[int]]:
+    """The first rows of ``text`` (up to the header scan limit of non-empty ones) and the
+    character offset where each ends."""
+    end = 0
+
+    def lines():
+        nonlocal end
+        for line in io.StringIO(text, newline=""):
+            end += len(line)
+            yield line
+
+    rows: list[list[str]] = []
+    ends: list[int] = []
+    filled = 0
+    try:
+        for row in csv.reader(lines(), delimiter=sep):
+            rows.append(row)
+            ends.append(end)
+            filled += any(c != "" for c in row)
+            if filled >= _XLSX_HEADER_SCAN:
+                break
+    except csv.Error:  # the head ends inside a quoted field: what was read is enough
+        pass
+    return rows, ends
+
+
+def _locate_header(text: str, known: frozenset[str]) -> tuple[list[str], str, int]:
+    """Header cells, separator and the character offset of the first data row.
+
+    The separator is the one under which the header carries the most known labels (the
+    first line's own count of ``;`` and ``,`` decides a tie).
+    """
+    found = {}
+    for sep in (",", ";"):
+        rows, ends = _head_rows(text, sep)
+        at = _header_row(rows, known)
+        if at is not None:
+            found[sep] = (_label_hits(rows[at], known), rows[at], ends[at])
+    if not found:
         raise ReadError("empty file (no header line)")
-    return header
+    hits = {sep: entry[0] for sep, entry in found.items()}
+    if len(set(hits.values())) > 1:
+        sep = max(hits, key=hits.get)
+    else:
+        sep = _sniff_separator(text)
+        sep = sep if sep in found else next(iter(found))
+    _, header, start = found[sep]
+    return header, sep, start
 
 
-def _read_csv_fast(utf8: bytes, header: list[str], sep: str) -> pa.Table:
+def _read_csv_fast(utf8: bytes, header: list[str], sep: str, start: int) -> pa.Table:
+    """Parse from byte ``start`` (the first data row) with pyarrow; no copy of the bytes."""
     names = [f"c{i}" for i in range(len(header))]
     table = pacsv.read_csv(
-        io.BytesIO(utf8),
-        read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=1 << 24),
+        pa.BufferReader(pa.py_buffer(utf8).slice(start)),
+        read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
         parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True),
         convert_options=pacsv.ConvertOptions(
             column_types=dict.fromkeys(names, pa.large_string()),
@@ -179,8 +228,7 @@ def _read_csv_fast(utf8: bytes, header: list[str], sep: str) -> pa.Table:
 
 def _read_csv_tolerant(text: str, sep: str, width: int) -> tuple[pa.Table, list]:
     """Python csv reader: rows with too many/few fields are cut or padded and get a read error."""
-    rows = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
-    next(rows)
+    rows = csv.reader(io.StringIO(text, newline=""), delimiter=sep)  # the data rows only
     fixed, errors = [], []
     for row in rows:
         if not row:  # blank line: not a data row (as in the fast path)
@@ -228,6 +276,10 @@ def _label_keys(cfg: SourceConfig) -> frozenset[str]:
     )
 
 
+def _label_hits(row: list, known: frozenset[str]) -> int:
+    return sum(1 for c in row if isinstance(c, str) and header_key(c) in known)
+
+
 def _header_row(rows: list, known: frozenset[str]) -> int | None:
     """Index of the header row: the first non-empty row, unless title rows sit above the header.
 
@@ -240,7 +292,7 @@ def _header_row(rows: list, known: frozenset[str]) -> int | None:
         return None
     best, best_hits = non_empty[0], 0
     for i in non_empty[:_XLSX_HEADER_SCAN]:
-        hits = sum(1 for c in rows[i] if isinstance(c, str) and header_key(c) in known)
+        hits = _label_hits(rows[i], known)
         if hits > best_hits:
             best, best_hits = i, hits
     return best
