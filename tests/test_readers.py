@@ -286,3 +286,24 @@ def test_csv_with_only_a_header_after_a_title(tmp_path):
     path.write_text(_csv([["DANH SÁCH"], F0_HEADER]), encoding="utf-8")
     df = read_source(path, "f0")
     assert len(df) == 0 and "full_name" in df.columns
+
+
+def test_ragged_csv_logs_no_row_content(tmp_path, caplog):
+    rows = [F0_HEADER, F0_ROWS[0] + ["extra"], F0_ROWS[1]]
+    path = tmp_path / "f0.csv"
+    path.write_text(_csv(rows), encoding="utf-8")
+    with caplog.at_level("DEBUG", logger="transforms.readers"):
+        df = read_source(path, "f0")
+    assert df["read_error"].notna().tolist() == [True, False]
+    assert "fast CSV path failed" in caplog.text
+    assert "001088012345" not in caplog.text and "Nguyễn" not in caplog.text
+
+
+def test_headerless_csv_error_masks_numbers_of_the_first_row(tmp_path):
+    path = tmp_path / "f0.csv"
+    path.write_text(_csv(F0_ROWS), encoding="utf-8")  # no header line: the first row is data
+    with pytest.raises(ReadError, match="missing required column") as err:
+        read_source(path, "f0")
+    message = str(err.value)
+    assert "001088012345" not in message and "0912345678" not in message
+    assert "'#***********'" in message  # masked as free text (popsync.privacy.mask_text)

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from transforms.readers import read_source
-from transforms.standardize import code_counts, standardize, standardize_file
+from transforms.standardize import clean_text, code_counts, standardize, standardize_file
 
 NAMES = ["full_name", "family_name", "middle_name", "given_name",
          "name_key", "family_key", "middle_key", "given_key"]  # fmt: skip
@@ -210,3 +210,12 @@ def test_standardize_file_summary(tmp_path):
 def test_code_counts():
     codes = pd.Series(["a:x;b:y", "", "a:x", "a:x;b:y"])
     assert code_counts(codes) == {"a:x": 3, "b:y": 2}
+
+
+def test_clean_text_single_spaces_unicode_blanks_too():
+    values = pd.Series(
+        ["Trạm\u00a0\u00a0Y tế", " Tại\u3000 nhà ", "\u00a0", None], index=[4, 2, 0, 9]
+    )
+    out = clean_text(values)
+    assert out.tolist() == ["Trạm Y tế", "Tại nhà", pd.NA, pd.NA]
+    assert list(out.index) == [4, 2, 0, 9]

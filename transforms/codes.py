@@ -31,15 +31,20 @@ def key(values: pd.Series) -> pd.Series:
     return fold(values).str.replace(r"[^a-z0-9]", "", regex=True)
 
 
+def number_text(values: pd.Series) -> pa.Array:
+    """Trimmed text of a number column without Excel's text apostrophe or float ``.0`` (Arrow
+    kernels: no Python per value)."""
+    text = pa.array(values.astype(STRING).array)
+    text = pc.replace_substring_regex(pc.utf8_trim_whitespace(text), TEXT_PREFIX, "")
+    return pc.replace_substring_regex(text, _EXCEL_FLOAT, r"\1")
+
+
 def clean_digits(values: pd.Series) -> pd.Series:
     """Strip an Excel ``.0`` or text apostrophe, spaces, dots and hyphens; null when nothing is left.
 
     Anything else that is not a digit stays, so callers can tell a malformed number.
     """
-    text = pa.array(values.astype(STRING).array)  # Arrow kernels: no Python per value
-    text = pc.replace_substring_regex(pc.utf8_trim_whitespace(text), TEXT_PREFIX, "")
-    text = pc.replace_substring_regex(text, _EXCEL_FLOAT, r"\1")
-    text = pc.replace_substring_regex(text, _SEPARATORS, "")
+    text = pc.replace_substring_regex(number_text(values), _SEPARATORS, "")
     text = pc.if_else(pc.equal(text, ""), pa.scalar(None, text.type), text)
     return pd.Series(pd.array(text, dtype=STRING), index=values.index)
 
@@ -67,19 +72,15 @@ def _result(value: pd.Series, flags: dict, repairs: dict | None = None) -> pd.Da
     )
 
 
-@cache
-def _sex_table() -> dict[str, str]:
-    return {
-        label: code for code, labels in domain.facts()["sex_labels"].items() for label in labels
-    }
-
-
 _SEX_UNKNOWN = "?"
 
 
 @cache
-def _sex_table_with_unknown() -> dict[str, str]:
-    return {**_sex_table(), **dict.fromkeys(domain.facts()["sex_missing_labels"], _SEX_UNKNOWN)}
+def _sex_table() -> dict[str, str]:
+    """Folded label -> ``M``/``F``/``O``, or ``_SEX_UNKNOWN`` for a label saying it is not known."""
+    facts = domain.facts()
+    table = {label: code for code, labels in facts["sex_labels"].items() for label in labels}
+    return {**table, **dict.fromkeys(facts["sex_missing_labels"], _SEX_UNKNOWN)}
 
 
 def standardize_sex(values: pd.Series) -> pd.DataFrame:
@@ -88,7 +89,7 @@ def standardize_sex(values: pd.Series) -> pd.DataFrame:
     A label saying the sex is not known (``Không rõ``, ``KXĐ``, ``?``; ``sex_missing_labels``)
     is null with ``sex:missing``, like an empty cell; any other unknown label is ``sex:invalid``.
     """
-    found = _lookup(values, _sex_table_with_unknown())
+    found = _lookup(values, _sex_table())
     said_unknown = found["value"].eq(_SEX_UNKNOWN).fillna(False)
     value = found["value"].mask(said_unknown)
     missing = value.isna() & ~found["unknown"]

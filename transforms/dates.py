@@ -26,11 +26,6 @@ import pyarrow.compute as pc
 
 from transforms.columns import STRING, arrow, by_unique, codes_from_masks
 
-_DMY = r"^(?P<d>\d{1,2})[/.\-](?P<m>\d{1,2})[/.\-](?P<y>\d{4})(?:[ T](?P<t>\d{1,2}:\d{2}(?::\d{2})?))?$"
-_ISO = (
-    r"^(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})"
-    r"(?:[ T](?P<t>\d{1,2}:\d{2}(?::\d{2})?)(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
-)
 _NUMBER = r"^\d{1,5}(?:\.\d+)?$"
 # Only the year is known but the form is a date: ``00/00/1985``, ``00/03/1985``, ``03/1985``.
 _MONTH_YEAR = r"^(?P<m>\d{1,2})[/.\-](?P<y>\d{4})$"
@@ -92,8 +87,8 @@ def parse_dates(
     )
 
 
-# RE2 forms of ``_DMY`` / ``_ISO`` with the time split into parts (Arrow kernels, no per-value
-# Python: a register's ``updated_at`` has about one distinct value per row).
+# ``dd/mm/yyyy`` and ISO forms (RE2, for Arrow kernels: no per-value Python, as a register's
+# ``updated_at`` has about one distinct value per row), the time split into parts.
 # 12-hour suffix: Vietnamese Excel writes SA (sáng, a.m.) / CH (chiều, p.m.).
 _AMPM = r"(?:\s*(?P<ap>(?i:SA|CH|AM|PM|S\.A\.|C\.H\.)))?"
 _DMY_PARTS = (
@@ -140,6 +135,11 @@ def _two_digit_century(yy: np.ndarray) -> np.ndarray:
     return np.where(yy <= pivot, 2000 + yy, 1900 + yy)
 
 
+def _true(mask: pa.Array) -> np.ndarray:
+    """A boolean Arrow array as a numpy mask (null counts as False)."""
+    return pc.fill_null(mask, False).to_numpy(zero_copy_only=False)
+
+
 def _extract(text: pa.Array, pattern: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Whether each value matches, and each group as float (NaN when absent).
 
@@ -161,12 +161,8 @@ def _extract(text: pa.Array, pattern: str) -> tuple[np.ndarray, dict[str, np.nda
         groups[name] = pc.cast(part, pa.float64()).to_numpy(zero_copy_only=False)
     if "ap" in names and matched.any():
         ap = pc.utf8_upper(pc.replace_substring(found.field("ap"), ".", ""))
-        pm = pc.fill_null(pc.is_in(ap, pa.array(["CH", "PM"])), False).to_numpy(
-            zero_copy_only=False
-        )
-        am = pc.fill_null(pc.is_in(ap, pa.array(["SA", "AM"])), False).to_numpy(
-            zero_copy_only=False
-        )
+        pm = _true(pc.is_in(ap, pa.array(["CH", "PM"])))
+        am = _true(pc.is_in(ap, pa.array(["SA", "AM"])))
         hh = groups["hh"]
         groups["hh"] = np.where(pm & (hh < 12), hh + 12, np.where(am & (hh == 12), 0, hh))
     return matched, groups
@@ -240,17 +236,12 @@ def _parse_arrow(unique: pd.Series, keep_time: bool) -> pd.DataFrame:
     year_known = (year_known | is_month_year) & (year >= YEAR_RANGE[0]) & (year <= YEAR_RANGE[1])
     impossible = written & ~valid & ~year_known
 
-    is_number = pc.match_substring_regex(text, _NUMBER).to_numpy(zero_copy_only=False)
-    is_number = np.asarray(pd.array(is_number, dtype="boolean").fillna(False), bool) & ~written
+    is_number = _true(pc.match_substring_regex(text, _NUMBER)) & ~written
     numeric = np.full(len(text), np.nan)
     if is_number.any():
         numbers = pc.cast(pc.filter(text, pa.array(is_number)), pa.float64()).to_numpy()
         numeric[is_number] = numbers
-    is_year = np.asarray(
-        pd.array(pc.match_substring_regex(text, _YEAR).to_numpy(zero_copy_only=False),
-                 dtype="boolean").fillna(False),
-        bool,
-    )  # fmt: skip
+    is_year = _true(pc.match_substring_regex(text, _YEAR))
     bare_year = is_year & (numeric >= YEAR_RANGE[0]) & (numeric <= YEAR_RANGE[1])
     numeric = np.where(year_known, year, numeric)
     bare_year |= year_known
@@ -270,7 +261,7 @@ def _parse_arrow(unique: pd.Series, keep_time: bool) -> pd.DataFrame:
     ns[valid] = seconds[valid].astype("datetime64[ns]").astype(np.int64)
     value = pd.Series(ns.view("datetime64[ns]"), index=unique.index)
     precision = np.where(valid | serial, "day", np.where(bare_year, "year", None))
-    present = pc.fill_null(pc.not_equal(text, ""), False).to_numpy(zero_copy_only=False)
+    present = _true(pc.not_equal(text, ""))
     return pd.DataFrame(
         {
             "value": value,

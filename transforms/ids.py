@@ -57,9 +57,14 @@ def _unlabel(unique: pd.Series) -> pd.Series:
 
 
 @cache
-def _century_tables() -> tuple[dict[str, int], dict[str, str]]:
+def _century_tables() -> tuple[dict[str, int], np.ndarray, np.ndarray]:
+    """Century digit -> century start; and per digit 0-9 the start (NaN) and sex (None) as arrays
+    (looked up by position: no dict lookup per value)."""
     table = domain.id_century_sex()
-    return {d: start for d, (start, _) in table.items()}, {d: sex for d, (_, sex) in table.items()}
+    entries = [table.get(str(d), (np.nan, None)) for d in range(10)]
+    starts = np.array([start for start, _ in entries], dtype=float)
+    sexes = np.array([sex for _, sex in entries], dtype=object)
+    return {d: start for d, (start, _) in table.items()}, starts, sexes
 
 
 def standardize_id(
@@ -99,7 +104,7 @@ def standardize_id(
 
 def _standardize_unique(unique: pd.Series) -> pd.DataFrame:
     prefixes = domain.id_province_prefixes()
-    century, century_sex = _century_tables()
+    century, starts, sexes = _century_tables()
     started = {d for d, start in century.items() if start <= dt.date.today().year}
 
     digits = clean_digits(unique)
@@ -129,12 +134,9 @@ def _standardize_unique(unique: pd.Series) -> pd.DataFrame:
 
     province = number.str.slice(0, 3).where(cccd)
     province_ok = province.isin(prefixes).fillna(False)
-    # Century digit -> century start / sex through 10-entry arrays (no dict lookup per value).
     digit = pd.to_numeric(number.str.slice(3, 4).where(cccd)).to_numpy(float, na_value=np.nan)
     known = ~np.isnan(digit)
     at = np.where(known, digit, 0).astype(np.int64)
-    starts = np.array([century.get(str(d), np.nan) for d in range(10)], dtype=float)
-    sexes = np.array([century_sex.get(str(d)) for d in range(10)], dtype=object)
     start = np.where(known, starts[at], np.nan)
     yy = pd.to_numeric(number.str.slice(4, 6).where(cccd)).to_numpy(float, na_value=np.nan)
     birth_year = pd.array(start + yy, dtype="Float64").astype("Int32")

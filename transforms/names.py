@@ -13,6 +13,7 @@ import unicodedata
 
 import pandas as pd
 
+from transforms.columns import by_unique
 from transforms.legacy_encodings import TONE_MARKS, repair_mojibake
 from transforms.text import fold_text
 
@@ -125,11 +126,9 @@ def standardize_names(values: pd.Series) -> pd.DataFrame:
 
     Each distinct value is standardized once and the results are taken back to the rows.
     """
-    codes, uniques = pd.factorize(values.astype("string"))
-    rows = [_standardize_one(value) for value in uniques]
-    rows.append(_MISSING)
-    table = pd.DataFrame(rows, columns=list(COLUMNS), dtype="string")
-    codes[codes < 0] = len(uniques)
-    out = table.take(codes)
-    out.index = values.index
-    return out
+
+    def per_unique(unique: pd.Series) -> pd.DataFrame:
+        rows = [_MISSING if value is pd.NA else _standardize_one(value) for value in unique]
+        return pd.DataFrame(rows, columns=list(COLUMNS), dtype="string")
+
+    return by_unique(values.astype("string"), per_unique)

@@ -12,11 +12,9 @@ from __future__ import annotations
 from functools import cache
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from popsync import domain
-from transforms.codes import TEXT_PREFIX
+from transforms.codes import number_text
 from transforms.columns import STRING, by_unique, codes_from_masks
 
 _VALID = r"0[1-9]\d{8}"
@@ -33,12 +31,7 @@ def standardize_phone(values: pd.Series) -> pd.DataFrame:
 
 
 def _standardize_unique(unique: pd.Series) -> pd.DataFrame:
-    stripped = pc.utf8_trim_whitespace(pa.array(unique.astype(STRING).array))
-    stripped = pc.replace_substring_regex(stripped, TEXT_PREFIX, "")
-    text = pd.Series(
-        pd.array(pc.replace_substring_regex(stripped, r"^(\d+)\.0$", r"\1"), dtype=STRING),
-        index=unique.index,
-    )
+    text = pd.Series(pd.array(number_text(unique), dtype=STRING), index=unique.index)
     digits = text.str.replace(r"\D", "", regex=True)
     length = digits.str.len()
     international = (digits.str.startswith("84") & length.isin([11, 12])) | (
@@ -52,8 +45,9 @@ def _standardize_unique(unique: pd.Series) -> pd.DataFrame:
     )
     national = national.mask(lost_zero.fillna(False), "0" + national)
     codes, heads = pd.factorize(national.str.slice(0, 4).where(national.str.len().eq(11)))
+    renumbering = _renumbering()
     prefix = pd.Series(
-        pd.array([_renumbering().get(h) for h in heads] + [None], dtype=STRING).take(codes),
+        pd.array([renumbering.get(h) for h in heads] + [None], dtype=STRING).take(codes),
         index=unique.index,
     )
     renumbered = (national.str.len().eq(11) & prefix.notna()).fillna(False)

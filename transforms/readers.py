@@ -14,7 +14,6 @@ import hashlib
 import io
 import logging
 import re
-import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -27,7 +26,9 @@ import pyarrow.parquet as pq
 
 from popsync.config import SourceConfig, load_sources
 from popsync.errors import UserError
+from popsync.privacy import mask_text
 from transforms.columns import STRING
+from transforms.legacy_encodings import from_cp1258_bytes
 from transforms.text import fold_text
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,10 @@ _BOM = b"\xef\xbb\xbf"
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _FORMATS = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".parquet": "parquet"}
 _MAGIC = {b"PK\x03\x04": "xlsx", b"PAR1": "parquet"}
+# How much of the top of a CSV is searched for the header line.
+_CSV_HEAD = 65536
+# How many non-empty rows at the top of a sheet or CSV may be titles above the header.
+_HEADER_SCAN = 20
 
 
 class ReadError(UserError):
@@ -109,15 +114,7 @@ def _decode(data: bytes) -> tuple[str, bytes]:
     except UnicodeDecodeError:
         pass
     try:
-        from transforms.legacy_encodings import from_cp1258_bytes
-    except ImportError:
-        from_cp1258_bytes = None
-    try:
-        if from_cp1258_bytes is not None:
-            text = from_cp1258_bytes(data)
-        else:
-            # cp1258 spells tones as combining marks; NFC gives the precomposed letters.
-            text = unicodedata.normalize("NFC", data.decode("cp1258"))
+        text = from_cp1258_bytes(data)  # cp1258 spells tones as combining marks: made NFC
     except UnicodeDecodeError as exc:
         raise ReadError("text is neither UTF-8 nor Windows-1258") from exc
     return text, text.encode("utf-8")
@@ -125,7 +122,7 @@ def _decode(data: bytes) -> tuple[str, bytes]:
 
 def _sniff_separator(text: str) -> str:
     """``;`` or ``,``: whichever occurs more in the header line outside quotes."""
-    header = re.sub(r'"[^"]*"', "", text[:65536].split("\n", 1)[0])
+    header = re.sub(r'"[^"]*"', "", text[:_CSV_HEAD].split("\n", 1)[0])
     return ";" if header.count(";") > header.count(",") else ","
 
 
@@ -143,20 +140,17 @@ def _read_csv(data: bytes, known: frozenset[str] = frozenset()) -> tuple[pa.Tabl
         header, sep, start = _locate_header(head_text, known)
         try:
             return _read_csv_fast(body, header, sep, len(head_text[:start].encode("utf-8"))), None
-        except pa.ArrowInvalid as exc:  # invalid UTF-8 further on, or ragged rows
-            log.debug("fast CSV path failed (%s); decoding the whole file", exc)
+        except pa.ArrowInvalid:  # invalid UTF-8 further on, or ragged rows
+            # (not the error text: Arrow quotes the offending row, personal data included)
+            log.debug("fast CSV path failed; decoding the whole file")
     text, utf8 = _decode(data)
     header, sep, start = _locate_header(text[:_CSV_HEAD], known)
     try:
         return _read_csv_fast(utf8, header, sep, len(text[:start].encode("utf-8"))), None
-    except pa.ArrowInvalid as exc:
-        log.debug("fast CSV path failed (%s); reading row by row", exc)
+    except pa.ArrowInvalid:
+        log.debug("fast CSV path failed; reading row by row")
         table, errors = _read_csv_tolerant(text[start:], sep, len(header))
     return table.rename_columns(header), errors
-
-
-# How much of the top of a CSV is searched for the header line.
-_CSV_HEAD = 65536
 
 
 def _head_rows(text: str, sep: str) -> tuple[list[list[str]], list[int]]:
@@ -178,7 +172,7 @@ def _head_rows(text: str, sep: str) -> tuple[list[list[str]], list[int]]:
             rows.append(row)
             ends.append(end)
             filled += any(c != "" for c in row)
-            if filled >= _XLSX_HEADER_SCAN:
+            if filled >= _HEADER_SCAN:
                 break
     except csv.Error:  # the head ends inside a quoted field: what was read is enough
         pass
@@ -265,10 +259,6 @@ def _cell_text(value) -> str | None:
     return None if value is None else str(value)
 
 
-# How many non-empty rows at the top of a sheet may be titles above the header.
-_XLSX_HEADER_SCAN = 20
-
-
 def _label_keys(cfg: SourceConfig) -> frozenset[str]:
     """Folded header labels of every field of ``cfg`` (to find the header row of a sheet)."""
     return frozenset(
@@ -291,7 +281,7 @@ def _header_row(rows: list, known: frozenset[str]) -> int | None:
     if not non_empty:
         return None
     best, best_hits = non_empty[0], 0
-    for i in non_empty[:_XLSX_HEADER_SCAN]:
+    for i in non_empty[:_HEADER_SCAN]:
         hits = _label_hits(rows[i], known)
         if hits > best_hits:
             best, best_hits = i, hits
@@ -364,7 +354,7 @@ def _map_columns(table: pa.Table, cfg: SourceConfig, path) -> dict[str, pa.Chunk
     missing = [f for f in cfg.required if found[f] is None]
     if missing:
         wanted = ", ".join(f"{f} ({cfg.columns[f][0]!r})" for f in missing)
-        headers = ", ".join(repr(n) for n in table.column_names if n != "__row")
+        headers = ", ".join(repr(_shown_header(n, cfg)) for n in table.column_names if n != "__row")
         raise ReadError(f"{path}: missing required column(s) {wanted}; headers found: {headers}")
     extra = [n for i, n in enumerate(table.column_names) if i not in used and n != "__row"]
     if extra:
@@ -372,6 +362,15 @@ def _map_columns(table: pa.Table, cfg: SourceConfig, path) -> dict[str, pa.Chunk
     if "__row" in table.column_names:
         found["__row"] = table.column("__row")
     return found
+
+
+def _shown_header(name: str, cfg: SourceConfig) -> str:
+    """A header cell as an error message may show it: a known label or text without digits as
+    is; anything else masked, since a file without a header line puts its first data row (IDs,
+    phones, dates) here."""
+    if header_key(name) in _label_keys(cfg) or not any(ch.isdigit() for ch in name):
+        return name
+    return mask_text(name)
 
 
 def _blank_to_null(col: pa.ChunkedArray) -> pa.ChunkedArray:

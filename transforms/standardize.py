@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from popsync.config import load_sources
+from transforms.addresses import OUTPUT_COLUMNS as ADDRESS_OUTPUT
 from transforms.addresses import standardize_address
 from transforms.codes import (
     standardize_bhxh_number,
@@ -26,18 +27,17 @@ from transforms.codes import (
 )
 from transforms.columns import STRING, arrow, codes_from_masks, merge_codes
 from transforms.dates import parse_dates
+from transforms.ids import OUTPUT as ID_COLUMNS
 from transforms.ids import standardize_id
+from transforms.names import COLUMNS as NAME_OUTPUT
 from transforms.names import standardize_names
 from transforms.phones import standardize_phone
 from transforms.readers import read_source
 
 PROVENANCE = ["source", "record_id", "src_file", "src_sha256", "src_row"]
-NAME_COLUMNS = [
-    "full_name", "family_name", "middle_name", "given_name",
-    "name_key", "family_key", "middle_key", "given_key",
-]  # fmt: skip
-ID_COLUMNS = ["id_number", "id_kind", "id_province_code", "id_sex", "id_birth_year"]
-ADDRESS_COLUMNS = ["address", "province_code", "district_code", "ward_code", "admin_scheme"]
+# The value columns of each standardizer (its output without ``flags`` / ``repairs``).
+NAME_COLUMNS = [c for c in NAME_OUTPUT if c not in ("flags", "repairs")]
+ADDRESS_COLUMNS = [c for c in ADDRESS_OUTPUT if c not in ("flags", "repairs")]
 # Event dates per source, in output order (``birth_date`` comes first for every source).
 DATE_FIELDS = {
     "dan_cu": ["death_date"],
@@ -68,7 +68,8 @@ def clean_text(values: pd.Series) -> pd.Series:
     encoded = arrow(values).dictionary_encode()
     text = encoded.dictionary
     text = pc.utf8_normalize(text, "NFC")
-    text = pc.utf8_trim_whitespace(pc.replace_substring_regex(text, r"\s+", " "))
+    # \s is ASCII only in RE2: \p{Z} adds the no-break and other Unicode spaces of exports
+    text = pc.utf8_trim_whitespace(pc.replace_substring_regex(text, r"[\s\p{Z}]+", " "))
     text = pc.if_else(pc.equal(text, ""), pa.scalar(None, text.type), text)
     return pd.Series(pd.array(text.take(encoded.indices), dtype=STRING), index=values.index)
 

@@ -1,4 +1,4 @@
-"""Text primitives shared by every standardizer: Unicode NFC and diacritic folding."""
+"""Text primitives shared by every standardizer: diacritic folding."""
 
 from __future__ import annotations
 
@@ -42,12 +42,4 @@ def fold(values: pd.Series) -> pd.Series:
     strings = values.astype("string")
     uniques = strings.dropna().unique()
     mapping = {value: fold_text(value) for value in uniques}
-    return strings.map(mapping).astype("string")
-
-
-def nfc(values: pd.Series) -> pd.Series:
-    """Unicode NFC of a string column (nulls stay null)."""
-    strings = values.astype("string")
-    uniques = strings.dropna().unique()
-    mapping = {value: unicodedata.normalize("NFC", value) for value in uniques}
     return strings.map(mapping).astype("string")
