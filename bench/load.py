@@ -19,8 +19,6 @@ import io
 import os
 import statistics
 import time
-import uuid
-from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
@@ -28,10 +26,12 @@ import psycopg2
 import pyarrow as pa
 import pyarrow.csv as pacsv
 from psycopg2 import sql
+from run import temporary_database
 
 from popsync import warehouse
 from popsync.warehouse.backends import COPY_CHUNK
 from popsync.warehouse.batch import row_columns
+from transforms.text import fold
 
 FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi"]
 MIDDLE = ["Văn", "Thị", "Hữu", "Minh", "Ngọc", "Thanh", "Đức", "Xuân"]
@@ -39,12 +39,6 @@ GIVEN = ["An", "Bình", "Cường", "Dung", "Hà", "Hòa", "Hùng", "Lan", "Linh
 VACCINES = ["AstraZeneca", "Pfizer", "Moderna", "Vero Cell", "Sputnik V", "Abdala"]
 DISTRICTS = [("01", "001", "00001", "Ba Đình, Hà Nội"), ("79", "760", "26734", "Quận 1, TP HCM"),
              ("48", "490", "20194", "Hải Châu, Đà Nẵng"), ("31", "303", "11311", "Ngô Quyền, Hải Phòng")]  # fmt: skip
-
-
-def _fold(text: pd.Series) -> pd.Series:
-    """Lower ASCII for the few names used here (the bench does not import the standardizer)."""
-    table = str.maketrans("ễạăâầảãáàđêếệọôồơờụưứủýỳíìĐ", "eaaaaaaaadeeeoooooouuuyyiid")
-    return text.str.lower().map(lambda s: s.translate(table))
 
 
 def synthesize(rows: int, people: int, seed: int = 6) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -86,7 +80,7 @@ def synthesize(rows: int, people: int, seed: int = 6) -> tuple[pd.DataFrame, pd.
     linked = pd.DataFrame({
         "source": "tiem_chung", "record_id": record_ids, "src_file": "data/tiem_chung.csv",
         "src_sha256": "5e" * 32, "src_row": np.arange(1, rows + 1),
-        "full_name": take["full_name"], "name_key": _fold(take["full_name"]),
+        "full_name": take["full_name"], "name_key": fold(take["full_name"]),
         "birth_date": take["birth_date"], "birth_date_precision": "day", "sex": take["sex"],
         "id_number": take["person_id"], "id_kind": "cccd", "phone": take["phone"],
         "address": take["address"], "province_code": take["province_code"],
@@ -150,11 +144,7 @@ def main() -> None:
     server = os.environ.get(
         "POPSYNC_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"
     )
-    name = f"popsync_bench_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(server)
-    admin.autocommit = True
-    admin.cursor().execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = urlsplit(server)._replace(path=f"/{name}").geturl()
+    url, drop = temporary_database(server)
     try:
         started = time.perf_counter()
         register, linked = synthesize(args.rows, args.people)
@@ -225,10 +215,7 @@ def main() -> None:
         print(f"ratio popsync / COPY alone:  {popsync_load / raw_copy_only:.2f}x")
         print(f"rerun replacing the batch:   {rerun:.2f} s")
     finally:
-        admin.cursor().execute(
-            sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        admin.close()
+        drop()
 
 
 if __name__ == "__main__":

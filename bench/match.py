@@ -67,12 +67,15 @@ def child_generate(dataset: Path, people: int, seed: int) -> dict:
     return generate_dataset(dataset, people=people, seed=seed)
 
 
-def _source_files(dataset: Path) -> tuple[Path, Path]:
+def read_manifest(dataset: Path) -> dict:
+    """``manifest.json`` of a generated data set."""
+    return json.loads((dataset / "manifest.json").read_text(encoding="utf-8"))
+
+
+def source_files(dataset: Path) -> tuple[Path, Path]:
     """The register of the generated data set and the extract sample (``sample_dir``)."""
-    manifest = json.loads((dataset / "manifest.json").read_text(encoding="utf-8"))
-    sources = manifest["sources"]
-    extract = sources[SOURCE]["file"]
-    return dataset / sources["dan_cu"]["file"], sample_dir(dataset) / extract
+    sources = read_manifest(dataset)["sources"]
+    return dataset / sources["dan_cu"]["file"], sample_dir(dataset) / sources[SOURCE]["file"]
 
 
 def sample_dir(dataset: Path) -> Path:
@@ -90,8 +93,7 @@ def child_sample(dataset: Path, rows: int, seed: int) -> dict:
     """
     import pandas as pd
 
-    manifest = json.loads((dataset / "manifest.json").read_text(encoding="utf-8"))
-    name = manifest["sources"][SOURCE]["file"]
+    name = read_manifest(dataset)["sources"][SOURCE]["file"]
     source_path, out = dataset / name, sample_dir(dataset)
     out.mkdir(parents=True, exist_ok=True)
     (out / "truth").mkdir(exist_ok=True)
@@ -142,7 +144,7 @@ def _sample_rows(total: int, rows: int, seed: int):
 def child_popsync(dataset: Path, work: Path) -> dict:
     from popsync.pipeline import match_files
 
-    register, extract = _source_files(dataset)
+    register, extract = source_files(dataset)
     summary = match_files(register, extract, SOURCE, work / "popsync.parquet")
     stats = summary["stats"]
     return {
@@ -347,7 +349,7 @@ def child_splink(dataset: Path, work: Path, u_pairs: float) -> dict:
     from transforms.standardize import standardize
 
     started = time.perf_counter()
-    register_path, extract_path = _source_files(dataset)
+    register_path, extract_path = source_files(dataset)
     register = standardize(read_source(register_path, "dan_cu"), "dan_cu")
     extract = standardize(read_source(extract_path, SOURCE), SOURCE)
     standardized = time.perf_counter()
@@ -447,7 +449,7 @@ def popsync_blocking_rules() -> tuple[list[str], list[str]]:
     """popsync's blocking rules (``matching/settings/default.yaml``) as Splink SQL.
 
     Splink's left table is the extract and its right one the register (it orders the two
-    tables by name), as popsync's ``on: [extract_column, register_column]`` pairs are.
+    tables by name), as popsync's ``keys: [extract_column, register_column]`` pairs are.
     Returns the translated rules and the names of those Splink cannot express as
     equi-joins (popsync's ``near_id`` lookups).
     """
@@ -492,9 +494,16 @@ def run_child(args: list[str], timeout: float | None) -> dict:
     }
 
 
-def bench_size(people: int, seed: int, skip_splink: bool) -> dict:
-    dataset = OUT / f"p{people}_s{seed}"
-    work = OUT / f"run_p{people}_s{seed}"
+def dataset_dir(people: int, seed: int) -> Path:
+    """Where the data set of ``people`` people generated with ``seed`` is cached."""
+    return OUT / f"p{people}_s{seed}"
+
+
+def ensure_dataset(people: int, seed: int, work: Path) -> tuple[Path, dict]:
+    """Generate the data set and its extract sample unless cached, each in a child process
+    (so that a benchmarked child does not inherit their memory high-water mark); return the
+    data set's folder and the sample's ``sample.json``."""
+    dataset = dataset_dir(people, seed)
     work.mkdir(parents=True, exist_ok=True)
     common = ["--dataset", str(dataset), "--work", str(work)]
     if not (dataset / "manifest.json").exists():
@@ -523,7 +532,13 @@ def bench_size(people: int, seed: int, skip_splink: bool) -> dict:
                              "--seed", str(seed), "--result", str(sample)], None)  # fmt: skip
         if "error" in sampled:
             raise SystemExit(f"sampling failed: {sampled['error']}")
-    sampled = json.loads(sample.read_text(encoding="utf-8"))
+    return dataset, json.loads(sample.read_text(encoding="utf-8"))
+
+
+def bench_size(people: int, seed: int, skip_splink: bool) -> dict:
+    work = OUT / f"run_p{people}_s{seed}"
+    dataset, sampled = ensure_dataset(people, seed, work)
+    common = ["--dataset", str(dataset), "--work", str(work)]
     print(f"[{people:,}] register {people:,} people; extract {sampled['rows']:,} {SOURCE} rows "
           f"(a seeded sample of the {sampled['generated_rows']:,} generated)", flush=True)  # fmt: skip
     for stale in ("popsync.parquet", "splink_best.parquet"):

@@ -23,10 +23,11 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from match import OUT, child_generate, child_sample, sample_dir  # noqa: E402
+from match import OUT, ensure_dataset, read_manifest, source_files  # noqa: E402
 
 SERVER = os.environ.get(
     "POPSYNC_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -36,15 +37,9 @@ POPSYNC = Path(sys.executable).with_name("popsync")
 
 def dataset_files(people: int, seed: int) -> tuple[Path, Path, str]:
     """The register, an extract of exactly ``people`` vaccination rows, and the extract date."""
-    dataset = OUT / f"p{people}_s{seed}"
-    if not (dataset / "manifest.json").exists():
-        print(f"generating {people:,} people (once; cached in {dataset}) ...", flush=True)
-        child_generate(dataset, people, seed)
-    manifest = json.loads((dataset / "manifest.json").read_text(encoding="utf-8"))
-    extract = sample_dir(dataset) / manifest["sources"]["tiem_chung"]["file"]
-    if not extract.exists():
-        child_sample(dataset, people, seed)
-    return dataset / manifest["sources"]["dan_cu"]["file"], extract, manifest["extract_date"]
+    dataset, _ = ensure_dataset(people, seed, OUT / f"run_p{people}_s{seed}")
+    register, extract = source_files(dataset)
+    return register, extract, read_manifest(dataset)["extract_date"]
 
 
 def temporary_database(server_url: str):
@@ -57,7 +52,6 @@ def temporary_database(server_url: str):
     admin.autocommit = True
     with admin.cursor() as cur:
         cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    base, _, _ = server_url.rpartition("/")
 
     def drop() -> None:
         with admin.cursor() as cur:
@@ -66,7 +60,7 @@ def temporary_database(server_url: str):
             )
         admin.close()
 
-    return f"{base}/{name}", drop
+    return urlsplit(server_url)._replace(path=f"/{name}").geturl(), drop
 
 
 def timed_child(args: list[str], env: dict[str, str]) -> tuple[int, float, float, str]:
@@ -77,6 +71,7 @@ def timed_child(args: list[str], env: dict[str, str]) -> tuple[int, float, float
     )
     output = child.stdout.read()
     _, status, usage = os.wait4(child.pid, 0)
+    # Reaped by wait4, not by Popen: tell it, or it warns that the child is still running.
     child.returncode = os.waitstatus_to_exitcode(status)
     return child.returncode, time.perf_counter() - started, usage.ru_maxrss / 1024, output[-3000:]
 

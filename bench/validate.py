@@ -61,6 +61,7 @@ def main() -> None:
     args = parser.parse_args()
 
     import expectations
+    from matching.evaluate import read_truth
     from transforms.readers import read_source
     from transforms.standardize import standardize
 
@@ -70,7 +71,7 @@ def main() -> None:
     files = {s: folder / manifest["sources"][s]["file"] for s in ("dan_cu", SOURCE)}
     register = standardize(read_source(files["dan_cu"], "dan_cu"), "dan_cu")
     extract = standardize(read_source(files[SOURCE], SOURCE), SOURCE)
-    truth = pd.read_csv(folder / "truth" / f"{SOURCE}_links.csv", dtype="string")
+    truth = read_truth(folder, SOURCE)
     true_id = extract["record_id"].map(truth.set_index("record_id")["true_so_dinh_danh"])
     extract["so_dinh_danh"] = true_id
 

@@ -7,7 +7,7 @@ import numpy as np
 from matching.config import BlockingRule
 from matching.prepare import Prepared
 
-_POW10 = 10 ** np.arange(11, -1, -1, dtype=np.int64)  # place value of each of the 12 digits
+POW10 = 10 ** np.arange(11, -1, -1, dtype=np.int64)  # place value of each of the 12 digits
 _CHUNK = 50_000
 _DIGITS = np.arange(10, dtype=np.int64)
 _BITMAP = 1 << 26  # 64 MB of bools: ~1.5% false positives for 1M IDs
@@ -73,16 +73,16 @@ def equi_join(
 
 def _id_variants(ids: np.ndarray) -> np.ndarray:
     """Every 12-digit number one substituted digit or one adjacent swap away (n x 131)."""
-    digits = (ids[:, None] // _POW10) % 10
+    digits = (ids[:, None] // POW10) % 10
     out = np.empty((len(ids), 12 * 10 + 11), dtype=np.int64)
     # Every digit position set to every value (includes the ID itself: harmless).
     subs = out[:, :120]
     subs.shape = (len(ids), 12, 10)  # a view of ``out`` (raises rather than copy)
     np.subtract(_DIGITS[None, None, :], digits[:, :, None], out=subs)
-    subs *= _POW10[None, :, None]
+    subs *= POW10[None, :, None]
     subs += ids[:, None, None]
     a, b = digits[:, :-1], digits[:, 1:]
-    out[:, 120:] = ids[:, None] + (b - a) * (_POW10[:-1] - _POW10[1:])
+    out[:, 120:] = ids[:, None] + (b - a) * (POW10[:-1] - POW10[1:])
     return out
 
 

@@ -7,10 +7,10 @@ import pandas as pd
 from rapidfuzz.distance import OSA, JaroWinkler
 from rapidfuzz.process import cpdist
 
+from matching.blocking import POW10
 from matching.config import Comparison, Level
 from matching.prepare import Prepared
 
-_POW10 = 10 ** np.arange(11, -1, -1, dtype=np.int64)
 NULL = -1
 # String level kinds: scorer and how its value is compared with the level's threshold.
 _STRING_TESTS = {
@@ -24,8 +24,8 @@ _STRING_TESTS = {
 _NEAR_DIFFS = np.unique(
     np.concatenate(
         [
-            np.outer(np.arange(1, 10), _POW10).ravel(),
-            np.outer(np.arange(9, 82, 9), _POW10[1:]).ravel(),
+            np.outer(np.arange(1, 10), POW10).ravel(),
+            np.outer(np.arange(9, 82, 9), POW10[1:]).ravel(),
         ]
     )
 )
@@ -35,8 +35,8 @@ def ids_near(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """12-digit IDs one substituted digit or one adjacent swap apart."""
     result = (a >= 0) & (b >= 0) & np.isin(np.abs(a - b), _NEAR_DIFFS)
     at = np.nonzero(result)[0]
-    da = (a[at, None] // _POW10) % 10
-    db = (b[at, None] // _POW10) % 10
+    da = (a[at, None] // POW10) % 10
+    db = (b[at, None] // POW10) % 10
     differ = da != db
     count = differ.sum(axis=1)
     swapped = (da[:, :-1] == db[:, 1:]) & (da[:, 1:] == db[:, :-1]) & differ[:, :-1] & differ[:, 1:]

@@ -18,6 +18,7 @@ from popsync.errors import UserError
 
 LEVEL_KINDS = ("exact", "jaro_winkler", "edit_distance_le", "id_near", "abs_diff_le")
 RULE_KINDS = ("equi", "near_id")
+THRESHOLD_KINDS = ("jaro_winkler", "edit_distance_le", "abs_diff_le")
 
 
 @dataclass(frozen=True)
@@ -209,10 +210,14 @@ def _check(settings: LinkageSettings) -> None:
     for rule in settings.blocking_rules:
         if rule.kind not in RULE_KINDS:
             problems.append(f"blocking rule {rule.name}: unknown kind {rule.kind!r}")
+        if rule.kind == "near_id" and len(rule.keys) != 1:
+            problems.append(f"blocking rule {rule.name}: near_id takes one ID column")
     for comparison in settings.comparisons:
         for level in comparison.levels:
             if level.kind not in LEVEL_KINDS:
                 problems.append(f"{comparison.name}.{level.name}: unknown kind {level.kind!r}")
+            if level.kind in THRESHOLD_KINDS and level.threshold is None:
+                problems.append(f"{comparison.name}.{level.name}: {level.kind} needs a threshold")
             if not (level.column or (level.left and level.right)):
                 problems.append(f"{comparison.name}.{level.name}: needs column or left/right")
     problems += [

@@ -109,7 +109,7 @@ def check_register(register: pd.DataFrame) -> None:
         )
 
 
-def _empty(extract: pd.DataFrame, stats: dict) -> LinkResult:
+def _empty(stats: dict) -> LinkResult:
     decisions = pd.DataFrame({column: pd.Series(dtype="string") for column in DECISION_COLUMNS})
     decisions["score"] = decisions["score"].astype("float64")
     candidates = pd.DataFrame({column: pd.Series(dtype="string") for column in CANDIDATE_COLUMNS})
@@ -275,11 +275,10 @@ def link(
     settings = settings or load_settings()
     check_register(register_std)
     stats: dict = {"register_rows": len(register_std), "extract_rows": len(extract_std)}
-    if len(extract_std) == 0 or len(register_std) == 0:
+    if len(extract_std) == 0:
         stats.update(pairs_scored=0, decisions={}, blocking={}, timings={})
-        if len(extract_std) == 0:
-            return _empty(extract_std, stats)
-    steps = _Steps(progress, total=6)
+        return _empty(stats)
+    steps = _Steps(progress, total=5)  # prepare, train, id pass, probabilistic pass, decide
     try:
         return _link(register_std, extract_std, settings, steps, stats)
     finally:
@@ -347,7 +346,7 @@ def _decide(
     decision = np.full(n, NO_MATCH)
     score = np.zeros(n)
     person = np.full(n, -1)
-    candidates = _empty(extract_std, {}).candidates
+    candidates = _empty({}).candidates
     if pairs is not None and len(pairs):
         ranked = linker.rank(pairs)
         rows = ranked["row"]

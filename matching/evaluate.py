@@ -17,9 +17,9 @@ from typing import Any
 
 import pandas as pd
 
+from matching.engine import DECISIONS
 from popsync.errors import UserError
 
-DECISIONS = ("match", "review", "no_match")
 TRUTH_COLUMNS = ("source", "record_id", "true_so_dinh_danh")
 
 

@@ -84,7 +84,7 @@ def _exact_u(prep: Prepared, comparison: Comparison) -> float | None:
         return None
     values, a_counts = np.unique(a, return_counts=True)
     b_values, b_counts = np.unique(b, return_counts=True)
-    common, ia, ib = np.intersect1d(values, b_values, assume_unique=True, return_indices=True)
+    _, ia, ib = np.intersect1d(values, b_values, assume_unique=True, return_indices=True)
     return float((a_counts[ia] * b_counts[ib]).sum() / (len(a) * len(b)))
 
 

@@ -338,6 +338,16 @@ def test_settings_round_trip_through_json_and_reject_bad_values(tmp_path):
         settings_from_dict(bad)
 
 
+def test_settings_reject_a_missing_threshold_and_a_near_id_rule_on_two_keys():
+    bad = matching.load_settings().to_dict()
+    del bad["comparisons"][1]["levels"][3]["threshold"]  # family_name one_typo
+    bad["blocking_rules"][2]["keys"] = ["id12", "id9"]  # id_near
+    with pytest.raises(
+        UserError, match="near_id takes one ID column.*one_typo: edit_distance_le needs a threshold"
+    ):
+        settings_from_dict(bad)
+
+
 def test_person_born_before_1970_is_found_through_birth_date_blocking():
     # No usable ID (two digits wrong: not a near ID), no phone, no address: only the birth-date
     # rules can find this 1955 birth, so a pre-1970 date must not be taken for a null one.
