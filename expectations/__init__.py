@@ -29,6 +29,7 @@ from expectations.engine import (
     RuleEvaluationError,
     ValidationResult,
     pillar_scores,
+    validate,
 )
 from expectations.stored import PILLARS, load_rules
 
@@ -63,8 +64,6 @@ def validate_pre_link(
     std: pd.DataFrame, source: str, run_date: dt.date, docs_dir: Path | None = None
 ) -> ValidationResult:
     """Check standardized rows before linking (suite ``<source>_pre_link``)."""
-    from expectations.engine import validate
-
     return validate(std, source, "pre_link", run_date, docs_dir=docs_dir)
 
 
@@ -81,8 +80,6 @@ def validate_post_link(
     ``decisions`` has ``record_id``, ``so_dinh_danh``, ``decision``, ``score``, one row per
     extract row: in the same order as ``std``, or else joined on ``record_id``.
     """
-    from expectations.engine import validate
-
     linked = _linked(std, decisions, register_std)
     return validate(
         std,
@@ -103,8 +100,6 @@ def validate_register(
     Findings carry the person's số định danh as ``record_id``; a row without one, or repeating
     an earlier row's, gets ``<id>~row<n>`` (n its row in the file) so that each finding points
     at one row."""
-    from expectations.engine import validate
-
     ids = register_std["record_id"].astype("string")
     clash = ids.isna() | ids.duplicated(keep="first")
     if clash.any():
@@ -135,14 +130,12 @@ def _linked(std: pd.DataFrame, decisions: pd.DataFrame, register: pd.DataFrame) 
     if len(theirs) == len(ids) and theirs.equals(ids):
         linked = decisions[wanted].reset_index(drop=True)
     else:
-        by_id = decisions.drop_duplicates("record_id").set_index(
-            decisions.drop_duplicates("record_id")["record_id"].astype("string")
-        )
+        by_id = decisions.drop_duplicates("record_id")
+        by_id = by_id.set_index(by_id["record_id"].astype("string"))
         linked = by_id.reindex(ids)[wanted].reset_index(drop=True)
     linked["so_dinh_danh"] = linked["so_dinh_danh"].astype("string").replace("", pd.NA)
-    people = register.drop_duplicates("person_id").set_index(
-        register.drop_duplicates("person_id")["person_id"].astype("string")
-    )
+    people = register.drop_duplicates("person_id")
+    people = people.set_index(people["person_id"].astype("string"))
     present = [c for c in _REGISTER_COLUMNS if c in people.columns]
     person = people[present].reindex(linked["so_dinh_danh"]).reset_index(drop=True)
     person.columns = [f"reg_{c}" for c in present]

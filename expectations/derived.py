@@ -14,20 +14,16 @@ from functools import cached_property
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from popsync import domain
+from transforms.standardize import DATE_FIELDS as _EVENT_DATE_FIELDS
 
 # The event date of each extract: what freshness, death and birth-order rules look at.
 EVENT_DATE = {"tiem_chung": "vaccination_date", "f0": "positive_date", "bhxh": "period_start"}
-DATE_FIELDS = (
-    "birth_date",
-    "death_date",
-    "vaccination_date",
-    "positive_date",
-    "recovery_date",
-    "period_start",
-    "period_end",
-)
+# Every date field the standardizer parses (``birth_date`` for every source, then each source's).
+DATE_FIELDS = frozenset({"birth_date", *(f for fs in _EVENT_DATE_FIELDS.values() for f in fs)})
 _NON_ASCII = r"[^\x00-\x7f]"
 
 
@@ -95,6 +91,29 @@ def _after(a: pd.Series, b) -> np.ndarray:
     return _bool(a > b)
 
 
+def _written_as_standard(b: Batch, field: str, *repairs: str) -> np.ndarray:
+    """``raw_<field>`` was already the standardized value, and none of ``repairs`` was needed."""
+    return _same_text(b.col(f"raw_{field}"), b.col(field)) & ~b.has_flag(*repairs)
+
+
+def _given_is_valid(b: Batch, field: str, valid: np.ndarray, flag: str) -> np.ndarray:
+    """A given ``raw_<field>`` is ``valid`` and not flagged; an empty one is another rule's."""
+    given = _bool(b.col(f"raw_{field}").notna())
+    return ~((given & ~valid) | b.has_flag(flag))
+
+
+def _both_to_the_day(b: Batch, a: str, c: str) -> np.ndarray:
+    """Dates ``a`` and ``c`` both known to the day (``<date>_precision`` is ``day``)."""
+    return _bool(b.col(f"{a}_precision").eq("day") & b.col(f"{c}_precision").eq("day"))
+
+
+def _all_but(b: Batch, positions) -> np.ndarray:
+    """True for every row but those at ``positions``."""
+    out = np.ones(len(b.std), dtype=bool)
+    out[positions] = False
+    return out
+
+
 # Rules by derived column name; ``<date>_readable`` and ``<date>_not_after_run_date`` are
 # resolved by pattern for every date field.
 RULES: dict[str, Callable[[Batch], np.ndarray]] = {}
@@ -109,21 +128,20 @@ def rule(name: str):
 
 
 def is_rule(name: str) -> bool:
-    try:
-        _resolve(name)
-    except KeyError:
-        return False
-    return True
+    return _resolve(name) is not None
 
 
 def compute(batch: Batch, name: str) -> np.ndarray:
     """The boolean column ``name`` for ``batch`` (cached per batch)."""
     if name not in batch._cache:
-        batch._cache[name] = _resolve(name)(batch)
+        fn = _resolve(name)
+        if fn is None:
+            raise KeyError(f"no derived rule column named {name!r}")
+        batch._cache[name] = fn(batch)
     return batch._cache[name]
 
 
-def _resolve(name: str) -> Callable[[Batch], np.ndarray]:
+def _resolve(name: str) -> Callable[[Batch], np.ndarray] | None:
     if name in RULES:
         return RULES[name]
     match = re.fullmatch(r"(?P<f>[a-z_]+)_(?P<kind>readable|not_after_run_date)", name)
@@ -132,25 +150,37 @@ def _resolve(name: str) -> Callable[[Batch], np.ndarray]:
         if match["kind"] == "readable":
             return lambda b: ~b.has_flag(f"{date}:unparseable", f"{date}:impossible")
         return lambda b: ~_after(b.col(date), b.run_date)
-    raise KeyError(f"no derived rule column named {name!r}")
+    return None
 
+
+_ADMIN_MISMATCH = ("district:mismatch", "ward:mismatch")
+
+# Rules the standardizer already decided: the row carries none of these flag codes.
+NOT_FLAGGED = {
+    # pre-link: the row on its own
+    "row_readable": ("row:parse_error",),
+    "full_name_valid": ("full_name:invalid",),
+    "birth_date_complete": ("birth_date:year_only",),
+    "birth_date_not_placeholder": ("birth_date:placeholder",),
+    "sex_valid": ("sex:invalid",),
+    "id_not_placeholder": ("id_number:placeholder",),
+    "id_structure_valid": ("id_number:invalid", "id_number:province_invalid"),
+    "phone_valid": ("phone:invalid",),
+    "address_units_known": ("province:unknown", "district:unknown", "ward:unknown"),
+    "test_type_known": ("test_type:unknown",),
+    # register: the ward lies in the district, the district in the province
+    "admin_codes_consistent": _ADMIN_MISMATCH,
+    "updated_at_readable": ("updated_at:unparseable", "updated_at:impossible"),
+}
+for _name, _codes in NOT_FLAGGED.items():
+    RULES[_name] = lambda b, codes=_codes: ~b.has_flag(*codes)
 
 # ---------------------------------------------------------------- pre-link: the row on its own
 
 
-@rule("row_readable")
-def _row_readable(b: Batch) -> np.ndarray:
-    return ~b.has_flag("row:parse_error")
-
-
-@rule("full_name_valid")
-def _full_name_valid(b: Batch) -> np.ndarray:
-    return ~b.has_flag("full_name:invalid")
-
-
 @rule("full_name_written_in_standard_form")
 def _full_name_standard(b: Batch) -> np.ndarray:
-    return _same_text(b.col("raw_full_name"), b.col("full_name"))
+    return _written_as_standard(b, "full_name")
 
 
 @rule("full_name_has_diacritics")
@@ -158,36 +188,11 @@ def _full_name_diacritics(b: Batch) -> np.ndarray:
     return _has_diacritics(b.col("full_name"))
 
 
-@rule("birth_date_complete")
-def _birth_complete(b: Batch) -> np.ndarray:
-    return ~b.has_flag("birth_date:year_only")
-
-
-@rule("birth_date_not_placeholder")
-def _birth_not_placeholder(b: Batch) -> np.ndarray:
-    return ~b.has_flag("birth_date:placeholder")
-
-
 @rule("birth_date_plausible")
 def _birth_plausible(b: Batch) -> np.ndarray:
     first_year = min(start for start, _ in domain.id_century_sex().values())
     birth = b.col("birth_date")
     return ~(_after(birth, b.run_date) | _bool(birth.dt.year < first_year))
-
-
-@rule("sex_valid")
-def _sex_valid(b: Batch) -> np.ndarray:
-    return ~b.has_flag("sex:invalid")
-
-
-@rule("id_not_placeholder")
-def _id_not_placeholder(b: Batch) -> np.ndarray:
-    return ~b.has_flag("id_number:placeholder")
-
-
-@rule("id_structure_valid")
-def _id_structure(b: Batch) -> np.ndarray:
-    return ~b.has_flag("id_number:invalid", "id_number:province_invalid")
 
 
 @rule("id_century_digit_matches_sex_and_birth_year")
@@ -202,24 +207,12 @@ def _id_century(b: Batch) -> np.ndarray:
 
 @rule("id_written_in_standard_form")
 def _id_standard(b: Batch) -> np.ndarray:
-    return _same_text(b.col("raw_id_number"), b.col("id_number")) & ~b.has_flag(
-        "id_number:leading_zero"
-    )
-
-
-@rule("phone_valid")
-def _phone_valid(b: Batch) -> np.ndarray:
-    return ~b.has_flag("phone:invalid")
+    return _written_as_standard(b, "id_number", "id_number:leading_zero")
 
 
 @rule("phone_written_in_standard_form")
 def _phone_standard(b: Batch) -> np.ndarray:
-    return _same_text(b.col("raw_phone"), b.col("phone"))
-
-
-@rule("address_units_known")
-def _address_units(b: Batch) -> np.ndarray:
-    return ~b.has_flag("province:unknown", "district:unknown", "ward:unknown")
+    return _written_as_standard(b, "phone")
 
 
 @rule("address_has_diacritics")
@@ -252,22 +245,15 @@ def _after_campaign_start(b: Batch) -> np.ndarray:
 @rule("dose_number_in_approved_range")
 def _dose_number(b: Batch) -> np.ndarray:
     dose = b.col("dose_number").astype("Int64")
-    given = _bool(b.col("raw_dose_number").notna())
     in_range = _bool(dose.between(1, int(domain.facts()["max_dose_number"])))
-    return ~((given & ~in_range) | b.has_flag("dose_number:invalid"))
+    return _given_is_valid(b, "dose_number", in_range, "dose_number:invalid")
 
 
 @rule("vaccine_in_approved_list")
 def _vaccine(b: Batch) -> np.ndarray:
     approved = [row["vaccine"] for row in domain.vaccines()]
-    given = _bool(b.col("raw_vaccine").notna())
     known = _bool(b.col("vaccine").isin(approved))
-    return ~((given & ~known) | b.has_flag("vaccine:unknown"))
-
-
-@rule("test_type_known")
-def _test_type(b: Batch) -> np.ndarray:
-    return ~b.has_flag("test_type:unknown")
+    return _given_is_valid(b, "vaccine", known, "vaccine:unknown")
 
 
 @rule("recovery_on_or_after_positive_test")
@@ -278,14 +264,13 @@ def _recovery(b: Batch) -> np.ndarray:
 @rule("bhxh_number_valid")
 def _bhxh_number(b: Batch) -> np.ndarray:
     pattern = domain.facts()["bhxh_number_pattern"]
-    given = _bool(b.col("raw_bhxh_number").notna())
     valid = _bool(b.col("bhxh_number").astype("string").str.fullmatch(pattern))
-    return ~((given & ~valid) | b.has_flag("bhxh_number:invalid"))
+    return _given_is_valid(b, "bhxh_number", valid, "bhxh_number:invalid")
 
 
 @rule("bhxh_number_written_in_standard_form")
 def _bhxh_standard(b: Batch) -> np.ndarray:
-    return _same_text(b.col("raw_bhxh_number"), b.col("bhxh_number"))
+    return _written_as_standard(b, "bhxh_number")
 
 
 @rule("period_end_on_or_after_start")
@@ -322,6 +307,11 @@ def _has_no_copy(b: Batch) -> np.ndarray:
 # ------------------------------------------------- post-link: against the register and the person
 
 
+def _agrees_with_register(b: Batch, field: str) -> np.ndarray:
+    """Unlinked rows, or ``field`` equal to the linked person's (when both are given)."""
+    return ~b.matched() | _same_text(b.col(field), b.col(f"reg_{field}"))
+
+
 @rule("record_linked")
 def _record_linked(b: Batch) -> np.ndarray:
     return b.matched()
@@ -338,16 +328,14 @@ def _declared_id(b: Batch) -> np.ndarray:
 
 @rule("name_agrees_with_register")
 def _name_agrees(b: Batch) -> np.ndarray:
-    return ~b.matched() | _same_text(b.col("full_name"), b.col("reg_full_name"))
+    return _agrees_with_register(b, "full_name")
 
 
 @rule("birth_date_agrees_with_register")
 def _birth_agrees(b: Batch) -> np.ndarray:
     """Day precision on both sides: the date; otherwise the year."""
     mine, theirs = b.col("birth_date"), b.col("reg_birth_date")
-    both_days = _bool(
-        b.col("birth_date_precision").eq("day") & b.col("reg_birth_date_precision").eq("day")
-    )
+    both_days = _both_to_the_day(b, "birth_date", "reg_birth_date")
     date_differs = _bool(mine.ne(theirs) & mine.notna() & theirs.notna())
     year_differs = _bool(mine.dt.year.ne(theirs.dt.year) & mine.notna() & theirs.notna())
     return ~(b.matched() & np.where(both_days, date_differs, year_differs))
@@ -355,7 +343,7 @@ def _birth_agrees(b: Batch) -> np.ndarray:
 
 @rule("sex_agrees_with_register")
 def _sex_agrees(b: Batch) -> np.ndarray:
-    return ~b.matched() | _same_text(b.col("sex"), b.col("reg_sex"))
+    return _agrees_with_register(b, "sex")
 
 
 @rule("no_event_after_death")
@@ -411,17 +399,13 @@ def _dose_interval(b: Batch) -> np.ndarray:
     doses = _previous_dose(b)
     gap = (doses["date"] - doses["prev_date"]).dt.days
     too_short = _bool(gap < _minimum_interval_days(doses))
-    out = np.ones(len(b.std), dtype=bool)
-    out[doses.index[too_short]] = False
-    return out
+    return _all_but(b, doses.index[too_short])
 
 
 @rule("dose_numbers_in_date_order")
 def _dose_order(b: Batch) -> np.ndarray:
     doses = _previous_dose(b)
-    out = np.ones(len(b.std), dtype=bool)
-    out[doses.index[_bool(doses["dose"] <= doses["prev_dose"])]] = False
-    return out
+    return _all_but(b, doses.index[_bool(doses["dose"] <= doses["prev_dose"])])
 
 
 @rule("id_claimed_by_one_person")
@@ -435,9 +419,7 @@ def _id_one_person(b: Batch) -> np.ndarray:
     claims = pd.DataFrame({"id": number, "person": person})[declared]
     people = claims.groupby("id")["person"].nunique()
     shared = claims["id"].map(people).gt(1)
-    out = np.ones(len(b.std), dtype=bool)
-    out[claims.index[_bool(shared)]] = False
-    return out
+    return _all_but(b, claims.index[_bool(shared)])
 
 
 # ---------------------------------------------------------------- batch level (integer columns)
@@ -471,9 +453,7 @@ def _person_id_structure(b: Batch) -> np.ndarray:
 
 @rule("person_id_written_in_standard_form")
 def _person_id_standard(b: Batch) -> np.ndarray:
-    return _same_text(b.col("raw_person_id"), b.col("person_id")) & ~b.has_flag(
-        "id_number:leading_zero"
-    )
+    return _written_as_standard(b, "person_id", "id_number:leading_zero")
 
 
 @rule("cmnd_valid")
@@ -488,9 +468,6 @@ def _sex_nam_nu(b: Batch) -> np.ndarray:
     return _bool(b.col("raw_sex").isna()) | _bool(b.col("sex").isin(["M", "F"]))
 
 
-_ADMIN_MISMATCH = ("district:mismatch", "ward:mismatch")
-
-
 @rule("admin_codes_valid")
 def _admin_codes_valid(b: Batch) -> np.ndarray:
     """Each level has a code of the scheme. A level emptied because it does not sit in its
@@ -503,29 +480,12 @@ def _admin_codes_valid(b: Batch) -> np.ndarray:
     return ~unknown | b.has_flag(*_ADMIN_MISMATCH)
 
 
-@rule("admin_codes_consistent")
-def _admin_codes_consistent(b: Batch) -> np.ndarray:
-    """The ward lies in the district, the district in the province."""
-    return ~b.has_flag(*_ADMIN_MISMATCH)
-
-
-def _same_or_later(later: str, earlier: str, b: Batch) -> np.ndarray:
-    """``later`` not before ``earlier``: by date when both are known to the day, else by year."""
-    a, e = b.col(later), b.col(earlier)
-    both_days = _bool(
-        b.col(f"{later}_precision").eq("day") & b.col(f"{earlier}_precision").eq("day")
-    )
-    return ~np.where(both_days, _after(e, a), _bool(e.dt.year > a.dt.year))
-
-
 @rule("death_not_before_birth")
 def _death_after_birth(b: Batch) -> np.ndarray:
-    return _same_or_later("death_date", "birth_date", b)
-
-
-@rule("updated_at_readable")
-def _updated_readable(b: Batch) -> np.ndarray:
-    return ~b.has_flag("updated_at:unparseable", "updated_at:impossible")
+    """By date when both are known to the day, else by year."""
+    death, birth = b.col("death_date"), b.col("birth_date")
+    both_days = _both_to_the_day(b, "death_date", "birth_date")
+    return ~np.where(both_days, _after(birth, death), _bool(birth.dt.year > death.dt.year))
 
 
 @rule("updated_at_not_after_run_date")
@@ -537,9 +497,6 @@ def _updated_not_future(b: Batch) -> np.ndarray:
 @rule("full_name_is_nfc")
 def _full_name_nfc(b: Batch) -> np.ndarray:
     """The name as written is Unicode NFC (checked on the distinct names)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     text = b.col("raw_full_name").astype("string")
     uniques = pa.array(text.dropna().unique(), type=pa.string())
     differs = pc.not_equal(pc.utf8_normalize(uniques, "NFC"), uniques)

@@ -525,3 +525,11 @@ def test_committed_register_sample_is_clean_enough():
     assert not result.blocked and result.scores["verdict"] != "blocked"
     serious = result.findings[result.findings["severity"].ne("warn")]
     assert serious["record_id"].nunique() < 0.01 * len(std)
+
+
+def test_findings_observe_the_failing_row_when_record_ids_repeat():
+    std = _frame(_row("r1"), _row("r2", raw_sex=None)).assign(record_id="r1")
+    result = expectations.validate_pre_link(std, "tiem_chung", RUN)
+    observed = result.findings.set_index("rule")["observed"]
+    assert observed["sex_present"] == "src_row=2"
+    assert sorted(observed[["record_id_unique"]]) == ["src_row=1", "src_row=2"]
