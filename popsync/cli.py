@@ -14,9 +14,11 @@ from pathlib import Path
 import click
 
 from popsync import EXTRACT_SOURCES, SOURCES
+from popsync.errors import UserError
 
 SOURCE_CHOICE = click.Choice(SOURCES)
 EXTRACT_CHOICE = click.Choice(EXTRACT_SOURCES)
+EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
 class _DateType(click.ParamType):
@@ -66,7 +68,7 @@ def _fail(error: Exception) -> None:
 )
 @click.option(
     "--noise-config",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=EXISTING_FILE,
     help="YAML file overriding individual noise rates.",
 )
 @click.option(
@@ -88,6 +90,28 @@ def generate(people, seed, out_dir, noise_scale, noise_config, formats):
         formats=formats,
         progress=True,
     )
+
+
+def _database_options(workdir_help: str):
+    """``--database-url`` and ``--workdir``: where ``popsync run`` loads, where the review
+    commands read."""
+
+    def add(command):
+        command = click.option(
+            "--workdir",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=Path(".popsync"),
+            show_default=True,
+            help=workdir_help,
+        )(command)
+        return click.option(
+            "--database-url",
+            envvar="POPSYNC_DATABASE_URL",
+            default=None,
+            help="postgresql://... (default: $POPSYNC_DATABASE_URL, else the embedded database).",
+        )(command)
+
+    return add
 
 
 @main.command()
@@ -120,7 +144,7 @@ def standardize(source, input_path, out_path):
 )
 @click.option(
     "--settings",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=EXISTING_FILE,
     help="Linkage settings (YAML/JSON); default: matching/settings/default.yaml.",
 )
 def match(population, extract_path, source, out_path, settings):
@@ -131,7 +155,7 @@ def match(population, extract_path, source, out_path, settings):
         pipeline.match_files(
             population, extract_path, source, out_path, settings_path=settings, echo=True
         )
-    except pipeline.UserError as error:
+    except UserError as error:
         _fail(error)
 
 
@@ -149,7 +173,7 @@ def validate(source, input_path, population, out_dir, run_date):
         pipeline.validate_files(
             source, input_path, population, out_dir, run_date=run_date or dt.date.today(), echo=True
         )
-    except pipeline.UserError as error:
+    except UserError as error:
         _fail(error)
 
 
@@ -171,19 +195,7 @@ def validate(source, input_path, population, out_dir, run_date):
     default=None,
     help="Run date (default: today; for 'all', the sample set's extract date).",
 )
-@click.option(
-    "--database-url",
-    envvar="POPSYNC_DATABASE_URL",
-    default=None,
-    help="postgresql://... (default: $POPSYNC_DATABASE_URL, else the embedded database).",
-)
-@click.option(
-    "--workdir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path(".popsync"),
-    show_default=True,
-    help="Where intermediate files, reports and the embedded database go.",
-)
+@_database_options("Where intermediate files, reports and the embedded database go.")
 def run(source, input_path, population, samples, run_date, database_url, workdir):
     """The main job: read, standardize, validate, link, validate, load."""
     from popsync import pipeline
@@ -191,13 +203,13 @@ def run(source, input_path, population, samples, run_date, database_url, workdir
     try:
         if source == "all":
             if samples is None:
-                raise pipeline.UserError("'popsync run all' needs --samples DIR")
+                raise UserError("'popsync run all' needs --samples DIR")
             pipeline.run_all(
                 samples, run_date=run_date, database_url=database_url, workdir=workdir, echo=True
             )
         else:
             if input_path is None or population is None:
-                raise pipeline.UserError(f"'popsync run {source}' needs --input and --population")
+                raise UserError(f"'popsync run {source}' needs --input and --population")
             pipeline.run_source(
                 source,
                 input_path,
@@ -207,31 +219,13 @@ def run(source, input_path, population, samples, run_date, database_url, workdir
                 workdir=workdir,
                 echo=True,
             )
-    except pipeline.UserError as error:
+    except UserError as error:
         _fail(error)
-
-
-def _database_options(command):
-    """``--database-url`` and ``--workdir``, chosen as ``popsync run`` chooses them."""
-    command = click.option(
-        "--workdir",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=Path(".popsync"),
-        show_default=True,
-        help="Where the embedded database is (when no database URL is given).",
-    )(command)
-    return click.option(
-        "--database-url",
-        envvar="POPSYNC_DATABASE_URL",
-        default=None,
-        help="postgresql://... (default: $POPSYNC_DATABASE_URL, else the embedded database).",
-    )(command)
 
 
 def _open_warehouse(database_url, workdir):
     """The warehouse ``popsync run`` loaded into, migrated to the current schema."""
     from popsync import warehouse
-    from popsync.errors import UserError
 
     if not database_url and not (Path(workdir) / warehouse.SQLITE_FILE).exists():
         raise UserError(
@@ -256,11 +250,10 @@ def review():
 @click.option("--source", type=EXTRACT_CHOICE, default=None, help="Default: every extract.")
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True,
               help="At most this many rows (each with its candidates).")  # fmt: skip
-@_database_options
+@_database_options("Where the embedded database is (when no database URL is given).")
 def review_list(source, limit, database_url, workdir):
     """The rows waiting for review with their ranked candidates (IDs and names masked)."""
     from popsync import report
-    from popsync.errors import UserError
 
     try:
         with _open_warehouse(database_url, workdir) as store:
@@ -279,11 +272,10 @@ def review_list(source, limit, database_url, workdir):
 @click.option("--no-match", is_flag=True, help="None of the candidates: the row is no_match.")
 @click.option("--by", "decided_by", required=True, help="Who decides (kept with the decision).")
 @click.option("--note", default=None, help="Why, for the audit (kept with the decision).")
-@_database_options
+@_database_options("Where the embedded database is (when no database URL is given).")
 def review_decide(source, record_id, so_dinh_danh, rank, no_match, decided_by, note,
                   database_url, workdir):  # fmt: skip
     """Decide one row waiting for review: link it to a candidate, or to no one."""
-    from popsync.errors import UserError
     from popsync.privacy import mask_id
 
     try:

@@ -26,22 +26,12 @@ def _rows(name: str) -> list[dict[str, str]]:
 
 
 @cache
-def sources() -> dict[str, Any]:
-    with _open("SOURCES.yaml") as handle:
-        return yaml.safe_load(handle)
-
-
-@cache
 def facts() -> dict[str, Any]:
-    """Scalar facts by name (value only); see ``fact_source`` for where each comes from."""
+    """Scalar facts by name (value only; each entry of ``domain_facts.yaml`` also names its
+    source)."""
     with _open("domain_facts.yaml") as handle:
         raw = yaml.safe_load(handle)
     return {name: entry["value"] for name, entry in raw.items()}
-
-
-def fact_source(name: str) -> str:
-    with _open("domain_facts.yaml") as handle:
-        return yaml.safe_load(handle)[name]["source"]
 
 
 @cache

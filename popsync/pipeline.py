@@ -35,6 +35,7 @@ log = logging.getLogger("popsync")
 __all__ = [
     "STAGES",
     "UserError",
+    "concat_findings",
     "finish_batch",
     "new_batch",
     "plan_batches",
@@ -162,7 +163,8 @@ def stage_register(batch: dict[str, Any]) -> dict[str, Any]:
 
     population = _require_file(batch["population"], "register file")
     folder = Path(batch["workdir"]) / "register"
-    key = file_sha256(population)[:16]
+    sha = file_sha256(population)
+    key = sha[:16]
     target = folder / f"{key}.parquet"
     findings_path = folder / f"{key}.findings.parquet"
     scores_path = folder / f"{key}.scores.json"
@@ -183,7 +185,9 @@ def stage_register(batch: dict[str, Any]) -> dict[str, Any]:
         _write_text(scores_path, json.dumps(stored, indent=1, ensure_ascii=False))
         if not result.blocked and not target.exists():
             _write_parquet(register, target)
-    batch.update(register_findings=str(findings_path), register_scores=stored["scores"])
+    batch.update(
+        register_sha256=sha, register_findings=str(findings_path), register_scores=stored["scores"]
+    )
     if stored["blocked"]:
         what = "; ".join(f"{rule} ({count:,} rows)" for rule, count in stored["blocked"])
         raise expectations.BatchBlocked(
@@ -246,17 +250,24 @@ def stage_validate_pre(batch: dict[str, Any]) -> dict[str, Any]:
     """Pre-link quality gate. Raises ``expectations.BatchBlocked`` on a blocking finding."""
     import expectations
 
-    folder = Path(batch["folder"])
     result = expectations.validate_pre_link(
         _read_parquet(batch["standardized"]),
         batch["source"],
         _as_date(batch["run_date"]),
-        docs_dir=folder / "data_docs",
+        docs_dir=Path(batch["folder"]) / "data_docs",
     )
-    _write_parquet(result.findings, folder / "findings_pre.parquet")
-    expectations.raise_if_blocked(result)
-    batch["scores_pre"] = result.scores
+    batch["scores_pre"] = _gate(batch, result, "findings_pre.parquet")
     return batch
+
+
+def _gate(batch: dict[str, Any], result, findings_name: str) -> dict[str, Any]:
+    """Write a validation stage's findings into the batch folder, raise
+    ``expectations.BatchBlocked`` on a blocking finding; return the stage's scores."""
+    import expectations
+
+    _write_parquet(result.findings, Path(batch["folder"]) / findings_name)
+    expectations.raise_if_blocked(result)
+    return result.scores
 
 
 @_timed("link")
@@ -290,10 +301,8 @@ def stage_validate_post(batch: dict[str, Any]) -> dict[str, Any]:
         _as_date(batch["run_date"]),
         docs_dir=folder / "data_docs",
     )
-    _write_parquet(result.findings, folder / "findings_post.parquet")
-    expectations.raise_if_blocked(result)
-    batch["scores_post"] = result.scores
-    batch["scores"] = expectations.pillar_scores(_concat_findings(folder), batch["rows_read"])
+    batch["scores_post"] = _gate(batch, result, "findings_post.parquet")
+    batch["scores"] = expectations.pillar_scores(concat_findings(folder), batch["rows_read"])
     return batch
 
 
@@ -307,7 +316,7 @@ def stage_load(batch: dict[str, Any], database_url: str | None = None) -> dict[s
 
     folder = Path(batch["folder"])
     rows = _read_parquet(batch["linked"])
-    findings = _concat_findings(folder)
+    findings = concat_findings(folder)
     load = warehouse.build_batch(
         run_id=str(uuid.uuid4()),
         source=batch["source"],
@@ -327,12 +336,10 @@ def stage_load(batch: dict[str, Any], database_url: str | None = None) -> dict[s
             register,
             {
                 "input_file": batch["population"],
-                "input_sha256": file_sha256(batch["population"]),
+                "input_sha256": batch["register_sha256"],
                 "run_date": batch["run_date"],
             },
-            findings=_read_parquet(batch["register_findings"])
-            if batch.get("register_findings")
-            else None,
+            findings=_read_parquet(batch["register_findings"]),
         )
         loaded = store.load_batch(load)
         recheck = recheck_source(
@@ -399,7 +406,8 @@ STAGES = (
 )
 
 
-def _concat_findings(folder: Path):
+def concat_findings(folder: Path):
+    """The batch's findings of both validation stages (those written so far), as one frame."""
     import pandas as pd
 
     parts = [
@@ -520,10 +528,16 @@ def run_source(
     echo: bool = False,
 ) -> dict[str, Any]:
     """The main job for one extract: read, standardize, validate, link, validate, load."""
+    return _run_batch(
+        new_batch(source, input_path, population, run_date, workdir), database_url, echo
+    )
+
+
+def _run_batch(batch: dict[str, Any], database_url: str | None, echo: bool) -> dict[str, Any]:
+    """Every stage on one batch, then its summary and report."""
     from popsync import report
 
-    batch = new_batch(source, input_path, population, run_date, workdir)
-    with report.StageProgress(source, enabled=echo) as progress:
+    with report.StageProgress(batch["source"], enabled=echo) as progress:
         for stage in STAGES:
             progress.start(stage.__name__.removeprefix("stage_"))
             batch = stage(batch, database_url=database_url) if stage is stage_load else stage(batch)
@@ -567,14 +581,5 @@ def run_all(
 ) -> list[dict[str, Any]]:
     """``popsync run all``: every extract of a sample folder, one batch after the other."""
     return [
-        run_source(
-            batch["source"],
-            batch["input_path"],
-            batch["population"],
-            batch["run_date"],
-            database_url,
-            workdir,
-            echo,
-        )
-        for batch in plan_batches(samples, run_date, workdir)
+        _run_batch(batch, database_url, echo) for batch in plan_batches(samples, run_date, workdir)
     ]

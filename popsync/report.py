@@ -29,11 +29,12 @@ STAGES = ("register", "standardize", "validate_pre", "link", "validate_post", "l
 
 
 class StageProgress:
-    """A progress bar over the stages of one run (silent when disabled)."""
+    """A progress bar over the stages of one run, or the steps of ``popsync generate`` (silent
+    when disabled)."""
 
-    def __init__(self, source: str, enabled: bool = True):
+    def __init__(self, source: str, enabled: bool = True, total: int = len(STAGES)):
         self.source = source
-        self.enabled = enabled
+        self.total = total
         self._progress = (
             Progress(
                 SpinnerColumn(),
@@ -52,7 +53,7 @@ class StageProgress:
     def __enter__(self):
         if self._progress:
             self._progress.__enter__()
-            self._task = self._progress.add_task("", total=len(STAGES), source=self.source)
+            self._task = self._progress.add_task("", total=self.total, source=self.source)
         return self
 
     def __exit__(self, *exc):
@@ -66,6 +67,11 @@ class StageProgress:
     def done(self) -> None:
         if self._progress:
             self._progress.advance(self._task)
+
+    def step(self, what: str) -> None:
+        """``what`` is done."""
+        self.start(what)
+        self.done()
 
 
 # --------------------------------------------------------------------------- terminal
@@ -218,13 +224,10 @@ def write_batch_report(folder: Path, summary: dict[str, Any]) -> Path:
     """Write ``report.html`` for one batch: outcomes, pillar scores, findings by rule, review queue."""
     import pandas as pd
 
+    from popsync.pipeline import concat_findings
+
     folder = Path(folder)
-    findings_parts = [
-        pd.read_parquet(folder / name)
-        for name in ("findings_pre.parquet", "findings_post.parquet")
-        if (folder / name).exists()
-    ]
-    findings = pd.concat(findings_parts, ignore_index=True) if findings_parts else pd.DataFrame()
+    findings = concat_findings(folder)
     counts = summary.get("counts", summary)
     outcome_chart = _bar_chart(
         [(name, float(counts.get(name, 0))) for name in ("loaded", "quarantined", "review")],

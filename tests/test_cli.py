@@ -72,6 +72,7 @@ def test_the_register_is_validated_once_and_its_findings_loaded(samples_run):
     )
     assert scores["run_date"] == MANIFEST["extract_date"] and scores["blocked"] == []
     summaries = [json.loads(p.read_text()) for p in workdir.glob("batches/*/*/summary.json")]
+    assert len(summaries) == 3  # one per extract: the next line cannot pass on none
     assert all(s["register_scores"]["stage"] == "register" for s in summaries)
     with sqlite3.connect(workdir / "popsync.sqlite3") as db:
         stored = db.execute(
@@ -243,14 +244,19 @@ def test_rows_without_or_with_a_repeated_record_id_are_quarantined_not_lost(tmp_
     assert "record_id_present" in held["~row3"]
 
 
-def test_a_steward_lists_the_review_queue_masked_and_decides_a_row(samples_run, tmp_path):
+def _copy_run_database(samples_run, tmp_path: Path) -> None:
+    """A copy of the run's database in ``tmp_path``: the other tests keep the state `run all`
+    left."""
     workdir, _ = samples_run
-    # A copy of the run's database: the other tests keep the state `run all` left.
     with (
         sqlite3.connect(workdir / "popsync.sqlite3") as db,
         sqlite3.connect(tmp_path / "popsync.sqlite3") as copy,
     ):
         db.backup(copy)
+
+
+def test_a_steward_lists_the_review_queue_masked_and_decides_a_row(samples_run, tmp_path):
+    _copy_run_database(samples_run, tmp_path)
     listed = _invoke("review", "list", "--source", "tiem_chung", "--workdir", str(tmp_path))
     assert listed.exit_code == 0, listed.output
     assert "5 rows waiting for review" in listed.output
@@ -297,12 +303,7 @@ def test_a_steward_lists_the_review_queue_masked_and_decides_a_row(samples_run, 
 
 
 def test_a_steward_decides_by_rank_and_a_rerun_keeps_the_decision(samples_run, tmp_path):
-    workdir, _ = samples_run
-    with (
-        sqlite3.connect(workdir / "popsync.sqlite3") as db,
-        sqlite3.connect(tmp_path / "popsync.sqlite3") as copy,
-    ):
-        db.backup(copy)
+    _copy_run_database(samples_run, tmp_path)
     with sqlite3.connect(tmp_path / "popsync.sqlite3") as db:
         record_id, person = db.execute(
             "SELECT record_id, so_dinh_danh FROM review_candidate "

@@ -234,6 +234,12 @@ def test_duplicated_record_ids_are_refused(store):
         store.load_batch(batch)
 
 
+def test_a_duplicated_register_id_is_refused_with_the_id_masked(store):
+    twice = register(*PEOPLE, PEOPLE[0])
+    with pytest.raises(UserError, match=r"1 duplicated so_dinh_danh values, e\.g\. 001\*+001$"):
+        store.load_register(twice, {"run_date": "2024-01-02"})
+
+
 @pytest.mark.postgres
 def test_two_sources_load_at_the_same_time(pg_url):
     """While the vaccination load holds its transaction open, the F0 load commits."""

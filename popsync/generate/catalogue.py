@@ -14,9 +14,9 @@ from pathlib import Path
 
 import yaml
 
+from popsync import EXTRACT_SOURCES as EXTRACTS
 from popsync.errors import UserError
 
-EXTRACTS = ("tiem_chung", "f0", "bhxh")
 EVENTS = ("tiem_chung", "f0")
 
 

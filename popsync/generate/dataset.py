@@ -36,7 +36,6 @@ SINGLE = {
     "xlsx": ("xlsx", None, None),
     "parquet": ("parquet", None, None),
 }
-EXTENSION = {"csv": "csv", "xlsx": "xlsx", "parquet": "parquet"}
 XLSX_NUMERIC = (
     "Số CMND/CCCD",
     "Số CCCD",
@@ -122,31 +121,6 @@ def _write(
         table.to_parquet(path, index=False)
 
 
-class _Progress:
-    """A rich progress bar over the generator's steps (or nothing)."""
-
-    def __init__(self, enabled: bool, total: int):
-        self.bar = None
-        if enabled:
-            from rich.progress import Progress
-
-            self.bar = Progress()
-            self.task = self.bar.add_task("generate", total=total)
-
-    def __enter__(self):
-        if self.bar:
-            self.bar.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        if self.bar:
-            self.bar.__exit__(*exc)
-
-    def step(self, what: str) -> None:
-        if self.bar:
-            self.bar.update(self.task, advance=1, description=what)
-
-
 def generate_dataset(
     out_dir,
     people: int,
@@ -179,7 +153,9 @@ def generate_dataset(
         "injected": {},
         "notes": [fallback] if fallback else [],
     }
-    with _Progress(progress, 10) as bar:
+    from popsync.report import StageProgress
+
+    with StageProgress("generate", enabled=progress, total=10) as bar:
         residents = build_people(rng, people, resident=True)
         n_visitors = max(1, int(round(people * VISITOR_SHARE)))
         visitors = build_people(rng, n_visitors, resident=False, first_pid=people)
@@ -212,7 +188,7 @@ def generate_dataset(
             bar.step(source)
         for source, table in tables.items():
             fmt, encoding, sep = layout[source]
-            name = f"{source}.{EXTENSION[fmt]}"
+            name = f"{source}.{fmt}"  # the format is the file extension
             _write(table, out / name, fmt, encoding, sep)
             entry = {"file": name, "format": fmt, "rows": len(table)}
             if fmt == "csv":

@@ -21,10 +21,10 @@ from pathlib import Path
 
 from popsync.errors import UserError
 from popsync.warehouse.backends import Postgres, Sqlite
-from popsync.warehouse.batch import SOURCE_TABLES, Batch, build_batch
+from popsync.warehouse.batch import Batch, build_batch
 from popsync.warehouse.store import ReconciliationError, Warehouse
 
-__all__ = ["SOURCE_TABLES", "Batch", "ReconciliationError", "Warehouse", "build_batch", "connect"]
+__all__ = ["Batch", "ReconciliationError", "Warehouse", "build_batch", "connect"]
 
 SQLITE_FILE = "popsync.sqlite3"
 

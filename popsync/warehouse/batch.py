@@ -12,12 +12,6 @@ import pyarrow as pa
 
 from popsync.errors import UserError
 
-SOURCE_TABLES = {
-    "tiem_chung": "vaccination_dose",
-    "f0": "f0_case",
-    "bhxh": "social_insurance_period",
-}
-
 TEXT, INT, SMALLINT, FLOAT, DATE, TIMESTAMP, JSON = (
     "text", "int", "smallint", "float", "date", "timestamp", "json",
 )  # fmt: skip

@@ -13,8 +13,9 @@ from importlib import resources
 import pandas as pd
 import psycopg2
 
+from popsync import TABLE_OF_SOURCE
 from popsync.errors import UserError
-from popsync.privacy import mask_id
+from popsync.privacy import mask_id, mask_value
 from popsync.warehouse.batch import (
     CANDIDATE_COLUMNS,
     FINDING_COLUMNS,
@@ -22,7 +23,6 @@ from popsync.warehouse.batch import (
     PERSON_COLUMNS,
     PERSON_FROM_STD,
     QUARANTINE_COLUMNS,
-    SOURCE_TABLES,
     Batch,
     row_columns,
     rows_as_json,
@@ -189,7 +189,7 @@ class Warehouse:
                 f=field,
             ).rowcount
         recheck = 0
-        for table in SOURCE_TABLES.values():
+        for table in TABLE_OF_SOURCE.values():
             recheck += self._run(
                 cur,
                 "UPDATE {table} SET needs_recheck = TRUE WHERE needs_recheck = FALSE "
@@ -251,8 +251,7 @@ class Warehouse:
         gets its latest ``review_decision`` back when it still holds (``no_match`` always,
         ``match`` while the person is still one of its candidates), before the run is
         counted and reconciled; ``decisions_reapplied`` in the result says how many."""
-        if batch.source not in SOURCE_TABLES:
-            raise UserError(f"unknown source {batch.source!r}: one of {', '.join(SOURCE_TABLES)}")
+        _source_table(batch.source)
         run = _run_record(vars(batch), batch.source, batch.rows_read)
         steps = _Steps()
         try:
@@ -299,7 +298,6 @@ class Warehouse:
         )  # fmt: skip
         _require_unique_ids(keys, "record_id", f"{source} batch")
         data["keys"] = to_arrow(keys, {"record_id": "text", "so_dinh_danh": "text"}, {}, "keys")
-        quarantine = batch.quarantine
         if len(quarantine):
             rules = quarantine["rules"].map(
                 lambda r: r if isinstance(r, str) else ";".join(r), na_action="ignore"
@@ -314,7 +312,7 @@ class Warehouse:
         return data
 
     def _write_batch(self, cur, batch: Batch, data: dict, steps) -> dict:
-        source, table = batch.source, SOURCE_TABLES[batch.source]
+        source, table = batch.source, TABLE_OF_SOURCE[batch.source]
         self._db.lock(cur, source)
         self._run(cur, "DROP TABLE IF EXISTS batch_key")
         self._run(cur, "CREATE TEMP TABLE batch_key (record_id text, so_dinh_danh text)")
@@ -378,7 +376,7 @@ class Warehouse:
         one of the row's new review candidates (else the evidence changed: the row stays in
         review with its candidates, for a new decision). Applied rows lose their candidates.
         No new audit row: the decision is the one already recorded. Returns the rows applied."""
-        table = SOURCE_TABLES[source]
+        table = TABLE_OF_SOURCE[source]
         self._run(cur, "DROP TABLE IF EXISTS reapply_stage")
         self._run(
             cur,
@@ -433,7 +431,7 @@ class Warehouse:
                               (run_id,)).fetchone()  # fmt: skip
             if found is None:
                 raise UserError(f"no run {run_id!r} in the warehouse")
-            if found[0] not in SOURCE_TABLES:
+            if found[0] not in TABLE_OF_SOURCE:
                 raise UserError(f"run {run_id!r} loaded the register: nothing to reconcile")
             return self._reconcile(cur, run_id, found[0], found[1])
 
@@ -443,7 +441,7 @@ class Warehouse:
             "SELECT count(CASE WHEN decision <> 'review' THEN 1 END), "
             "count(CASE WHEN decision = 'review' THEN 1 END) FROM {table} WHERE run_id = %s",
             (run_id,),
-            table=SOURCE_TABLES[source],
+            table=TABLE_OF_SOURCE[source],
         ).fetchone()
         quarantined = self._scalar(cur, "SELECT count(*) FROM quarantine WHERE run_id = %s",
                                    (run_id,))  # fmt: skip
@@ -472,15 +470,7 @@ class Warehouse:
                 columns=list(RECHECK_COLUMNS),
                 table=table,
             ).fetchall()
-        frame = pd.DataFrame(found, columns=list(RECHECK_COLUMNS))
-        for column in RECHECK_COLUMNS:
-            if column == "birth_date":  # date (PostgreSQL) or ISO text (SQLite)
-                frame[column] = pd.to_datetime(frame[column], errors="coerce")
-            elif column == "score":
-                frame[column] = pd.to_numeric(frame[column]).astype("float64")
-            else:
-                frame[column] = frame[column].astype("string")
-        return frame
+        return _typed(pd.DataFrame(found, columns=list(RECHECK_COLUMNS)))
 
     def apply_recheck(
         self,
@@ -633,7 +623,7 @@ class Warehouse:
         candidate's), the row's own ``full_name``, ``birth_date``, ``sex``, the candidate's
         ``candidate_name``, ``candidate_birth_date``, ``candidate_sex`` (from ``person``) and
         the row's ``run_id``. Real values: the caller masks them for display."""
-        sources = list(SOURCE_TABLES) if source is None else [source]
+        sources = list(TABLE_OF_SOURCE) if source is None else [source]
         for name in sources:
             _source_table(name)
         if limit < 1:
@@ -652,21 +642,11 @@ class Warehouse:
                     "LEFT JOIN person p ON p.so_dinh_danh = c.so_dinh_danh "
                     "ORDER BY t.record_id, c.rank",
                     (name, limit),
-                    table=SOURCE_TABLES[name],
+                    table=TABLE_OF_SOURCE[name],
                 ).fetchall()
         frame = pd.DataFrame(found, columns=list(REVIEW_QUEUE_COLUMNS))
         rows = frame[["source", "record_id"]].drop_duplicates().head(limit)
-        frame = frame.merge(rows, on=["source", "record_id"]).reset_index(drop=True)
-        for column in REVIEW_QUEUE_COLUMNS:
-            if column in ("birth_date", "candidate_birth_date"):  # date or ISO text (SQLite)
-                frame[column] = pd.to_datetime(frame[column], errors="coerce")
-            elif column == "score":
-                frame[column] = pd.to_numeric(frame[column]).astype("float64")
-            elif column == "rank":
-                frame[column] = pd.to_numeric(frame[column]).astype("Int64")
-            else:
-                frame[column] = frame[column].astype("string")
-        return frame
+        return _typed(frame.merge(rows, on=["source", "record_id"]).reset_index(drop=True))
 
     def decide_review(
         self,
@@ -819,6 +799,23 @@ REVIEW_QUEUE_COLUMNS = (
     "source", "record_id", "rank", "so_dinh_danh", "score", "full_name", "birth_date", "sex",
     "candidate_name", "candidate_birth_date", "candidate_sex", "run_id",
 )  # fmt: skip
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Stored values as the linker and the CLI take them: dates (``date`` on PostgreSQL, ISO
+    text on SQLite) as datetime64, ``score`` float64, ``rank`` Int64, the rest strings."""
+    for column in frame.columns:
+        if column in ("birth_date", "candidate_birth_date"):
+            frame[column] = pd.to_datetime(frame[column], errors="coerce")
+        elif column == "score":
+            frame[column] = pd.to_numeric(frame[column]).astype("float64")
+        elif column == "rank":
+            frame[column] = pd.to_numeric(frame[column]).astype("Int64")
+        else:
+            frame[column] = frame[column].astype("string")
+    return frame
+
+
 RECHECK_REASON = "the linked person's identity changed in the register; the link was checked again"
 _RECHECK_STAGE = {"record_id": "text", "so_dinh_danh": "text", "decision": "text",
                   "score": "float", "explanation": "json", "changed": "int"}  # fmt: skip
@@ -830,9 +827,9 @@ def _counts(counts: dict) -> dict:
 
 
 def _source_table(source: str) -> str:
-    if source not in SOURCE_TABLES:
-        raise UserError(f"unknown source {source!r}: one of {', '.join(SOURCE_TABLES)}")
-    return SOURCE_TABLES[source]
+    if source not in TABLE_OF_SOURCE:
+        raise UserError(f"unknown source {source!r}: one of {', '.join(TABLE_OF_SOURCE)}")
+    return TABLE_OF_SOURCE[source]
 
 
 def _new_links(decisions: pd.DataFrame) -> pd.DataFrame:
@@ -910,8 +907,9 @@ def _require_unique_ids(frame: pd.DataFrame, column: str, what: str) -> None:
         raise UserError(f"{what}: {int(ids.isna().sum())} rows without {column}")
     duplicated = ids[ids.duplicated()]
     if len(duplicated):
+        examples = (mask_value(column, value) for value in duplicated.unique()[:3])
         raise UserError(f"{what}: {len(duplicated)} duplicated {column} values, e.g. "
-                        f"{', '.join(duplicated.astype(str).unique()[:3])}")  # fmt: skip
+                        f"{', '.join(examples)}")  # fmt: skip
 
 
 def _table(frame: pd.DataFrame, columns: dict, constants: dict, what: str):
