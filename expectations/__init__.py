@@ -32,6 +32,7 @@ from expectations.engine import (
     validate,
 )
 from expectations.stored import PILLARS, load_rules
+from transforms.standardize import with_unique_record_ids
 
 __all__ = [
     "FINDING_COLUMNS",
@@ -100,11 +101,7 @@ def validate_register(
     Findings carry the person's số định danh as ``record_id``; a row without one, or repeating
     an earlier row's, gets ``<id>~row<n>`` (n its row in the file) so that each finding points
     at one row."""
-    ids = register_std["record_id"].astype("string")
-    clash = ids.isna() | ids.duplicated(keep="first")
-    if clash.any():
-        suffix = "~row" + register_std["src_row"].astype("string")
-        register_std = register_std.assign(record_id=ids.mask(clash, ids.fillna("") + suffix))
+    register_std = with_unique_record_ids(register_std)
     return validate(
         register_std,
         "dan_cu",

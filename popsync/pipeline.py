@@ -219,6 +219,8 @@ def stage_standardize(batch: dict[str, Any]) -> dict[str, Any]:
     source, input_path = batch["source"], batch["input_path"]
     sha = file_sha256(_require_file(input_path, f"{source} extract"))
     folder = Path(batch["workdir"]) / "batches" / source / sha[:16]
+    from transforms.standardize import with_unique_record_ids
+
     standardized = with_unique_record_ids(read_standardized(input_path, source))
     batch.update(
         input_sha256=sha,
@@ -227,22 +229,6 @@ def stage_standardize(batch: dict[str, Any]) -> dict[str, Any]:
         standardized=_write_parquet(standardized, folder / "standardized.parquet"),
     )
     return batch
-
-
-def with_unique_record_ids(rows):
-    """Give every row a key of its own, so that no row can be lost or merged on load.
-
-    An extract's record id should be unique, but a row may lack one or repeat another's. Such a
-    row keeps its source id in ``source_record_id`` (which the quality rules check: it is
-    quarantined) and gets ``record_id`` = ``<id>~row<n>`` (``~row<n>`` when it had none), n being
-    its row number in the file."""
-    ids = rows["record_id"].astype("string")
-    clash = ids.isna() | ids.duplicated(keep="first")
-    suffix = "~row" + rows["src_row"].astype("string")
-    return rows.assign(
-        source_record_id=ids,
-        record_id=ids.mask(clash, ids.fillna("") + suffix),
-    )
 
 
 @_timed("validate_pre")

@@ -190,3 +190,19 @@ def standardize_file(source: str, input_path, out_path, reference_date=None) -> 
             "write": round(time.perf_counter() - std_done, 3),
         },
     }
+
+
+def with_unique_record_ids(rows: pd.DataFrame) -> pd.DataFrame:
+    """Give every row a key of its own, so that no row can be lost or merged on load.
+
+    A record id should be unique, but a row may lack one or repeat another's. Such a row keeps
+    its source id in ``source_record_id`` (which the quality rules check: an extract row is
+    quarantined) and gets ``record_id`` = ``<id>~row<n>`` (``~row<n>`` when it had none), n being
+    its row number in the file. Used by the pipeline on extracts and by the register's checks."""
+    ids = rows["record_id"].astype("string")
+    clash = ids.isna() | ids.duplicated(keep="first")
+    suffix = "~row" + rows["src_row"].astype("string")
+    return rows.assign(
+        source_record_id=ids,
+        record_id=ids.mask(clash, ids.fillna("") + suffix),
+    )
