@@ -30,7 +30,7 @@ from run import temporary_database
 
 from popsync import warehouse
 from popsync.warehouse.backends import COPY_CHUNK
-from popsync.warehouse.batch import row_columns
+from popsync.core.sources import load_catalog
 from transforms.text import fold
 
 FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi"]
@@ -148,7 +148,7 @@ def main() -> None:
     try:
         started = time.perf_counter()
         register, linked = synthesize(args.rows, args.people)
-        columns = [c for c in row_columns("tiem_chung") if c != "run_id"]
+        columns = [c for c in load_catalog()["tiem_chung"].table_columns() if c != "run_id"]
         # The raw copy gets run_id too, so both tables hold the same columns.
         linked["run_id"] = "raw"
         print(f"synthesized {len(linked):,} rows, {len(register):,} people "

@@ -142,10 +142,11 @@ def _sample_rows(total: int, rows: int, seed: int):
 
 
 def child_popsync(dataset: Path, work: Path) -> dict:
+    from popsync.core.sources import load_catalog
     from popsync.pipeline import match_files
 
     register, extract = source_files(dataset)
-    summary = match_files(register, extract, SOURCE, work / "popsync.parquet")
+    summary = match_files(load_catalog(), register, extract, SOURCE, work / "popsync.parquet")
     stats = summary["stats"]
     return {
         "candidate_pairs": stats["pairs_scored"],

@@ -17,13 +17,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from popsync import domain
-from transforms.standardize import DATE_FIELDS as _EVENT_DATE_FIELDS
+from popsync.core import domain
+from popsync.core.sources import SourceSpec, load_catalog, spec_of
 
-# The event date of each extract: what freshness, death and birth-order rules look at.
-EVENT_DATE = {"tiem_chung": "vaccination_date", "f0": "positive_date", "bhxh": "period_start"}
 # Every date field the standardizer parses (``birth_date`` for every source, then each source's).
-DATE_FIELDS = frozenset({"birth_date", *(f for fs in _EVENT_DATE_FIELDS.values() for f in fs)})
+DATE_FIELDS = frozenset(f for spec in load_catalog().values() for f in spec.date_fields)
 _NON_ASCII = r"[^\x00-\x7f]"
 
 
@@ -33,12 +31,16 @@ class Batch:
     decision and the linked register person of each row (register columns prefixed ``reg_``)."""
 
     std: pd.DataFrame
-    source: str
+    source: str | SourceSpec
     run_date: pd.Timestamp
     linked: pd.DataFrame | None = None
     register_age_days: int | None = None
     params: dict[str, dict] = field(default_factory=dict)
     _cache: dict = field(default_factory=dict)
+
+    @cached_property
+    def spec(self) -> SourceSpec:
+        return spec_of(self.source)
 
     def col(self, name: str) -> pd.Series:
         """A column of the linked frame (decision, ``reg_*``), else of the standardized rows."""
@@ -233,7 +235,7 @@ def _address_abbreviations(b: Batch) -> np.ndarray:
 
 @rule("event_not_before_birth")
 def _event_not_before_birth(b: Batch) -> np.ndarray:
-    return ~_after(b.col("birth_date"), b.col(EVENT_DATE[b.source]))
+    return ~_after(b.col("birth_date"), b.col(b.spec.event_date))
 
 
 @rule("vaccination_on_or_after_campaign_start")
@@ -278,17 +280,12 @@ def _period_order(b: Batch) -> np.ndarray:
     return ~_after(b.col("period_start"), b.col("period_end"))
 
 
-# Same person and same event: what makes two rows one record written twice.
-DUPLICATE_KEYS = {
-    "tiem_chung": ("dose_number", "vaccine", "vaccination_date"),
-    "f0": ("positive_date", "test_type"),
-    "bhxh": ("bhxh_number", "period_start", "period_end", "employer_code"),
-}
+# With the source's declared ``duplicate_keys`` (the event): what makes two rows one record.
 PERSON_KEYS = ("name_key", "birth_date", "sex", "id_number")
 
 
 def _duplicated(b: Batch, keep: str | bool) -> np.ndarray:
-    keys = [k for k in (*PERSON_KEYS, *DUPLICATE_KEYS.get(b.source, ())) if k in b.std.columns]
+    keys = [k for k in (*PERSON_KEYS, *b.spec.duplicate_keys) if k in b.std.columns]
     return b.std.duplicated(subset=keys, keep=keep).to_numpy(dtype=bool)
 
 
@@ -349,9 +346,8 @@ def _sex_agrees(b: Batch) -> np.ndarray:
 @rule("no_event_after_death")
 def _no_event_after_death(b: Batch) -> np.ndarray:
     death = b.col("reg_death_date")
-    dates = [EVENT_DATE[b.source], "recovery_date", "period_end"]
     after = np.zeros(len(b.std), dtype=bool)
-    for date in dates:
+    for date in b.spec.fields_of("date"):
         if date in b.std.columns:
             after |= _after(b.col(date), death)
     return ~(b.matched() & after)
@@ -430,7 +426,7 @@ def days_before_run(b: Batch, dates: pd.Series) -> pd.Series:
 
 
 NUMERIC = {
-    "event_age_days": lambda b: days_before_run(b, b.col(EVENT_DATE[b.source])),
+    "event_age_days": lambda b: days_before_run(b, b.col(b.spec.event_date)),
     "register_snapshot_age_days": lambda b: pd.Series(
         b.register_age_days, index=b.std.index, dtype="Int64"
     ),

@@ -12,8 +12,8 @@ import pandas as pd
 
 from expectations import data_docs, derived
 from expectations.stored import PILLARS, Rule, build_suite, load_rules
-from popsync.errors import UserError
-from popsync.privacy import PERSONAL_FIELDS, mask_value
+from popsync.core.errors import UserError
+from popsync.core.privacy import PERSONAL_FIELDS, mask_value
 
 FINDING_COLUMNS = (
     "source",
@@ -210,7 +210,7 @@ def _observed(batch: derived.Batch, rule: Rule, positions: np.ndarray) -> np.nda
     """``field=value; ...`` for the rule's observed fields, personal values masked."""
     out = pd.Series("", index=range(len(positions)), dtype="string")
     for i, name in enumerate(rule.observed):
-        column = derived.EVENT_DATE.get(batch.source, name) if name == "event_date" else name
+        column = batch.spec.event_date if name == "event_date" else name
         values = batch.col(column).iloc[positions].reset_index(drop=True)
         if pd.api.types.is_datetime64_any_dtype(values):
             text = values.dt.strftime("%Y-%m-%d")

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from popsync import domain
+from popsync.core import domain
 
 STAGES = ("pre_link", "post_link", "register")  # register: the dan_cu snapshot itself
 PILLARS = {"dung": "Đúng", "du": "Đủ", "sach": "Sạch", "song": "Sống"}
@@ -64,7 +64,7 @@ def _read(name: str) -> Any:
 
 
 def _resolve_facts(value: Any) -> Any:
-    """``{fact: name}`` -> ``popsync.domain.facts()[name]``, so suites hold no domain constant."""
+    """``{fact: name}`` -> ``popsync.core.domain.facts()[name]``, so suites hold no domain constant."""
     if isinstance(value, dict):
         if set(value) == {"fact"}:
             return domain.facts()[value["fact"]]

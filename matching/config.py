@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from popsync.errors import UserError
+from popsync.core.errors import UserError
 
 LEVEL_KINDS = ("exact", "jaro_winkler", "edit_distance_le", "id_near", "abs_diff_le")
 RULE_KINDS = ("equi", "near_id")

@@ -16,8 +16,8 @@ from matching.compare import Comparer
 from matching.config import LinkageSettings, load_settings
 from matching.model import Model, train
 from matching.prepare import Prepared, prepare
-from popsync.errors import UserError
-from popsync.privacy import mask_id
+from popsync.core.errors import UserError
+from popsync.core.privacy import mask_id
 
 DECISION_COLUMNS = ["record_id", "so_dinh_danh", "decision", "score", "explanation"]
 CANDIDATE_COLUMNS = ["record_id", "so_dinh_danh", "score", "rank", "explanation"]

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from matching.engine import DECISIONS
-from popsync.errors import UserError
+from popsync.core.errors import UserError
 
 TRUTH_COLUMNS = ("source", "record_id", "true_so_dinh_danh")
 

@@ -13,9 +13,11 @@ from pathlib import Path
 
 import click
 
-from popsync import EXTRACT_SOURCES, SOURCES
-from popsync.errors import UserError
+from popsync.core.errors import UserError
+from popsync.core.sources import load_catalog
 
+SOURCES = tuple(load_catalog())
+EXTRACT_SOURCES = tuple(spec.id for spec in load_catalog().extracts)
 SOURCE_CHOICE = click.Choice(SOURCES)
 EXTRACT_CHOICE = click.Choice(EXTRACT_SOURCES)
 EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -94,24 +96,28 @@ def generate(people, seed, out_dir, noise_scale, noise_config, formats):
 
 def _database_options(workdir_help: str):
     """``--database-url`` and ``--workdir``: where ``popsync run`` loads, where the review
-    commands read."""
+    commands read. Unset, they come from the environment (``popsync.resources``)."""
 
     def add(command):
         command = click.option(
             "--workdir",
-            type=click.Path(file_okay=False, path_type=Path),
-            default=Path(".popsync"),
-            show_default=True,
-            help=workdir_help,
+            default=None,
+            help=workdir_help + " Folder or fsspec URL (default: $POPSYNC_WORKDIR, else .popsync).",
         )(command)
         return click.option(
             "--database-url",
-            envvar="POPSYNC_DATABASE_URL",
             default=None,
             help="postgresql://... (default: $POPSYNC_DATABASE_URL, else the embedded database).",
         )(command)
 
     return add
+
+
+def _resources(database_url=None, workdir=None):
+    """The resources of this command, made once here (the edge)."""
+    from popsync.resources import Resources
+
+    return Resources.from_environment(database_url=database_url, workdir=workdir)
 
 
 @main.command()
@@ -121,11 +127,10 @@ def _database_options(workdir_help: str):
 def standardize(source, input_path, out_path):
     """Read and standardize one source file into Parquet (one row per input row, same order)."""
     from popsync import pipeline
-    from transforms.readers import ReadError
 
     try:
-        pipeline.standardize_file(source, input_path, out_path, echo=True)
-    except ReadError as error:
+        pipeline.standardize_file(_resources().catalog, source, input_path, out_path, echo=True)
+    except UserError as error:
         _fail(error)
 
 
@@ -153,7 +158,13 @@ def match(population, extract_path, source, out_path, settings):
 
     try:
         pipeline.match_files(
-            population, extract_path, source, out_path, settings_path=settings, echo=True
+            _resources().catalog,
+            population,
+            extract_path,
+            source,
+            out_path,
+            settings_path=settings,
+            echo=True,
         )
     except UserError as error:
         _fail(error)
@@ -171,7 +182,13 @@ def validate(source, input_path, population, out_dir, run_date):
 
     try:
         pipeline.validate_files(
-            source, input_path, population, out_dir, run_date=run_date or dt.date.today(), echo=True
+            _resources().catalog,
+            source,
+            input_path,
+            population,
+            out_dir,
+            run_date=run_date or dt.date.today(),
+            echo=True,
         )
     except UserError as error:
         _fail(error)
@@ -201,23 +218,16 @@ def run(source, input_path, population, samples, run_date, database_url, workdir
     from popsync import pipeline
 
     try:
+        res = _resources(database_url, workdir)
         if source == "all":
             if samples is None:
                 raise UserError("'popsync run all' needs --samples DIR")
-            pipeline.run_all(
-                samples, run_date=run_date, database_url=database_url, workdir=workdir, echo=True
-            )
+            pipeline.run_all(res, samples, run_date=run_date, echo=True)
         else:
             if input_path is None or population is None:
                 raise UserError(f"'popsync run {source}' needs --input and --population")
             pipeline.run_source(
-                source,
-                input_path,
-                population,
-                run_date=run_date or dt.date.today(),
-                database_url=database_url,
-                workdir=workdir,
-                echo=True,
+                res, source, input_path, population, run_date=run_date or dt.date.today(), echo=True
             )
     except UserError as error:
         _fail(error)
@@ -225,14 +235,13 @@ def run(source, input_path, population, samples, run_date, database_url, workdir
 
 def _open_warehouse(database_url, workdir):
     """The warehouse ``popsync run`` loaded into, migrated to the current schema."""
-    from popsync import warehouse
-
-    if not database_url and not (Path(workdir) / warehouse.SQLITE_FILE).exists():
+    res = _resources(database_url, workdir)
+    if not res.database_url and not res.has_embedded_database:
         raise UserError(
-            f"no embedded database in {workdir}: run 'popsync run' first "
+            f"no embedded database in {res.workarea.url}: run 'popsync run' first "
             "(or give --database-url / POPSYNC_DATABASE_URL)"
         )
-    store = warehouse.connect(database_url, workdir=workdir)
+    store = res.warehouse()
     try:
         store.migrate()
     except BaseException:
@@ -253,14 +262,14 @@ def review():
 @_database_options("Where the embedded database is (when no database URL is given).")
 def review_list(source, limit, database_url, workdir):
     """The rows waiting for review with their ranked candidates (IDs and names masked)."""
-    from popsync import report
+    from popsync.report import terminal
 
     try:
         with _open_warehouse(database_url, workdir) as store:
             queue = store.review_queue(source, limit=limit)
     except UserError as error:
         _fail(error)
-    report.print_review_queue(queue)
+    terminal.print_review_queue(queue)
 
 
 @review.command("decide")
@@ -276,7 +285,7 @@ def review_list(source, limit, database_url, workdir):
 def review_decide(source, record_id, so_dinh_danh, rank, no_match, decided_by, note,
                   database_url, workdir):  # fmt: skip
     """Decide one row waiting for review: link it to a candidate, or to no one."""
-    from popsync.privacy import mask_id
+    from popsync.core.privacy import mask_id
 
     try:
         if (so_dinh_danh is not None) + (rank is not None) + no_match != 1:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from popsync import domain
+from popsync.core import domain
 from transforms.addresses import OUTPUT_COLUMNS, standardize_address
 
 

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from popsync.cli import main
-from popsync.privacy import mask_id, mask_name
+from popsync.core.privacy import mask_id, mask_name
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data_samples"
 MANIFEST = json.loads((SAMPLES / "manifest.json").read_text(encoding="utf-8"))

@@ -67,6 +67,7 @@ print(json.dumps({"errors": {k: str(v) for k, v in bag.import_errors.items()}, "
         "link",
         "validate_post",
         "load",
+        "recheck",
         "finish_batch",
     ]
 
@@ -91,3 +92,14 @@ def test_dag_run_loads_every_sample_extract_like_the_cli(airflow_home, tmp_path)
     for source, status, read, placed in runs:
         assert status == "loaded", source
         assert read == placed > 0, source
+    # Each load emits one event, for its own table only, with its counts.
+    with sqlite3.connect(airflow_home / "airflow.db") as db:
+        events = db.execute(
+            "SELECT a.name, e.extra FROM asset_event e JOIN asset a ON a.id = e.asset_id"
+        ).fetchall()
+    assert sorted(name for name, _ in events) == [
+        "popsync_f0_case", "popsync_social_insurance_period", "popsync_vaccination_dose"
+    ]  # fmt: skip
+    for _, extra in events:
+        counts = json.loads(extra)
+        assert counts["read"] == counts["loaded"] + counts["quarantined"] + counts["review"]

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from matching.evaluate import evaluate, read_truth
-from popsync.errors import UserError
+from popsync.core.errors import UserError
 
 A = "001090000001"
 B = "001190000002"

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from popsync import domain
+from popsync.core import domain
 from popsync.generate import generate_dataset
 from popsync.generate.catalogue import KINDS, PLACEHOLDER_IDS, UNKNOWN_VACCINES
 from popsync.generate.common import SNAPSHOT_DATE

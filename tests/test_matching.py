@@ -10,7 +10,7 @@ import pytest
 
 import matching
 from matching.config import settings_from_dict
-from popsync.errors import UserError
+from popsync.core.errors import UserError
 from transforms.text import fold_text
 
 FAMILY = [

@@ -11,8 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from popsync.config import load_sources
-from popsync.errors import UserError
+from popsync.core.errors import UserError
+from popsync.core.sources import load_catalog
 from transforms.readers import PROVENANCE, ReadError, header_key, read_source
 
 F0_HEADER = [
@@ -140,7 +140,7 @@ def test_empty_file_with_header_gives_all_columns(tmp_path):
     assert len(df) == 0
     assert list(df.columns) == [
         *PROVENANCE,
-        *[c for c in load_sources()["f0"].columns if c != "record_id"],
+        *[c for c in load_catalog()["f0"].columns if c != "record_id"],
     ]
 
 
@@ -306,4 +306,4 @@ def test_headerless_csv_error_masks_numbers_of_the_first_row(tmp_path):
         read_source(path, "f0")
     message = str(err.value)
     assert "001088012345" not in message and "0912345678" not in message
-    assert "'#***********'" in message  # masked as free text (popsync.privacy.mask_text)
+    assert "'#***********'" in message  # masked as free text (popsync.core.privacy.mask_text)

@@ -24,7 +24,7 @@ import pandas as pd
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from popsync import domain
+from popsync.core import domain
 from transforms.text import fold_text
 
 OUTPUT_COLUMNS = (

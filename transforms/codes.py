@@ -2,7 +2,7 @@
 
 Each function takes the raw string column and returns a frame with the same index: the
 standardized ``value`` (null when absent or invalid), ``flags`` and ``repairs`` (``;``-joined
-codes, ``""`` when none). Labels come from :mod:`popsync.domain`; they are matched after
+codes, ``""`` when none). Labels come from :mod:`popsync.core.domain`; they are matched after
 folding (no case, diacritics, spaces or punctuation), once per distinct value.
 """
 
@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from popsync import domain
+from popsync.core import domain
 from transforms.columns import STRING, by_unique, codes_from_masks
 from transforms.text import fold
 

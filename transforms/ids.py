@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
 
-from popsync import domain
+from popsync.core import domain
 from transforms.codes import clean_digits
 from transforms.columns import STRING, arrow, by_unique, codes_from_masks
 

@@ -3,7 +3,7 @@
 ``+84 912 345 678``, ``84912345678``, ``0084...`` -> national form; a number Excel stored as a
 number (9 digits, or 10 digits starting with ``1`` for an old 11-digit mobile) gets its ``0`` back;
 an 11-digit pre-2018 mobile (``01689123456``) is renumbered to 10 digits (``0389123456``) with
-the prefix table of ``popsync.domain.facts()["mobile_prefix_renumbering_2018"]``. Anything that
+the prefix table of ``popsync.core.domain.facts()["mobile_prefix_renumbering_2018"]``. Anything that
 does not end as 10 digits is null and flagged ``phone:invalid`` (so are 11-digit landlines).
 """
 
@@ -13,7 +13,7 @@ from functools import cache
 
 import pandas as pd
 
-from popsync import domain
+from popsync.core import domain
 from transforms.codes import number_text
 from transforms.columns import STRING, by_unique, codes_from_masks
 

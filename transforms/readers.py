@@ -2,7 +2,7 @@
 
 Every value comes back as a string or null (never an inferred number: IDs and phones keep their
 leading zeros); empty and whitespace-only cells are null. Headers are matched to canonical fields
-through ``popsync/config/sources.yaml`` after folding (case, spaces, punctuation, diacritics).
+through the source's declaration (``popsync/sources/<id>.yaml``) after folding (case, spaces, punctuation, diacritics).
 A malformed CSV row is kept with ``read_error`` set; only a file that cannot be read at all stops.
 """
 
@@ -14,7 +14,6 @@ import hashlib
 import io
 import logging
 import re
-from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -24,16 +23,16 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from popsync.config import SourceConfig, load_sources
-from popsync.errors import UserError
-from popsync.privacy import mask_text
+from popsync.core.contracts import READ_PROVENANCE as PROVENANCE
+from popsync.core.errors import UserError
+from popsync.core.privacy import mask_text
+from popsync.core.sources import SourceSpec, spec_of
 from transforms.columns import STRING
 from transforms.legacy_encodings import from_cp1258_bytes
 from transforms.text import fold_text
 
 log = logging.getLogger(__name__)
 
-PROVENANCE = ("source", "record_id", "src_file", "src_sha256", "src_row", "read_error")
 _BOM = b"\xef\xbb\xbf"
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _FORMATS = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".parquet": "parquet"}
@@ -55,15 +54,13 @@ def header_key(label: str) -> str:
 
 def read_source(
     path: str | Path,
-    source: str,
-    config: SourceConfig | Mapping[str, SourceConfig] | None = None,
+    source: str | SourceSpec,
 ) -> pd.DataFrame:
     """Read ``path`` as ``source``: provenance columns then every canonical field (string or null).
 
-    ``config`` is a :class:`SourceConfig`, the mapping of :func:`popsync.config.load_sources`,
-    or None for the packaged configuration.
+    ``source`` is a declaration, or the id of a packaged one.
     """
-    cfg = _source_config(source, config)
+    cfg = spec_of(source)
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
@@ -82,15 +79,6 @@ def read_source(
         raise ReadError(f"{path}: not a valid {fmt.upper()} file ({exc})") from exc
     frame = _map_columns(table, cfg, path)
     return _with_provenance(frame, cfg, path, hashlib.sha256(data).hexdigest(), errors)
-
-
-def _source_config(source: str, config) -> SourceConfig:
-    if isinstance(config, SourceConfig):
-        return config
-    sources = load_sources() if config is None else config
-    if source not in sources:
-        raise ReadError(f"unknown source {source!r}; known: {', '.join(sources)}")
-    return sources[source]
 
 
 def _format(path, data: bytes) -> str:
@@ -259,7 +247,7 @@ def _cell_text(value) -> str | None:
     return None if value is None else str(value)
 
 
-def _label_keys(cfg: SourceConfig) -> frozenset[str]:
+def _label_keys(cfg: SourceSpec) -> frozenset[str]:
     """Folded header labels of every field of ``cfg`` (to find the header row of a sheet)."""
     return frozenset(
         header_key(label) for field, labels in cfg.columns.items() for label in [*labels, field]
@@ -338,7 +326,7 @@ def _to_string(col: pa.ChunkedArray) -> pa.ChunkedArray:
 # --- mapping and provenance --------------------------------------------------------------------
 
 
-def _map_columns(table: pa.Table, cfg: SourceConfig, path) -> dict[str, pa.ChunkedArray | None]:
+def _map_columns(table: pa.Table, cfg: SourceSpec, path) -> dict[str, pa.ChunkedArray | None]:
     """Canonical field -> column (None when absent); raises on missing required columns."""
     by_key: dict[str, int] = {}
     for i, name in enumerate(table.column_names):
@@ -364,7 +352,7 @@ def _map_columns(table: pa.Table, cfg: SourceConfig, path) -> dict[str, pa.Chunk
     return found
 
 
-def _shown_header(name: str, cfg: SourceConfig) -> str:
+def _shown_header(name: str, cfg: SourceSpec) -> str:
     """A header cell as an error message may show it: a known label or text without digits as
     is; anything else masked, since a file without a header line puts its first data row (IDs,
     phones, dates) here."""
@@ -392,7 +380,7 @@ def _constant(value: str | None, index: pd.Index) -> pd.Series:
     return pd.Series(pd.array(array, dtype=STRING), index)
 
 
-def _with_provenance(columns: dict, cfg: SourceConfig, path, sha256: str, errors) -> pd.DataFrame:
+def _with_provenance(columns: dict, cfg: SourceSpec, path, sha256: str, errors) -> pd.DataFrame:
     rows = columns.pop("__row", None)
     n = next(len(c) for c in columns.values() if c is not None)
     index = pd.RangeIndex(n)
@@ -404,15 +392,15 @@ def _with_provenance(columns: dict, cfg: SourceConfig, path, sha256: str, errors
             for field, col in columns.items()
         }
     )
-    parts = [frame[f] for f in cfg.record_id_fields]
+    parts = [frame[f] for f in cfg.record_id.fields]
     record_id = parts[0]
     for part in parts[1:]:
-        record_id = record_id.fillna("") + cfg.record_id_sep + part.fillna("")
+        record_id = record_id.fillna("") + cfg.record_id.sep + part.fillna("")
     if len(parts) > 1:
         record_id = record_id.mask(pd.concat(parts, axis=1).isna().all(axis=1))
     provenance = pd.DataFrame(
         {
-            "source": _constant(cfg.name, index),
+            "source": _constant(cfg.id, index),
             "record_id": record_id,
             "src_file": _constant(str(path), index),
             "src_sha256": _constant(sha256, index),

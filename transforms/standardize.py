@@ -15,7 +15,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from popsync.config import load_sources
+from popsync.core.contracts import PROVENANCE
+from popsync.core.sources import SourceSpec, spec_of
 from transforms.addresses import OUTPUT_COLUMNS as ADDRESS_OUTPUT
 from transforms.addresses import standardize_address
 from transforms.codes import (
@@ -34,28 +35,20 @@ from transforms.names import standardize_names
 from transforms.phones import standardize_phone
 from transforms.readers import read_source
 
-PROVENANCE = ["source", "record_id", "src_file", "src_sha256", "src_row"]
 # The value columns of each standardizer (its output without ``flags`` / ``repairs``).
 NAME_COLUMNS = [c for c in NAME_OUTPUT if c not in ("flags", "repairs")]
 ADDRESS_COLUMNS = [c for c in ADDRESS_OUTPUT if c not in ("flags", "repairs")]
-# Event dates per source, in output order (``birth_date`` comes first for every source).
-DATE_FIELDS = {
-    "dan_cu": ["death_date"],
-    "tiem_chung": ["vaccination_date"],
-    "f0": ["positive_date", "recovery_date"],
-    "bhxh": ["period_start", "period_end"],
-}
-# Free-text fields carried over (NFC, single spaces).
-TEXT_FIELDS = {
-    "dan_cu": [],
-    "tiem_chung": ["lot_number", "site"],
-    "f0": ["treatment_place"],
-    "bhxh": ["employer_code", "employer_name", "participant_type"],
+# Event kinds whose standardizer takes the raw column and gives ``value`` (+ flags, repairs).
+_VALUE_STANDARDIZERS = {
+    "dose_number": standardize_dose_number,
+    "vaccine": standardize_vaccine,
+    "test_type": standardize_test_type,
+    "bhxh_number": standardize_bhxh_number,
 }
 
 
-def _column(raw: pd.DataFrame, field: str) -> pd.Series:
-    if field in raw.columns:
+def _column(raw: pd.DataFrame, field: str | None) -> pd.Series:
+    if field is not None and field in raw.columns:
         return raw[field].astype(STRING)
     return pd.Series(pd.NA, index=raw.index, dtype=STRING)
 
@@ -74,16 +67,20 @@ def clean_text(values: pd.Series) -> pd.Series:
     return pd.Series(pd.array(text.take(encoded.indices), dtype=STRING), index=values.index)
 
 
-def standardize(raw: pd.DataFrame, source: str, reference_date=None) -> pd.DataFrame:
-    """Standardize a read source frame; ``reference_date`` (the extract date) flags later dates."""
-    config = load_sources()[source]
-    fields = list(config.columns)
+def standardize(raw: pd.DataFrame, source: str | SourceSpec, reference_date=None) -> pd.DataFrame:
+    """Standardize a read source frame, one step per declared field kind (docs/DESIGN.md);
+    ``reference_date`` (the extract date) flags later dates."""
+    spec = spec_of(source)
+
+    def field_of(kind: str) -> str | None:
+        return next(iter(spec.fields_of(kind)), None)
+
     index = raw.index
     out: dict[str, pd.Series] = {c: _column(raw, c) for c in PROVENANCE}
     out["src_row"] = (
         raw["src_row"] if "src_row" in raw.columns else pd.Series(range(1, len(raw) + 1), index)
     )
-    out |= {f"raw_{f}": _column(raw, f) for f in fields}
+    out |= {f"raw_{f}": _column(raw, f) for f in spec.fields}
     flags = [codes_from_masks({"row:parse_error": _column(raw, "read_error").notna()}, index)]
     repairs = []
 
@@ -92,58 +89,53 @@ def standardize(raw: pd.DataFrame, source: str, reference_date=None) -> pd.DataF
         flags.append(frame["flags"])
         repairs.append(frame["repairs"])
 
-    take(standardize_names(_column(raw, "full_name")), {c: c for c in NAME_COLUMNS})
+    take(standardize_names(_column(raw, field_of("name"))), {c: c for c in NAME_COLUMNS})
 
-    dates = {}
-    for field in ["birth_date", *DATE_FIELDS[source]]:
-        dates[field] = parse_dates(
+    birth_field = field_of("birth_date")
+    birth = parse_dates(
+        _column(raw, birth_field),
+        "birth_date",
+        required=birth_field in spec.required,
+        placeholder=True,
+        reference_date=reference_date,
+    )
+    take(birth, {"value": "birth_date", "precision": "birth_date_precision"})
+    for field in spec.fields_of("date"):
+        dates = parse_dates(
             _column(raw, field),
             field,
-            required=field in config.required,
-            placeholder=field == "birth_date",
+            required=field in spec.required,
             reference_date=reference_date,
         )
-        take(dates[field], {"value": field, "precision": f"{field}_precision"})
-    birth = dates["birth_date"]
+        take(dates, {"value": field, "precision": f"{field}_precision"})
     out["birth_year"] = birth["value"].dt.year.astype("Int32").where(birth["precision"].notna())
 
-    sex = standardize_sex(_column(raw, "sex"))
+    sex = standardize_sex(_column(raw, field_of("sex")))
     take(sex, {"value": "sex"})
 
-    id_field = "person_id" if source == "dan_cu" else "id_number"
     ids = standardize_id(
-        _column(raw, id_field), sex["value"], out["birth_year"], birth["precision"]
+        _column(raw, field_of("person_id")), sex["value"], out["birth_year"], birth["precision"]
     )
     take(ids, {c: c for c in ID_COLUMNS})
 
-    take(standardize_phone(_column(raw, "phone")), {"phone": "phone"})
+    take(standardize_phone(_column(raw, field_of("phone"))), {"phone": "phone"})
 
-    address = standardize_address(
-        _column(raw, "address"),
-        **{
-            f: _column(raw, f)
-            for f in ["province", "district", "ward", "province_code", "district_code", "ward_code"]
-            if f in fields
-        },
-    )
+    parts = {f: _column(raw, f) for f in spec.fields_of("address_part")}
+    address = standardize_address(_column(raw, field_of("address")), **parts)
     take(address, {c: c for c in ADDRESS_COLUMNS})
 
-    if source == "dan_cu":
+    if spec.role == "register":
         out["person_id"] = ids["id_number"]
-        cmnd = standardize_id(_column(raw, "cmnd"))
+        cmnd = standardize_id(_column(raw, field_of("cmnd")))
         out["cmnd"] = cmnd["id_number"].where(cmnd["id_kind"].eq("cmnd"))
-        updated = parse_dates(
-            _column(raw, "updated_at"), "updated_at", keep_time=True, iso_expected=True
-        )
-        take(updated, {"value": "updated_at"})
-    elif source == "tiem_chung":
-        take(standardize_dose_number(_column(raw, "dose_number")), {"value": "dose_number"})
-        take(standardize_vaccine(_column(raw, "vaccine")), {"value": "vaccine"})
-    elif source == "f0":
-        take(standardize_test_type(_column(raw, "test_type")), {"value": "test_type"})
-    elif source == "bhxh":
-        take(standardize_bhxh_number(_column(raw, "bhxh_number")), {"value": "bhxh_number"})
-    for field in TEXT_FIELDS[source]:
+    for field in spec.fields_of("timestamp"):
+        stamps = parse_dates(_column(raw, field), field, keep_time=True, iso_expected=True)
+        take(stamps, {"value": field})
+    for field in spec.event_fields:
+        kind = spec.fields[field].kind
+        if kind in _VALUE_STANDARDIZERS:
+            take(_VALUE_STANDARDIZERS[kind](_column(raw, field)), {"value": field})
+    for field in spec.fields_of("text"):
         out[field] = clean_text(_column(raw, field))
 
     out["flags"] = merge_codes(*flags)
@@ -160,22 +152,23 @@ def code_counts(codes: pd.Series) -> dict[str, int]:
     return dict(counts.most_common())
 
 
-def standardize_file(source: str, input_path, out_path, reference_date=None) -> dict:
+def standardize_file(source: str | SourceSpec, input_path, out_path, reference_date=None) -> dict:
     """Read + standardize one file and write it as Parquet; returns a summary for reports.
 
     Keys: ``source``, ``input``, ``out``, ``rows``, ``rows_flagged``, ``rows_repaired``,
     ``read_errors``, ``flags`` and ``repairs`` (rows per code), ``seconds`` (read, standardize,
     write).
     """
+    spec = spec_of(source)
     started = time.perf_counter()
-    raw = read_source(input_path, source)
+    raw = read_source(input_path, spec)
     read_done = time.perf_counter()
-    std = standardize(raw, source, reference_date=reference_date)
+    std = standardize(raw, spec, reference_date=reference_date)
     std_done = time.perf_counter()
     Path(out_path).parent.mkdir(parents=True, exist_ok=True)
     std.to_parquet(out_path, index=False)
     return {
-        "source": source,
+        "source": spec.id,
         "input": str(input_path),
         "out": str(out_path),
         "rows": len(std),

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import yaml
 
-from popsync import EXTRACT_SOURCES as EXTRACTS
-from popsync.errors import UserError
+from popsync.core.errors import UserError
+
+EXTRACTS = ("tiem_chung", "f0", "bhxh")  # the extracts this generator writes
 
 EVENTS = ("tiem_chung", "f0")
 

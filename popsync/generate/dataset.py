@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from popsync.errors import UserError
+from popsync.core.errors import UserError
 from popsync.generate import events
 from popsync.generate.catalogue import effective_rates
 from popsync.generate.common import EXTRACT_DATE, SNAPSHOT_DATE
@@ -153,9 +153,9 @@ def generate_dataset(
         "injected": {},
         "notes": [fallback] if fallback else [],
     }
-    from popsync.report import StageProgress
+    from popsync.report.progress import StageProgress
 
-    with StageProgress("generate", enabled=progress, total=10) as bar:
+    with StageProgress("generate", 10, enabled=progress) as bar:
         residents = build_people(rng, people, resident=True)
         n_visitors = max(1, int(round(people * VISITOR_SHARE)))
         visitors = build_people(rng, n_visitors, resident=False, first_pid=people)

@@ -11,7 +11,7 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
-from popsync import domain
+from popsync.core import domain
 from popsync.generate.common import MISSING, day, month_start, pick, unique_ints, zfill
 
 LAST_EVENT = day("2022-12-31")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from popsync import domain
+from popsync.core import domain
 from popsync.generate.common import MISSING, SNAPSHOT_DATE, day, format_dates
 from popsync.generate.events import lot_numbers, vaccine_texts
 from popsync.generate.noise import Injector

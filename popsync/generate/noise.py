@@ -13,7 +13,7 @@ import unicodedata
 import numpy as np
 import pandas as pd
 
-from popsync import domain
+from popsync.core import domain
 from popsync.generate.catalogue import KIND_BY_NAME, PLACEHOLDER_IDS, UNKNOWN_VACCINES
 from popsync.generate.common import (
     EXTRACT_DATE,

@@ -12,7 +12,7 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
-from popsync import domain
+from popsync.core import domain
 from popsync.generate.common import SNAPSHOT_DATE, day, pick, year_month_day, zfill
 
 HANOI = "01"

@@ -1,42 +1,53 @@
-"""The warehouse: schema migrations, the register merge and the batch load.
+"""The warehouse: schema migrations, the register merge, the batch load, the re-check and the
+review queue, each in a file of its own and together one ``Warehouse``.
 
-Two backends behind one ``Warehouse``:
+Two backends behind it (``backends``):
 
-- PostgreSQL (psycopg2) for ``postgresql://`` URLs: the production target. Batches are
-  bulk loaded with COPY.
-- SQLite (Python's standard library) otherwise, in ``<workdir>/popsync.sqlite3``: an
-  embedded database file needs no server and nothing to install, so ``make run`` works on a
-  fresh machine. Same schema (the migrations are portable SQL), same transactions, same
-  ``INSERT ... ON CONFLICT`` (SQLite 3.24 or later); loads are slower (executemany) and one
-  writer runs at a time.
+- PostgreSQL (psycopg2) for ``postgresql://`` URLs: the production target. Batches are bulk
+  loaded with COPY.
+- SQLite (Python's standard library) for ``sqlite:///path`` URLs: an embedded database file
+  needs no server and nothing to install, so ``make run`` works on a fresh machine. Same schema,
+  same transactions, same ``INSERT ... ON CONFLICT`` (SQLite 3.24 or later); loads are slower
+  (executemany) and one writer runs at a time.
 
-``connect(url)`` takes the URL from its argument, else from ``POPSYNC_DATABASE_URL``;
-credentials come only from that URL (or libpq's environment, e.g. ``PGPASSWORD``).
+``connect(url, catalog)`` is given its URL (``popsync.resources`` decides it, once, at the
+edge); credentials come only from that URL (or libpq's environment, e.g. ``PGPASSWORD``).
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from popsync.errors import UserError
+from popsync.core.errors import UserError
+from popsync.core.sources import SourceCatalog, load_catalog
 from popsync.warehouse.backends import Postgres, Sqlite
 from popsync.warehouse.batch import Batch, build_batch
-from popsync.warehouse.store import ReconciliationError, Warehouse
+from popsync.warehouse.db import Database
+from popsync.warehouse.load import BatchLoad
+from popsync.warehouse.migrate import Migrations
+from popsync.warehouse.recheck import Recheck
+from popsync.warehouse.register import RegisterMerge
+from popsync.warehouse.review import Review
+from popsync.warehouse.runs import ReconciliationError, RunRecords
 
-__all__ = ["Batch", "ReconciliationError", "Warehouse", "build_batch", "connect"]
-
-SQLITE_FILE = "popsync.sqlite3"
+__all__ = ["Batch", "ReconciliationError", "Warehouse", "build_batch", "connect", "open_backend"]
 
 
-def connect(url: str | None = None, workdir: str | Path = ".popsync") -> Warehouse:
-    """A ``Warehouse`` on PostgreSQL for ``postgresql://`` (or ``postgres://``) URLs, on a
-    SQLite file for ``sqlite:///path``, else on ``<workdir>/popsync.sqlite3``."""
-    url = url or os.environ.get("POPSYNC_DATABASE_URL") or None
-    if url and url.startswith(("postgresql://", "postgres://")):
-        return Warehouse(Postgres(url))
-    if url and url.startswith("sqlite:///"):
-        return Warehouse(Sqlite(Path(url.removeprefix("sqlite:///"))))
-    if url:
-        raise UserError(f"unsupported database URL scheme: {url.split(':', 1)[0]}://")
-    return Warehouse(Sqlite(Path(workdir) / SQLITE_FILE))
+class Warehouse(Migrations, RegisterMerge, BatchLoad, Recheck, Review, RunRecords, Database):
+    """The pipeline's database. Every write method runs in one transaction: on failure
+    nothing of it is visible, and the failed run is recorded afterwards."""
+
+
+def open_backend(url: str):
+    """The backend of a ``postgresql://`` (or ``postgres://``) or ``sqlite:///path`` URL."""
+    if url.startswith(("postgresql://", "postgres://")):
+        return Postgres(url)
+    if url.startswith("sqlite:///"):
+        return Sqlite(Path(url.removeprefix("sqlite:///")))
+    raise UserError(f"unsupported database URL scheme: {url.split(':', 1)[0]}://")
+
+
+def connect(url: str, catalog: SourceCatalog | None = None) -> Warehouse:
+    """A ``Warehouse`` on the database at ``url``, holding the sources of ``catalog`` (the
+    packaged ones by default)."""
+    return Warehouse(open_backend(url), catalog or load_catalog())

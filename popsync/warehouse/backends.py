@@ -58,6 +58,15 @@ class Postgres:
     def run_script(self, cur, script: str) -> None:
         cur.execute(script)
 
+    def columns(self, cur, table: str) -> set[str]:
+        """The columns of ``table`` in the current schema (empty when it does not exist)."""
+        cur.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = %s",
+            (table,),
+        )
+        return {row[0] for row in cur.fetchall()}
+
 
 class Sqlite:
     name = "sqlite"
@@ -97,6 +106,11 @@ class Sqlite:
         """executescript would commit the open transaction: run statement by statement."""
         for statement in _statements(script):
             cur.execute(statement)
+
+    def columns(self, cur, table: str) -> set[str]:
+        """The columns of ``table`` (empty when it does not exist)."""
+        cur.execute("SELECT name FROM pragma_table_info(?)", (table,))
+        return {row[0] for row in cur.fetchall()}
 
 
 def _pg_identifiers(value: str | list[str]) -> sql.Composable:

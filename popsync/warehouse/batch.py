@@ -1,5 +1,5 @@
-"""What one load carries (``Batch``), the columns each table takes from a frame, and the
-conversion of a frame to an Arrow table with the database's types (for COPY and SQLite)."""
+"""What one load carries (``Batch``), and frames as the database takes and gives them: a frame
+to an Arrow table with the database's types (for COPY and SQLite), stored values back to a frame."""
 
 from __future__ import annotations
 
@@ -10,11 +10,10 @@ from dataclasses import dataclass, field
 import pandas as pd
 import pyarrow as pa
 
-from popsync.errors import UserError
+from popsync.core.contracts import BOOL, DATE, FLOAT, INT, JSON, SMALLINT, TEXT, TIMESTAMP
+from popsync.core.errors import UserError
+from popsync.core.privacy import mask_value
 
-TEXT, INT, SMALLINT, FLOAT, DATE, TIMESTAMP, JSON = (
-    "text", "int", "smallint", "float", "date", "timestamp", "json",
-)  # fmt: skip
 ARROW_TYPES = {
     TEXT: pa.string(),
     INT: pa.int64(),
@@ -23,68 +22,8 @@ ARROW_TYPES = {
     DATE: pa.date32(),
     TIMESTAMP: pa.timestamp("us"),
     JSON: pa.string(),
+    BOOL: pa.bool_(),
 }
-
-_COMMON = {
-    "source": TEXT, "record_id": TEXT, "src_file": TEXT, "src_sha256": TEXT, "src_row": INT,
-    "full_name": TEXT, "name_key": TEXT, "birth_date": DATE, "birth_date_precision": TEXT,
-    "sex": TEXT, "id_number": TEXT, "id_kind": TEXT, "phone": TEXT, "address": TEXT,
-    "province_code": TEXT, "district_code": TEXT, "ward_code": TEXT, "admin_scheme": TEXT,
-    "flags": TEXT, "repairs": TEXT,
-}  # fmt: skip
-_PER_SOURCE = {
-    "tiem_chung": {
-        "dose_number": SMALLINT, "vaccine": TEXT, "vaccination_date": DATE,
-        "vaccination_date_precision": TEXT, "lot_number": TEXT, "site": TEXT,
-    },
-    "f0": {
-        "positive_date": DATE, "positive_date_precision": TEXT, "test_type": TEXT,
-        "recovery_date": DATE, "recovery_date_precision": TEXT, "treatment_place": TEXT,
-    },
-    "bhxh": {
-        "bhxh_number": TEXT, "employer_code": TEXT, "employer_name": TEXT,
-        "participant_type": TEXT, "period_start": DATE, "period_start_precision": TEXT,
-        "period_end": DATE, "period_end_precision": TEXT,
-    },
-}  # fmt: skip
-LINK_COLUMNS = {"so_dinh_danh": TEXT, "decision": TEXT, "score": FLOAT, "explanation": JSON}
-
-
-def row_columns(source: str) -> dict[str, str]:
-    """Columns of the source's table taken from a frame, in table order (``run_id`` last)."""
-    return {**_COMMON, **_PER_SOURCE[source], **LINK_COLUMNS, "run_id": TEXT}
-
-
-# Register: standardized ``dan_cu`` column -> person column.
-PERSON_FROM_STD = {
-    "person_id": "so_dinh_danh", "cmnd": "so_cmnd", "full_name": "ho_ten",
-    "birth_date": "ngay_sinh", "birth_date_precision": "ngay_sinh_precision",
-    "sex": "gioi_tinh", "province_code": "ma_tinh", "district_code": "ma_huyen",
-    "ward_code": "ma_xa", "admin_scheme": "admin_scheme", "address": "dia_chi",
-    "phone": "so_dien_thoai", "death_date": "ngay_mat", "updated_at": "ngay_cap_nhat",
-}  # fmt: skip
-PERSON_COLUMNS = {
-    "so_dinh_danh": TEXT, "so_cmnd": TEXT, "ho_ten": TEXT, "ngay_sinh": DATE,
-    "ngay_sinh_precision": TEXT, "gioi_tinh": TEXT, "ma_tinh": TEXT, "ma_huyen": TEXT,
-    "ma_xa": TEXT, "admin_scheme": TEXT, "dia_chi": TEXT, "so_dien_thoai": TEXT,
-    "ngay_mat": DATE, "ngay_cap_nhat": TIMESTAMP, "run_id": TEXT,
-}  # fmt: skip
-# A change of these re-opens the links to the person (needs_recheck); a death can make
-# later events impossible, so it counts too.
-IDENTITY_FIELDS = ("ho_ten", "ngay_sinh", "ngay_sinh_precision", "gioi_tinh", "ngay_mat")
-
-FINDING_COLUMNS = {
-    "source": TEXT, "record_id": TEXT, "stage": TEXT, "rule": TEXT, "pillar": TEXT,
-    "severity": TEXT, "observed": TEXT, "reason": TEXT, "run_id": TEXT,
-}  # fmt: skip
-QUARANTINE_COLUMNS = {
-    "source": TEXT, "record_id": TEXT, "src_file": TEXT, "src_sha256": TEXT, "src_row": INT,
-    "row_data": JSON, "rules": TEXT, "run_id": TEXT,
-}  # fmt: skip
-CANDIDATE_COLUMNS = {
-    "source": TEXT, "record_id": TEXT, "rank": INT, "so_dinh_danh": TEXT, "score": FLOAT,
-    "explanation": JSON, "run_id": TEXT,
-}  # fmt: skip
 
 
 @dataclass
@@ -200,3 +139,37 @@ def rows_as_json(frame: pd.DataFrame) -> pd.Series:
         return pd.Series([], index=frame.index, dtype="str")
     lines = frame.to_json(orient="records", lines=True, date_format="iso", force_ascii=False)
     return pd.Series(lines.splitlines(), index=frame.index, dtype="str")
+
+
+def arrow_or_none(frame: pd.DataFrame, columns: dict, constants: dict, what: str):
+    """``to_arrow``, or None for an empty frame (nothing to write)."""
+    return to_arrow(frame, columns, constants, what) if len(frame) else None
+
+
+def require_unique_ids(frame: pd.DataFrame, column: str, what: str) -> None:
+    """A ``UserError`` (values masked) when ``column`` is missing, null or repeated."""
+    if column not in frame.columns:
+        raise UserError(f"{what}: missing column {column}")
+    ids = frame[column]
+    if ids.isna().any():
+        raise UserError(f"{what}: {int(ids.isna().sum())} rows without {column}")
+    duplicated = ids[ids.duplicated()]
+    if len(duplicated):
+        examples = (mask_value(column, value) for value in duplicated.unique()[:3])
+        raise UserError(f"{what}: {len(duplicated)} duplicated {column} values, e.g. "
+                        f"{', '.join(examples)}")  # fmt: skip
+
+
+def typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Stored values as the linker and the CLI take them: dates (``date`` on PostgreSQL, ISO
+    text on SQLite) as datetime64, ``score`` float64, ``rank`` Int64, the rest strings."""
+    for column in frame.columns:
+        if column in ("birth_date", "candidate_birth_date"):
+            frame[column] = pd.to_datetime(frame[column], errors="coerce")
+        elif column == "score":
+            frame[column] = pd.to_numeric(frame[column]).astype("float64")
+        elif column == "rank":
+            frame[column] = pd.to_numeric(frame[column]).astype("Int64")
+        else:
+            frame[column] = frame[column].astype("string")
+    return frame

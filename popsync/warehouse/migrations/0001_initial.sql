@@ -1,4 +1,6 @@
--- 0001: the whole schema. Portable SQL: the same file runs on PostgreSQL and on SQLite
+-- 0001: the shared tables. The source tables (one per extract, and the link view over them)
+-- follow the sources' declarations: popsync/warehouse/schema.py makes them.
+-- Portable SQL: the same file runs on PostgreSQL and on SQLite
 -- (type names such as date, jsonb or boolean are types on PostgreSQL and affinities on SQLite).
 -- Where the SQL must differ, a migration comes as NNNN_name.postgresql.sql and
 -- NNNN_name.sqlite.sql.
@@ -54,135 +56,6 @@ CREATE TABLE person_history (
     PRIMARY KEY (so_dinh_danh, run_id, field)
 );
 
--- The extract rows (loaded and waiting for review; quarantined rows are in quarantine).
--- so_dinh_danh refers to person(so_dinh_danh) when decision = 'match'. It is not declared
--- as a foreign key: the per-row trigger made a 1M-row load 2-3x slower; load_batch checks
--- the reference for the whole batch in one query instead.
-CREATE TABLE vaccination_dose (
-    source text NOT NULL,
-    record_id text NOT NULL,
-    src_file text,
-    src_sha256 text,
-    src_row bigint,
-    full_name text,
-    name_key text,
-    birth_date date,
-    birth_date_precision text,
-    sex text,
-    id_number text,
-    id_kind text,
-    phone text,
-    address text,
-    province_code text,
-    district_code text,
-    ward_code text,
-    admin_scheme text,
-    flags text,
-    repairs text,
-    dose_number smallint,
-    vaccine text,
-    vaccination_date date,
-    vaccination_date_precision text,
-    lot_number text,
-    site text,
-    so_dinh_danh text,
-    decision text NOT NULL CHECK (decision IN ('match', 'no_match', 'review')),
-    score double precision,
-    explanation jsonb,
-    needs_recheck boolean NOT NULL DEFAULT FALSE,
-    run_id text NOT NULL,
-    PRIMARY KEY (source, record_id),
-    CHECK ((decision = 'match') = (so_dinh_danh IS NOT NULL))
-);
-
-CREATE TABLE f0_case (
-    source text NOT NULL,
-    record_id text NOT NULL,
-    src_file text,
-    src_sha256 text,
-    src_row bigint,
-    full_name text,
-    name_key text,
-    birth_date date,
-    birth_date_precision text,
-    sex text,
-    id_number text,
-    id_kind text,
-    phone text,
-    address text,
-    province_code text,
-    district_code text,
-    ward_code text,
-    admin_scheme text,
-    flags text,
-    repairs text,
-    positive_date date,
-    positive_date_precision text,
-    test_type text,
-    recovery_date date,
-    recovery_date_precision text,
-    treatment_place text,
-    so_dinh_danh text,
-    decision text NOT NULL CHECK (decision IN ('match', 'no_match', 'review')),
-    score double precision,
-    explanation jsonb,
-    needs_recheck boolean NOT NULL DEFAULT FALSE,
-    run_id text NOT NULL,
-    PRIMARY KEY (source, record_id),
-    CHECK ((decision = 'match') = (so_dinh_danh IS NOT NULL))
-);
-
-CREATE TABLE social_insurance_period (
-    source text NOT NULL,
-    record_id text NOT NULL,
-    src_file text,
-    src_sha256 text,
-    src_row bigint,
-    full_name text,
-    name_key text,
-    birth_date date,
-    birth_date_precision text,
-    sex text,
-    id_number text,
-    id_kind text,
-    phone text,
-    address text,
-    province_code text,
-    district_code text,
-    ward_code text,
-    admin_scheme text,
-    flags text,
-    repairs text,
-    bhxh_number text,
-    employer_code text,
-    employer_name text,
-    participant_type text,
-    period_start date,
-    period_start_precision text,
-    period_end date,
-    period_end_precision text,
-    so_dinh_danh text,
-    decision text NOT NULL CHECK (decision IN ('match', 'no_match', 'review')),
-    score double precision,
-    explanation jsonb,
-    needs_recheck boolean NOT NULL DEFAULT FALSE,
-    run_id text NOT NULL,
-    PRIMARY KEY (source, record_id),
-    CHECK ((decision = 'match') = (so_dinh_danh IS NOT NULL))
-);
-
--- The linkage decision of every loaded or review row. A view over the source tables, so a
--- row and its link can never disagree and a batch is written once.
-CREATE VIEW link AS
-SELECT source, record_id, decision, score, explanation, so_dinh_danh, needs_recheck, run_id
-FROM vaccination_dose
-UNION ALL
-SELECT source, record_id, decision, score, explanation, so_dinh_danh, needs_recheck, run_id
-FROM f0_case
-UNION ALL
-SELECT source, record_id, decision, score, explanation, so_dinh_danh, needs_recheck, run_id
-FROM social_insurance_period;
-
 CREATE TABLE quality_finding (
     source text NOT NULL,
     record_id text,
@@ -223,3 +96,22 @@ CREATE TABLE review_candidate (
     PRIMARY KEY (source, record_id, rank)
 );
 CREATE INDEX review_candidate_run ON review_candidate (run_id);
+
+-- A data steward's decision on a row the linker sent to review (Warehouse.decide_review).
+-- One row per decision, kept when a rerun of the batch replaces the row: the audit of who
+-- decided what and when. so_dinh_danh is the person chosen (NULL for no_match); candidates
+-- the register candidates the steward chose among (JSON list of so_dinh_danh, by rank).
+-- decided_at is passed in by the tool (ISO 8601, UTC), like the run table's times.
+CREATE TABLE review_decision (
+    source text NOT NULL,
+    record_id text NOT NULL,
+    decision text NOT NULL CHECK (decision IN ('match', 'no_match')),
+    so_dinh_danh text,
+    candidates jsonb,
+    decided_by text NOT NULL,
+    note text,
+    decided_at timestamptz NOT NULL,
+    run_id text NOT NULL,
+    CHECK ((decision = 'match') = (so_dinh_danh IS NOT NULL))
+);
+CREATE INDEX review_decision_record ON review_decision (source, record_id);

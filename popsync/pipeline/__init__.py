@@ -1,0 +1,51 @@
+"""The steps of popsync, shared by the CLI and the Airflow DAGs.
+
+- ``batch``: the batch record (a JSON dict) and where its files live in the work area;
+- ``stages``: register, standardize, validate (pre-link), link, validate (post-link), load;
+- ``recheck``: re-linking the rows a register change flagged, a stage of its own;
+- ``run``: every stage of a batch in order, its summary and report; ``run all``;
+- ``commands``: the one-file commands (standardize, match, validate).
+
+Every stage takes the batch and the ``Resources`` made at the edge (``popsync.resources``).
+"""
+
+from popsync.pipeline.batch import new_batch, plan_batches
+from popsync.pipeline.commands import match_files, standardize_file, validate_files
+from popsync.pipeline.recheck import recheck_extract, stage_recheck
+from popsync.pipeline.run import STAGES, finish_batch, run_all, run_batch, run_source, stage_name
+from popsync.pipeline.stages import (
+    batch_findings,
+    prepare_register,
+    read_standardized,
+    stage_link,
+    stage_load,
+    stage_register,
+    stage_standardize,
+    stage_validate_post,
+    stage_validate_pre,
+)
+
+__all__ = [
+    "STAGES",
+    "batch_findings",
+    "finish_batch",
+    "match_files",
+    "new_batch",
+    "plan_batches",
+    "prepare_register",
+    "read_standardized",
+    "recheck_extract",
+    "run_all",
+    "run_batch",
+    "run_source",
+    "stage_link",
+    "stage_load",
+    "stage_name",
+    "stage_recheck",
+    "stage_register",
+    "stage_standardize",
+    "stage_validate_post",
+    "stage_validate_pre",
+    "standardize_file",
+    "validate_files",
+]

@@ -1,0 +1,105 @@
+"""The one-file commands: ``popsync standardize``, ``match`` and ``validate`` (no warehouse)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+from typing import Any
+
+from popsync.core.errors import UserError
+from popsync.core.sources import SourceCatalog
+from popsync.pipeline.stages import read_standardized
+
+
+def _write_table(frame, path: Path) -> None:
+    """CSV or Parquet, by the file's suffix."""
+    if path.suffix == ".csv":
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_parquet(path, index=False)
+
+
+def standardize_file(
+    catalog: SourceCatalog, source: str, input_path: str | Path, out_path: str | Path, echo=False
+) -> dict[str, Any]:
+    """``popsync standardize``: read + standardize one file into Parquet; print a summary."""
+    from transforms.standardize import standardize_file as _standardize_file
+
+    summary = _standardize_file(catalog[source], input_path, out_path)
+    if echo:
+        from popsync.report import terminal
+
+        terminal.print_standardize_summary(source, input_path, summary)
+    return summary
+
+
+def match_files(
+    catalog: SourceCatalog,
+    population: str | Path,
+    extract_path: str | Path,
+    source: str,
+    out_path: str | Path,
+    settings_path: str | Path | None = None,
+    echo: bool = False,
+) -> dict[str, Any]:
+    """``popsync match``: link an extract file to a register file; write one row per extract row."""
+    import matching
+
+    out_path = Path(out_path)
+    if out_path.suffix not in (".csv", ".parquet"):
+        raise UserError(f"--out {out_path} must end in .csv or .parquet")
+    started = time.perf_counter()
+    register = read_standardized(population, catalog.register)
+    extract = read_standardized(extract_path, catalog.extract(source))
+    settings = matching.load_settings(settings_path)
+    result = matching.link(register, extract, settings, progress=echo)
+    decisions = result.decisions[["record_id", "so_dinh_danh", "decision", "score", "explanation"]]
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    _write_table(decisions, out_path)
+    if len(result.candidates):
+        _write_table(
+            result.candidates, out_path.with_name(out_path.stem + ".review" + out_path.suffix)
+        )
+    summary = {
+        "rows": len(decisions),
+        "decisions": decisions["decision"].value_counts().to_dict(),
+        "seconds": round(time.perf_counter() - started, 2),
+        "stats": result.stats,
+        "out": str(out_path),
+    }
+    if echo:
+        from popsync.report import terminal
+
+        terminal.print_match_summary(source, summary)
+    return summary
+
+
+def validate_files(
+    catalog: SourceCatalog,
+    source: str,
+    input_path: str | Path,
+    population: str | Path,
+    out_dir: str | Path,
+    run_date: dt.date,
+    echo: bool = False,
+) -> dict[str, Any]:
+    """``popsync validate``: both quality stages on one file; findings, scores and Data Docs."""
+    import expectations
+    import matching
+
+    out_dir = Path(out_dir)
+    register = read_standardized(population, catalog.register)
+    extract = read_standardized(input_path, catalog.extract(source))
+    docs_dir = out_dir / "data_docs"
+    pre = expectations.validate_pre_link(extract, source, run_date, docs_dir=docs_dir)
+    linked = matching.link(register, extract)
+    post = expectations.validate_post_link(
+        extract, linked.decisions, register, source, run_date, docs_dir=docs_dir
+    )
+    written = expectations.write_outputs([pre, post], out_dir)
+    if echo:
+        from popsync.report import terminal
+
+        terminal.print_scores(source, written["scores"], out_dir)
+    return written

@@ -1,0 +1,86 @@
+"""The whole job: every stage of a batch in order, then its summary and report."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from popsync.pipeline.batch import in_folder, new_batch, plan_batches
+from popsync.pipeline.recheck import stage_recheck
+from popsync.pipeline.stages import (
+    batch_findings,
+    stage_link,
+    stage_load,
+    stage_register,
+    stage_standardize,
+    stage_validate_post,
+    stage_validate_pre,
+)
+from popsync.resources import Resources
+
+STAGES = (
+    stage_register,
+    stage_standardize,
+    stage_validate_pre,
+    stage_link,
+    stage_validate_post,
+    stage_load,
+    stage_recheck,
+)
+
+
+def stage_name(stage) -> str:
+    return stage.__name__.removeprefix("stage_")
+
+
+def finish_batch(batch: dict[str, Any], res: Resources, echo: bool = False) -> dict[str, Any]:
+    """Write the batch's ``summary.json`` and HTML report; print the summary line."""
+    from popsync.report import html, terminal
+
+    area = res.workarea
+    report_key = in_folder(batch, "report.html")
+    candidates_key = in_folder(batch, "candidates.parquet")
+    candidates = area.read_parquet(candidates_key) if area.exists(candidates_key) else None
+    area.write_text(
+        report_key, html.render_batch_report(batch, batch_findings(batch, res), candidates)
+    )
+    batch["report"] = area.path(report_key)
+    area.write_json(in_folder(batch, "summary.json"), batch)
+    if echo:
+        terminal.print_run_summary(batch)
+    return batch
+
+
+def run_batch(batch: dict[str, Any], res: Resources, echo: bool = False) -> dict[str, Any]:
+    """Every stage on one batch, then its summary and report."""
+    from popsync.report.progress import StageProgress
+
+    with StageProgress(batch["source"], [stage_name(s) for s in STAGES], echo) as progress:
+        for stage in STAGES:
+            progress.start(stage_name(stage))
+            batch = stage(batch, res)
+            progress.done()
+    return finish_batch(batch, res, echo=echo)
+
+
+def run_source(
+    res: Resources,
+    source: str,
+    input_path: str | Path,
+    population: str | Path,
+    run_date: dt.date | str,
+    echo: bool = False,
+) -> dict[str, Any]:
+    """The main job for one extract: read, standardize, validate, link, validate, load."""
+    return run_batch(new_batch(source, input_path, population, run_date), res, echo)
+
+
+def run_all(
+    res: Resources,
+    samples: str | Path,
+    run_date: dt.date | str | None = None,
+    echo: bool = False,
+) -> list[dict[str, Any]]:
+    """``popsync run all``: every extract of a sample folder, one batch after the other."""
+    return [run_batch(batch, res, echo) for batch in plan_batches(samples, res.catalog, run_date)]

@@ -1,0 +1,234 @@
+"""The stages of one batch, each ``batch -> batch`` with the ``Resources`` it works with: read
+and standardize, validate before linking, link, validate after linking, load. Each reads its
+inputs from the work area and writes its outputs there, so an Airflow task can run it on any
+worker with XCom values, and the CLI can run it in a loop: a DAG run and a CLI run do the same.
+
+The register is prepared once per snapshot and run date (``prepare_register``), before the
+batches that link to it; ``stage_recheck`` (``pipeline.recheck``) follows the load.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+from popsync.core.sources import SourceSpec
+from popsync.core.timing import Steps
+from popsync.pipeline.batch import (
+    as_date,
+    batch_folder,
+    file_sha256,
+    in_folder,
+    require_file,
+)
+from popsync.resources import Resources
+
+FINDINGS_FILES = ("findings_pre.parquet", "findings_post.parquet")
+
+
+def read_standardized(path: str | Path, spec: SourceSpec):
+    """Read one source file and standardize it (the first two steps of every command)."""
+    from transforms.readers import read_source
+    from transforms.standardize import standardize
+
+    what = "register file" if spec.role == "register" else f"{spec.id} extract"
+    return standardize(read_source(require_file(path, what), spec), spec)
+
+
+def _timed(stage: str):
+    """Record the stage's wall time in ``batch["timings"]``."""
+
+    def wrap(func):
+        @functools.wraps(func)
+        def run(batch: dict[str, Any], res: Resources) -> dict[str, Any]:
+            steps = Steps()
+            with steps.step(stage):
+                result = func(dict(batch), res)
+            result["timings"] = {**batch.get("timings", {}), **steps.seconds}
+            return result
+
+        return run
+
+    return wrap
+
+
+def prepare_register(res: Resources, population: str | Path, run_date: str) -> dict[str, Any]:
+    """Read, standardize and validate the register, once per file content (cached in the work
+    area with its findings and scores). Raises ``expectations.BatchBlocked`` when the register
+    cannot serve as the reference: every batch linked to it stops.
+
+    The register's freshness and its "not after the run date" rules depend on the run date, so a
+    cached register is validated again (from its cached Parquet) for another run date.
+    Returns the batch keys ``register``, ``register_sha256``, ``register_findings`` and
+    ``register_scores``."""
+    import expectations
+
+    area = res.workarea
+    population = require_file(population, "register file")
+    sha = file_sha256(population)
+    target, findings_key, scores_key = (f"register/{sha[:16]}{suffix}" for suffix in
+                                        (".parquet", ".findings.parquet", ".scores.json"))  # fmt: skip
+    stored = area.read_json(scores_key, default={})
+    run_date = str(as_date(run_date))
+    if not (
+        area.exists(target) and area.exists(findings_key) and stored.get("run_date") == run_date
+    ):
+        if area.exists(target):
+            register = area.read_parquet(target)
+        else:
+            register = read_standardized(population, res.catalog.register)
+        result = expectations.validate_register(register, as_date(run_date))
+        area.write_parquet(result.findings, findings_key)
+        stored = {
+            "run_date": run_date,
+            "scores": result.scores,
+            "blocked": [[rule, count] for rule, count in result.blocked],
+        }
+        area.write_json(scores_key, stored)
+        if not result.blocked and not area.exists(target):
+            area.write_parquet(register, target)
+    if stored["blocked"]:
+        what = "; ".join(f"{rule} ({count:,} rows)" for rule, count in stored["blocked"])
+        raise expectations.BatchBlocked(
+            f"{res.catalog.register.id} register: batch blocked by {what}; "
+            f"findings in {area.path(findings_key)}"
+        )
+    return {
+        "register_sha256": sha,
+        "register_findings": findings_key,
+        "register_scores": stored["scores"],
+        "register": target,
+    }
+
+
+@_timed("register")
+def stage_register(batch: dict[str, Any], res: Resources) -> dict[str, Any]:
+    """The batch's register, prepared (``prepare_register``)."""
+    return batch | prepare_register(res, batch["population"], batch["run_date"])
+
+
+@_timed("standardize")
+def stage_standardize(batch: dict[str, Any], res: Resources) -> dict[str, Any]:
+    """Read and standardize the extract: one row per input row, same order."""
+    from transforms.standardize import with_unique_record_ids
+
+    spec = res.catalog.extract(batch["source"])
+    sha = file_sha256(require_file(batch["input_path"], f"{spec.id} extract"))
+    standardized = with_unique_record_ids(read_standardized(batch["input_path"], spec))
+    batch.update(input_sha256=sha, folder=batch_folder(spec.id, sha), rows_read=len(standardized))
+    batch["standardized"] = res.workarea.write_parquet(
+        standardized, in_folder(batch, "standardized.parquet")
+    )
+    return batch
+
+
+def _docs_dir(batch: dict[str, Any], res: Resources) -> Path:
+    return res.workarea.local_path(in_folder(batch, "data_docs"))
+
+
+def _gate(batch: dict[str, Any], res: Resources, result, findings_name: str) -> dict[str, Any]:
+    """Write a validation stage's findings into the batch folder, raise
+    ``expectations.BatchBlocked`` on a blocking finding; return the stage's scores."""
+    import expectations
+
+    res.workarea.write_parquet(result.findings, in_folder(batch, findings_name))
+    expectations.raise_if_blocked(result)
+    return result.scores
+
+
+@_timed("validate_pre")
+def stage_validate_pre(batch: dict[str, Any], res: Resources) -> dict[str, Any]:
+    """Pre-link quality gate. Raises ``expectations.BatchBlocked`` on a blocking finding."""
+    import expectations
+
+    result = expectations.validate_pre_link(
+        res.workarea.read_parquet(batch["standardized"]),
+        batch["source"],
+        as_date(batch["run_date"]),
+        docs_dir=_docs_dir(batch, res),
+    )
+    batch["scores_pre"] = _gate(batch, res, result, "findings_pre.parquet")
+    return batch
+
+
+@_timed("link")
+def stage_link(batch: dict[str, Any], res: Resources) -> dict[str, Any]:
+    """Link every row to the register: ``linked.parquet`` and the review ``candidates.parquet``."""
+    import matching
+
+    area = res.workarea
+    extract = area.read_parquet(batch["standardized"])
+    result = matching.link(area.read_parquet(batch["register"]), extract)
+    decisions = result.decisions[["record_id", "so_dinh_danh", "decision", "score", "explanation"]]
+    linked = extract.join(decisions.drop(columns="record_id").set_axis(extract.index))
+    area.write_parquet(result.candidates, in_folder(batch, "candidates.parquet"))
+    batch["link_stats"] = json.loads(json.dumps(result.stats, default=str))
+    batch["linked"] = area.write_parquet(linked, in_folder(batch, "linked.parquet"))
+    return batch
+
+
+@_timed("validate_post")
+def stage_validate_post(batch: dict[str, Any], res: Resources) -> dict[str, Any]:
+    """Post-link quality gate against the register."""
+    import expectations
+
+    area = res.workarea
+    rows = area.read_parquet(batch["linked"])
+    result = expectations.validate_post_link(
+        rows,
+        rows[["record_id", "so_dinh_danh", "decision", "score"]],
+        area.read_parquet(batch["register"]),
+        batch["source"],
+        as_date(batch["run_date"]),
+        docs_dir=_docs_dir(batch, res),
+    )
+    batch["scores_post"] = _gate(batch, res, result, "findings_post.parquet")
+    batch["scores"] = expectations.pillar_scores(batch_findings(batch, res), batch["rows_read"])
+    return batch
+
+
+@_timed("load")
+def stage_load(batch: dict[str, Any], res: Resources) -> dict[str, Any]:
+    """Split rows into loaded / quarantined / review and load the batch in one transaction,
+    then check ``rows read = loaded + quarantined + review`` against the database."""
+    from popsync import warehouse
+
+    area = res.workarea
+    load = warehouse.build_batch(
+        run_id=str(uuid.uuid4()),
+        source=batch["source"],
+        input_file=batch["input_path"],
+        input_sha256=batch["input_sha256"],
+        run_date=as_date(batch["run_date"]),
+        rows=area.read_parquet(batch["linked"]),
+        findings=batch_findings(batch, res),
+        candidates=area.read_parquet(in_folder(batch, "candidates.parquet")),
+        timings=batch.get("timings", {}),
+    )
+    with res.warehouse() as store:
+        store.migrate()
+        register_load = store.load_register(
+            area.read_parquet(batch["register"]),
+            {
+                "input_file": batch["population"],
+                "input_sha256": batch["register_sha256"],
+                "run_date": batch["run_date"],
+            },
+            findings=area.read_parquet(batch["register_findings"]),
+        )
+        loaded = store.load_batch(load)
+    counts = {name: loaded[f"rows_{name}"] for name in ("read", "loaded", "quarantined", "review")}
+    batch.update(run_id=load.run_id, counts=counts, register_run_id=register_load["run_id"])
+    return batch
+
+
+def batch_findings(batch: dict[str, Any], res: Resources):
+    """The batch's findings of both validation stages (those written so far), as one frame."""
+    import pandas as pd
+
+    keys = [in_folder(batch, name) for name in FINDINGS_FILES]
+    parts = [res.workarea.read_parquet(key) for key in keys if res.workarea.exists(key)]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()

@@ -1,0 +1,68 @@
+"""The warehouse's plumbing: one connection (a backend of ``backends``), the declared sources,
+transactions, and the small query helpers every part of the warehouse uses."""
+
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import contextmanager
+
+from popsync.core.sources import SourceCatalog
+
+
+class Database:
+    """A connection to the warehouse and the sources it holds. Every write method of the
+    warehouse runs in one ``transaction()``: on failure nothing of it is visible."""
+
+    def __init__(self, backend, catalog: SourceCatalog):
+        self._db = backend
+        self.catalog = catalog
+
+    @property
+    def backend(self) -> str:
+        """``postgresql`` or ``sqlite``."""
+        return self._db.name
+
+    def close(self) -> None:
+        self._db.conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    @contextmanager
+    def _transaction(self):
+        cur = self._db.begin()
+        try:
+            yield cur
+        except BaseException:
+            self._db.conn.rollback()
+            raise
+        else:
+            self._db.conn.commit()
+        finally:
+            cur.close()
+
+    def _run(self, cur, template: str, params=(), **identifiers):
+        cur.execute(self._db.query(template, **identifiers), params)
+        return cur
+
+    def _scalar(self, cur, template: str, params=(), **identifiers):
+        return self._run(cur, template, params, **identifiers).fetchone()[0]
+
+    def fetch(self, template: str, params=(), **identifiers) -> list[tuple]:
+        """Rows of a read-only query (``{name}`` identifiers, ``%s`` values), in a transaction
+        of its own: for reports and tests, never for writes."""
+        with self._transaction() as cur:
+            return self._run(cur, template, params, **identifiers).fetchall()
+
+    def _table_of(self, source: str) -> str:
+        """The table of an extract source; a ``UserError`` for the register or an unknown id."""
+        return self.catalog.extract(source).table
+
+
+def now() -> str:
+    """Wall-clock time as the warehouse stores it (ISO 8601, UTC), always passed in by the
+    tool, never taken from the server."""
+    return dt.datetime.now(dt.UTC).isoformat()

@@ -1,0 +1,182 @@
+"""The re-check after a register change: the stored rows flagged ``needs_recheck``, and the
+outcome of linking them again, written in one transaction with the runs counted again."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from popsync.core.contracts import CANDIDATE_COLUMNS, FINDING_COLUMNS
+from popsync.core.privacy import mask_id
+from popsync.warehouse.batch import arrow_or_none, to_arrow, typed
+
+
+class Recheck:
+    def rows_to_recheck(self, source: str) -> pd.DataFrame:
+        """The rows of ``source`` (every batch) that a register load flagged ``needs_recheck``:
+        their stored standardized columns (what the linker compares) and their current link
+        (``so_dinh_danh``, ``decision``, ``score``, ``run_id``), ordered by record id."""
+        table = self._table_of(source)
+        with self._transaction() as cur:
+            found = self._run(
+                cur,
+                "SELECT {columns} FROM {table} WHERE source = %s AND needs_recheck = TRUE "
+                "ORDER BY record_id",
+                (source,),
+                columns=list(RECHECK_COLUMNS),
+                table=table,
+            ).fetchall()
+        return typed(pd.DataFrame(found, columns=list(RECHECK_COLUMNS)))
+
+    def apply_recheck(
+        self,
+        source: str,
+        decisions: pd.DataFrame,
+        candidates: pd.DataFrame | None,
+        run_id: str,
+        register_run_id: str | None = None,
+    ) -> dict:
+        """Write the new links of re-checked rows (``rows_to_recheck``) in one transaction.
+
+        ``decisions``: ``record_id``, ``so_dinh_danh``, ``decision``, ``score``,
+        ``explanation`` (``matching.link`` against the current register); ``candidates``: the
+        review candidates of those rows. Only rows still flagged are written (a rerun of their
+        batch may have re-linked them meanwhile). A row whose decision and person are
+        unchanged only loses its flag. A changed row gets its new link, its review candidates
+        when it now waits for review, and a ``link_rechecked`` finding (stage ``recheck``,
+        run id ``run_id``: the run that re-checked it); it keeps its own run id, and that
+        run's ``rows_loaded`` / ``rows_review`` are counted again (a row moving between
+        loaded and review changes them, never their sum): the run is reconciled in the same
+        transaction, so nothing read is lost.
+
+        ``register_run_id``: the register load the rows were linked against. When another
+        snapshot has been loaded since, nothing is written (the flags stay for the next run)
+        and ``deferred`` says how many rows wait. Returns ``rechecked``, ``changed``,
+        ``deferred``."""
+        table = self._table_of(source)
+        with self._transaction() as cur:
+            self._db.lock(cur, "dan_cu")
+            self._db.lock(cur, source)
+            flagged = pd.DataFrame(
+                self._run(
+                    cur,
+                    "SELECT record_id, run_id, so_dinh_danh, decision FROM {table} "
+                    "WHERE source = %s AND needs_recheck = TRUE",
+                    (source,),
+                    table=table,
+                ).fetchall(),
+                columns=["record_id", "run_id", "so_dinh_danh", "decision"],
+                dtype="string",
+            )
+            work = flagged.merge(
+                _new_links(decisions), on="record_id", how="inner", suffixes=("_old", "")
+            )
+            outcome = {"rechecked": 0, "changed": 0, "deferred": 0}
+            if work.empty:
+                return outcome
+            if register_run_id is not None:
+                latest = self._run(
+                    cur,
+                    "SELECT run_id FROM run WHERE source = 'dan_cu' AND status = 'loaded' "
+                    "ORDER BY finished_at DESC LIMIT 1",
+                ).fetchone()
+                if latest is not None and latest[0] != register_run_id:
+                    return {**outcome, "deferred": len(work)}
+            same_person = work["so_dinh_danh"].eq(work["so_dinh_danh_old"]).fillna(False) | (
+                work["so_dinh_danh"].isna() & work["so_dinh_danh_old"].isna()
+            )
+            changed = ~(work["decision"].eq(work["decision_old"]).fillna(False) & same_person)
+            work = work.assign(changed=changed.astype("int64"))
+            self._run(cur, "DROP TABLE IF EXISTS recheck_stage")
+            self._run(
+                cur,
+                "CREATE TEMP TABLE recheck_stage (record_id text, so_dinh_danh text, "
+                "decision text, score double precision, explanation jsonb, changed integer)",
+            )
+            self._db.bulk_insert(
+                cur, "recheck_stage", to_arrow(work, _RECHECK_STAGE, {}, "re-check")
+            )
+            outcome["rechecked"] = self._run(
+                cur,
+                "UPDATE {table} SET needs_recheck = FALSE WHERE source = %s "
+                "AND needs_recheck = TRUE AND record_id IN (SELECT record_id FROM recheck_stage)",
+                (source,),
+                table=table,
+            ).rowcount
+            outcome["changed"] = self._run(
+                cur,
+                "UPDATE {table} SET so_dinh_danh = s.so_dinh_danh, decision = s.decision, "
+                "score = s.score, explanation = s.explanation FROM recheck_stage s "
+                "WHERE s.changed = 1 AND {table}.source = %s AND {table}.record_id = s.record_id",
+                (source,),
+                table=table,
+            ).rowcount
+            self._run(
+                cur,
+                "DELETE FROM review_candidate WHERE source = %s AND record_id IN "
+                "(SELECT record_id FROM recheck_stage WHERE changed = 1)",
+                (source,),
+            )
+            self._run(cur, "DROP TABLE recheck_stage")
+            moved = work[work["changed"].eq(1)]
+            in_review = moved.loc[moved["decision"].eq("review"), ["record_id", "run_id"]]
+            if candidates is not None and len(candidates) and len(in_review):
+                held = candidates.drop(columns=["run_id"], errors="ignore").merge(
+                    in_review, on="record_id"
+                )
+                found = arrow_or_none(
+                    held, CANDIDATE_COLUMNS, {"source": source}, "re-check candidates"
+                )
+                if found is not None:
+                    self._db.bulk_insert(cur, "review_candidate", found)
+            if len(moved):
+                findings = pd.DataFrame(
+                    {
+                        "record_id": moved["record_id"],
+                        "observed": [
+                            _link_text(old_decision, old_id) + " -> " + _link_text(new, new_id)
+                            for old_decision, old_id, new, new_id in zip(
+                                moved["decision_old"], moved["so_dinh_danh_old"],
+                                moved["decision"], moved["so_dinh_danh"], strict=True,
+                            )
+                        ],
+                    }
+                )  # fmt: skip
+                constants = {"source": source, "stage": "recheck", "rule": "link_rechecked",
+                             "pillar": "song", "severity": "warn", "reason": RECHECK_REASON,
+                             "run_id": run_id}  # fmt: skip
+                self._db.bulk_insert(
+                    cur,
+                    "quality_finding",
+                    to_arrow(findings, FINDING_COLUMNS, constants, "re-check findings"),
+                )
+            for row_run in sorted(moved["run_id"].dropna().unique()):
+                self._recount(cur, row_run, source)
+        return outcome
+
+
+# What the linker needs of a stored row to link it again, and its current link.
+RECHECK_COLUMNS = (
+    "record_id", "full_name", "birth_date", "birth_date_precision", "sex", "id_number",
+    "phone", "province_code", "district_code", "ward_code", "admin_scheme", "flags",
+    "so_dinh_danh", "decision", "score", "run_id",
+)  # fmt: skip
+RECHECK_REASON = "the linked person's identity changed in the register; the link was checked again"
+_RECHECK_STAGE = {"record_id": "text", "so_dinh_danh": "text", "decision": "text",
+                  "score": "float", "explanation": "json", "changed": "int"}  # fmt: skip
+
+
+def _new_links(decisions: pd.DataFrame) -> pd.DataFrame:
+    """The linker's decisions with ``so_dinh_danh`` only where the decision is ``match``."""
+    links = decisions[["record_id", "so_dinh_danh", "decision", "score", "explanation"]].copy()
+    links["record_id"] = links["record_id"].astype("string")
+    links["decision"] = links["decision"].astype("string")
+    person = links["so_dinh_danh"].astype("string")
+    links["so_dinh_danh"] = person.where(links["decision"].eq("match") & person.ne(""))
+    return links
+
+
+def _link_text(decision: object, person: object) -> str:
+    """``match 001******345`` / ``review``: a link as a finding shows it (ID masked)."""
+    if person is None or pd.isna(person):
+        return str(decision)
+    return f"{decision} {mask_id(person)}"
