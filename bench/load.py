@@ -29,8 +29,8 @@ from psycopg2 import sql
 from run import temporary_database
 
 from popsync import warehouse
-from popsync.warehouse.backends import COPY_CHUNK
 from popsync.core.sources import load_catalog
+from popsync.warehouse.backends import COPY_CHUNK
 from transforms.text import fold
 
 FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi"]
