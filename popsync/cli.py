@@ -212,8 +212,15 @@ def validate(source, input_path, population, out_dir, run_date):
     default=None,
     help="Run date (default: today; for 'all', the sample set's extract date).",
 )
+@click.option(
+    "--batch",
+    "delivery",
+    default=None,
+    help="What the file is a version of (default: its file name): a later file of the same "
+    "batch replaces this one whole.",
+)
 @_database_options("Where intermediate files, reports and the embedded database go.")
-def run(source, input_path, population, samples, run_date, database_url, workdir):
+def run(source, input_path, population, samples, run_date, delivery, database_url, workdir):
     """The main job: read, standardize, validate, link, validate, load."""
     from popsync import pipeline
 
@@ -222,12 +229,20 @@ def run(source, input_path, population, samples, run_date, database_url, workdir
         if source == "all":
             if samples is None:
                 raise UserError("'popsync run all' needs --samples DIR")
+            if delivery is not None:
+                raise UserError("--batch names one file's delivery: not with 'run all'")
             pipeline.run_all(res, samples, run_date=run_date, echo=True)
         else:
             if input_path is None or population is None:
                 raise UserError(f"'popsync run {source}' needs --input and --population")
             pipeline.run_source(
-                res, source, input_path, population, run_date=run_date or dt.date.today(), echo=True
+                res,
+                source,
+                input_path,
+                population,
+                run_date=run_date or dt.date.today(),
+                echo=True,
+                delivery=delivery,
             )
     except UserError as error:
         _fail(error)

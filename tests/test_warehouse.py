@@ -83,7 +83,8 @@ def sample_batch(run_id: str = "run-1", source: str = "tiem_chung") -> Batch:
         "record_id": [f"{prefix}3", f"{prefix}3"], "so_dinh_danh": ["001090000001", "001090000003"],
         "score": [0.6, 0.4], "rank": [1, 2], "explanation": ['{"a": 1}', '{"a": 2}'],
     })  # fmt: skip
-    return build_batch(run_id=run_id, source=source, input_file=f"in/{source}.csv",
+    return build_batch(run_id=run_id, source=source, delivery=f"{source}.csv",
+                       input_file=f"in/{source}.csv",
                        input_sha256=SHA, run_date="2024-06-01", rows=rows, findings=findings,
                        candidates=candidates, timings={"link": 1.5})  # fmt: skip
 
@@ -313,7 +314,7 @@ def test_two_sources_from_two_threads_on_sqlite(tmp_path):
 
 def test_register_update_keeps_history_applies_deaths_and_flags_links(store):
     store.load_batch(sample_batch("run-1"))  # TI1 -> person 1, TI4 (quarantined) -> person 2
-    store.load_batch(build_batch(run_id="run-f0", source="f0", input_file="f0.csv",
+    store.load_batch(build_batch(run_id="run-f0", source="f0", delivery="f0.csv", input_file="f0.csv",
                                  input_sha256="cd" * 32, run_date="2024-06-01",
                                  rows=extract("f0", {"F1": "001090000003", "F2": "001090000002"})))  # fmt: skip
     later = pd.Timestamp("2024-05-01")
@@ -394,7 +395,7 @@ def test_register_findings_are_stored_with_the_register_load(url):
 
 def test_flagged_rows_are_rechecked_and_changed_links_recorded(store):
     store.load_batch(sample_batch("run-1"))  # TI1 -> person 1 (match), TI2 no_match, TI3 review
-    store.load_batch(build_batch(run_id="run-2", source="tiem_chung", input_file="b.csv",
+    store.load_batch(build_batch(run_id="run-2", source="tiem_chung", delivery="b.csv", input_file="b.csv",
                                  input_sha256="cd" * 32, run_date="2024-06-01",
                                  rows=extract("tiem_chung", {"TX1": "001090000001",
                                                              "TX2": "001090000002"})))  # fmt: skip

@@ -22,22 +22,22 @@ DECISION_COLUMNS = ("record_id", "so_dinh_danh", "decision", "score", "explanati
 LINK_COLUMNS = {"so_dinh_danh": TEXT, "decision": TEXT, "score": FLOAT, "explanation": JSON}
 # A row waiting for review: its ranked register candidates.
 CANDIDATE_COLUMNS = {
-    "source": TEXT, "record_id": TEXT, "rank": INT, "so_dinh_danh": TEXT, "score": FLOAT,
+    "source": TEXT, "delivery": TEXT, "record_id": TEXT, "rank": INT, "so_dinh_danh": TEXT, "score": FLOAT,
     "explanation": JSON, "run_id": TEXT,
 }  # fmt: skip
-# What the linker writes of a candidate (the warehouse adds source and run_id).
+# What the linker writes of a candidate (the warehouse adds source, delivery and run_id).
 LINKER_CANDIDATE_COLUMNS = ("record_id", "so_dinh_danh", "score", "rank", "explanation")
 
 # One row per (row, rule broken); ``record_id`` is null for a batch-level rule.
 FINDING_COLUMNS = {
-    "source": TEXT, "record_id": TEXT, "stage": TEXT, "rule": TEXT, "pillar": TEXT,
+    "source": TEXT, "delivery": TEXT, "record_id": TEXT, "stage": TEXT, "rule": TEXT, "pillar": TEXT,
     "severity": TEXT, "observed": TEXT, "reason": TEXT, "run_id": TEXT,
 }  # fmt: skip
-# What a validation stage writes of a finding (the warehouse adds run_id).
-VALIDATION_FINDING_COLUMNS = tuple(c for c in FINDING_COLUMNS if c != "run_id")
+# What a validation stage writes of a finding (the warehouse adds the delivery and the run).
+VALIDATION_FINDING_COLUMNS = tuple(c for c in FINDING_COLUMNS if c not in ("delivery", "run_id"))
 # A quarantined row, whole (``row_data``: every column as JSON), with the rules it broke.
 QUARANTINE_COLUMNS = {
-    "source": TEXT, "record_id": TEXT, "src_file": TEXT, "src_sha256": TEXT, "src_row": INT,
+    "source": TEXT, "delivery": TEXT, "record_id": TEXT, "src_file": TEXT, "src_sha256": TEXT, "src_row": INT,
     "row_data": JSON, "rules": TEXT, "run_id": TEXT,
 }  # fmt: skip
 

@@ -166,12 +166,14 @@ class SourceSpec(_Strict):
 
     def table_columns(self) -> dict[str, str]:
         """The warehouse table's columns taken from a frame, in table order (``run_id`` last):
-        for an extract, provenance, person columns, its own columns, then the link."""
+        for an extract, the delivery (a batch's, not the frame's), provenance, person columns,
+        its own columns, then the link."""
         if self.role == "register":
             types = {**PERSON_ROW_COLUMNS, **_REGISTER_ONLY, **self.standardized_columns()}
             return {column: types[std] for std, column in self.store.items()} | {"run_id": TEXT}
         provenance = {name: INT if name == "src_row" else TEXT for name in PROVENANCE}
         return {
+            "delivery": TEXT,
             **provenance,
             **PERSON_ROW_COLUMNS,
             **self.standardized_columns(),

@@ -40,16 +40,28 @@ def as_date(value: str | dt.date) -> dt.date:
 
 
 def new_batch(
-    source: str, input_path: str | Path, population: str | Path, run_date: dt.date | str
+    source: str,
+    input_path: str | Path,
+    population: str | Path,
+    run_date: dt.date | str,
+    delivery: str | None = None,
+    mode: str = "replace",
 ) -> dict[str, Any]:
     """The starting dict of one batch. Input paths are made absolute: a task on another
     worker must not depend on this process's working directory.
 
+    ``delivery`` names what the file is a version of (default: the file's name): a later
+    file of the same delivery replaces this one whole (``mode`` ``replace``), or its rows
+    replace the same record ids (``upsert``, for incremental pulls).
+
     The warehouse URL is not part of it (it may hold a password, and batches are logged and
     stored as XCom): the stages take it from ``Resources``."""
+    input_path = require_file(input_path, f"{source} extract").resolve()
     return {
         "source": source,
-        "input_path": str(require_file(input_path, f"{source} extract").resolve()),
+        "delivery": delivery or input_path.name,
+        "mode": mode,
+        "input_path": str(input_path),
         "population": str(require_file(population, "register file").resolve()),
         "run_date": str(as_date(run_date)),
         "timings": {},

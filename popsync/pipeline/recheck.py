@@ -29,9 +29,12 @@ def stage_recheck(batch: dict[str, Any], res: Resources) -> dict[str, Any]:
         if rows.empty:
             return batch | {"recheck": {"rechecked": 0, "changed": 0}}
         import matching
+        from popsync.warehouse.batch import row_keys
 
         register = res.workarea.read_parquet(batch["register"])
-        result = matching.link(register, recheck_extract(rows, source))
+        # Record ids are scoped to their delivery: the linker gets the rows' full keys.
+        keyed = rows.assign(record_id=row_keys(rows)).drop(columns="delivery")
+        result = matching.link(register, recheck_extract(keyed, source))
         outcome = store.apply_recheck(
             source, result.decisions, result.candidates, batch["run_id"], batch["register_run_id"]
         )

@@ -71,9 +71,11 @@ def run_source(
     population: str | Path,
     run_date: dt.date | str,
     echo: bool = False,
+    delivery: str | None = None,
 ) -> dict[str, Any]:
-    """The main job for one extract: read, standardize, validate, link, validate, load."""
-    return run_batch(new_batch(source, input_path, population, run_date), res, echo)
+    """The main job for one extract: read, standardize, validate, link, validate, load.
+    ``delivery``: what the file is a version of (default: its name)."""
+    return run_batch(new_batch(source, input_path, population, run_date, delivery), res, echo)
 
 
 def run_all(

@@ -200,6 +200,8 @@ def stage_load(batch: dict[str, Any], res: Resources) -> dict[str, Any]:
     load = warehouse.build_batch(
         run_id=str(uuid.uuid4()),
         source=batch["source"],
+        delivery=batch["delivery"],
+        mode=batch.get("mode", "replace"),
         input_file=batch["input_path"],
         input_sha256=batch["input_sha256"],
         run_date=as_date(batch["run_date"]),
@@ -213,6 +215,7 @@ def stage_load(batch: dict[str, Any], res: Resources) -> dict[str, Any]:
         register_load = store.load_register(
             area.read_parquet(batch["register"]),
             {
+                "delivery": Path(batch["population"]).name,
                 "input_file": batch["population"],
                 "input_sha256": batch["register_sha256"],
                 "run_date": batch["run_date"],
@@ -221,7 +224,13 @@ def stage_load(batch: dict[str, Any], res: Resources) -> dict[str, Any]:
         )
         loaded = store.load_batch(load)
     counts = {name: loaded[f"rows_{name}"] for name in ("read", "loaded", "quarantined", "review")}
-    batch.update(run_id=load.run_id, counts=counts, register_run_id=register_load["run_id"])
+    batch.update(
+        run_id=load.run_id,
+        counts=counts,
+        version=loaded["version"],
+        rows_retired=loaded["rows_retired"],
+        register_run_id=register_load["run_id"],
+    )
     return batch
 
 

@@ -23,6 +23,7 @@ from popsync.core.sources import SourceCatalog, load_catalog
 from popsync.warehouse.backends import Postgres, Sqlite
 from popsync.warehouse.batch import Batch, build_batch
 from popsync.warehouse.db import Database
+from popsync.warehouse.deliveries import Deliveries
 from popsync.warehouse.load import BatchLoad
 from popsync.warehouse.migrate import Migrations
 from popsync.warehouse.recheck import Recheck
@@ -33,7 +34,9 @@ from popsync.warehouse.runs import ReconciliationError, RunRecords
 __all__ = ["Batch", "ReconciliationError", "Warehouse", "build_batch", "connect", "open_backend"]
 
 
-class Warehouse(Migrations, RegisterMerge, BatchLoad, Recheck, Review, RunRecords, Database):
+class Warehouse(
+    Migrations, RegisterMerge, BatchLoad, Deliveries, Recheck, Review, RunRecords, Database
+):
     """The pipeline's database. Every write method runs in one transaction: on failure
     nothing of it is visible, and the failed run is recorded afterwards."""
 

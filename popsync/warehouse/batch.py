@@ -40,6 +40,7 @@ class Batch:
 
     run_id: str
     source: str
+    delivery: str
     input_file: str
     input_sha256: str
     run_date: dt.date | str
@@ -50,12 +51,25 @@ class Batch:
     candidates: pd.DataFrame = field(default_factory=pd.DataFrame)
     findings: pd.DataFrame = field(default_factory=pd.DataFrame)
     timings: dict = field(default_factory=dict)
+    # ``replace``: the batch is its delivery's new version, whole (a file); ``upsert``: its rows
+    # replace the same record ids of its delivery (an incremental table pull).
+    mode: str = "replace"
+
+    def __post_init__(self):
+        if self.mode not in LOAD_MODES:
+            raise UserError(f"load mode {self.mode!r}: one of {', '.join(LOAD_MODES)}")
+        if not self.delivery:
+            raise UserError(f"{self.source} batch: no delivery name")
+
+
+LOAD_MODES = ("replace", "upsert")
 
 
 def build_batch(
     *,
     run_id: str,
     source: str,
+    delivery: str,
     input_file: str,
     input_sha256: str,
     run_date: dt.date | str,
@@ -63,6 +77,7 @@ def build_batch(
     findings: pd.DataFrame | None = None,
     candidates: pd.DataFrame | None = None,
     timings: dict | None = None,
+    mode: str = "replace",
 ) -> Batch:
     """Split linked rows (standardized + link columns, one per row read) into a ``Batch``:
     rows with a ``quarantine`` finding go to quarantine with the rules they broke, rows whose
@@ -83,6 +98,7 @@ def build_batch(
     return Batch(
         run_id=run_id,
         source=source,
+        delivery=delivery,
         input_file=str(input_file),
         input_sha256=input_sha256,
         run_date=run_date,
@@ -93,6 +109,7 @@ def build_batch(
         candidates=candidates,
         findings=findings,
         timings=dict(timings or {}),
+        mode=mode,
     )
 
 
@@ -173,3 +190,19 @@ def typed(frame: pd.DataFrame) -> pd.DataFrame:
         else:
             frame[column] = frame[column].astype("string")
     return frame
+
+
+# A stored extract row is named by its delivery and its record id (ids are scoped to their
+# delivery); where one string must name it (the linker's record id), the two are joined.
+ROW_KEY_SEP = "\x1f"
+
+
+def row_keys(frame: pd.DataFrame) -> pd.Series:
+    """``delivery`` and ``record_id`` of each row as one key."""
+    return frame["delivery"].astype("string") + ROW_KEY_SEP + frame["record_id"].astype("string")
+
+
+def split_row_keys(frame: pd.DataFrame) -> pd.DataFrame:
+    """A frame whose ``record_id`` holds row keys, with ``delivery`` and ``record_id`` again."""
+    parts = frame["record_id"].astype("string").str.split(ROW_KEY_SEP, n=1, expand=True)
+    return frame.assign(delivery=parts[0], record_id=parts[1])

@@ -17,15 +17,39 @@ from popsync.warehouse.batch import (
 )
 from popsync.warehouse.runs import run_counts, run_record
 
+# What a batch replaces: its delivery's rows (``replace``), or the rows of its record ids in its
+# delivery (``upsert``). No OR next to an IN (subquery): PostgreSQL would then test every row
+# against the whole key list instead of joining.
+_MOVED = {
+    "replace": "SELECT run_id, count(*) FROM {target} WHERE source = %s AND delivery = %s "
+    "AND run_id <> %s GROUP BY run_id",
+    "upsert": "SELECT run_id, count(*) FROM {target} WHERE source = %s AND delivery = %s "
+    "AND record_id IN (SELECT record_id FROM batch_key) AND run_id <> %s GROUP BY run_id",
+}
+_DELETE = {
+    "replace": "DELETE FROM {target} WHERE source = %s AND delivery = %s",
+    "upsert": "DELETE FROM {target} WHERE source = %s AND delivery = %s "
+    "AND record_id IN (SELECT record_id FROM batch_key)",
+}
+
 
 class BatchLoad:
     def load_batch(self, batch: Batch) -> dict:
-        """Load one extract batch in one transaction and reconcile it before commit.
+        """Load one batch (one version of one delivery) in one transaction and reconcile it
+        before commit.
 
-        The rows go by COPY straight into the source's table after the rows of the same
-        record ids (an earlier load of this batch) are deleted: the same end state as an
-        upsert, at about half the cost of staging every row and INSERT ... ON CONFLICT
-        (measured: bench/load.py). Only the record ids are staged. Reruns of one source are
+        ``replace`` (a file): the batch replaces everything its delivery held, whatever the
+        record ids: rows of the earlier version that are gone from this one are retired
+        (counted in ``rows_retired``), and the earlier run is marked ``superseded`` (``replaced``
+        when it was the same content). ``upsert`` (an incremental table pull): the batch's rows
+        replace the rows of the same record ids in its delivery; the others stay. Either way the
+        runs whose rows moved are counted again (``rows_moved``) and keep reconciling. Record
+        ids are scoped to their delivery: two files that both number their rows from 1 are two
+        sets of rows. The delivery's version is recorded in the ``delivery`` ledger.
+
+        The rows go by COPY straight into the source's table after the rows they replace are
+        deleted: the same end state as an upsert, at about half the cost of staging every row
+        and INSERT ... ON CONFLICT (measured: bench/load.py). Loads of one source are
         serialized by an advisory lock; other sources load at the same time.
 
         A rerun does not undo the stewards' work: a row the linker leaves in review again
@@ -40,7 +64,7 @@ class BatchLoad:
             steps("prepare")
             with self._transaction() as cur:
                 counts = self._write_batch(cur, batch, data, steps)
-                run.update(run_counts(counts), status="loaded",
+                run.update(run_counts(counts), status="loaded", version=counts["version"],
                            timings={**run["timings"], "load": steps.seconds})  # fmt: skip
                 self._write_run(cur, run)
         except Exception as error:
@@ -49,6 +73,7 @@ class BatchLoad:
         return {
             "run_id": batch.run_id,
             "source": batch.source,
+            "delivery": batch.delivery,
             "status": "loaded",
             "rows_read": batch.rows_read,
             **counts,
@@ -60,7 +85,7 @@ class BatchLoad:
     def _prepare(self, batch: Batch) -> dict:
         """Every table's rows as Arrow tables; checks record ids before anything is written."""
         source, run_id = batch.source, batch.run_id
-        constants = {"source": source, "run_id": run_id}
+        constants = {"source": source, "delivery": batch.delivery, "run_id": run_id}
         columns = self.catalog.extract(source).table_columns()
         data = {
             # In key order, the primary key index is appended to instead of split at random.
@@ -95,7 +120,7 @@ class BatchLoad:
         return data
 
     def _write_batch(self, cur, batch: Batch, data: dict, steps) -> dict:
-        source, table = batch.source, self._table_of(batch.source)
+        source, table, delivery = batch.source, self._table_of(batch.source), batch.delivery
         self._db.lock(cur, source)
         self._run(cur, "DROP TABLE IF EXISTS batch_key")
         self._run(cur, "CREATE TEMP TABLE batch_key (record_id text, so_dinh_danh text)")
@@ -109,34 +134,9 @@ class BatchLoad:
         if unknown:
             raise UserError(f"{source} batch: {unknown} rows linked to a so_dinh_danh that is "
                             "not in the register (load the register first)")  # fmt: skip
+        version = self._delivery_version(cur, batch)
         steps("stage_keys")
-        # No OR next to an IN (subquery): PostgreSQL would then test every row against the
-        # whole key list instead of joining.
-        for target in (table, "quarantine", "review_candidate", "quality_finding"):
-            self._run(
-                cur,
-                "DELETE FROM {target} WHERE source = %s "
-                "AND record_id IN (SELECT record_id FROM batch_key)",
-                (source,),
-                target=target,
-            )
-        self._run(
-            cur,
-            "DELETE FROM quarantine WHERE source = %s AND src_sha256 = %s",
-            (source, batch.input_sha256),
-        )
-        self._run(
-            cur,
-            "DELETE FROM quality_finding WHERE source = %s AND record_id IS NULL AND run_id IN "
-            "(SELECT run_id FROM run WHERE source = %s AND input_sha256 = %s)",
-            (source, source, batch.input_sha256),
-        )
-        self._run(
-            cur,
-            "UPDATE run SET status = 'replaced', replaced_by = %s WHERE source = %s "
-            "AND input_sha256 = %s AND status = 'loaded' AND run_id <> %s",
-            (batch.run_id, source, batch.input_sha256, batch.run_id),
-        )
+        moved, retired = self._delete_previous(cur, batch, table)
         steps("delete_previous")
         self._db.bulk_insert(cur, table, data["rows"])
         steps("copy_rows")
@@ -144,21 +144,66 @@ class BatchLoad:
             if data[name] is not None and len(data[name]):
                 self._db.bulk_insert(cur, table if name == "review" else name, data[name])
         steps("copy_other")
-        reapplied = self._reapply_decisions(cur, source)
+        reapplied = self._reapply_decisions(cur, source, delivery)
         self._run(cur, "DROP TABLE batch_key")
         steps("reapply_decisions")
+        for run_id, count in moved.items():
+            self._moved(cur, run_id, source, count, batch)
+        self._loaded_delivery(cur, batch, version)
         # Counted after the decisions are applied again: those rows are loaded, not review.
         counts = self._reconcile(cur, batch.run_id, source, batch.rows_read)
         steps("reconcile")
-        return {**counts, "decisions_reapplied": reapplied}
+        return {**counts, "rows_retired": retired, "version": version,
+                "decisions_reapplied": reapplied}  # fmt: skip
 
-    def _reapply_decisions(self, cur, source: str) -> int:
-        """Apply again the stewards' decisions (the latest ``review_decision`` per record) to
-        the rows of the batch just written (``batch_key``) that the linker left in review, in
-        the caller's transaction: ``no_match`` always; ``match`` only when its person is still
-        one of the row's new review candidates (else the evidence changed: the row stays in
-        review with its candidates, for a new decision). Applied rows lose their candidates.
-        No new audit row: the decision is the one already recorded. Returns the rows applied."""
+    def _delete_previous(self, cur, batch: Batch, table: str) -> tuple[dict[str, int], int]:
+        """Delete what this batch replaces: its delivery's rows (``replace``) or the rows of its
+        record ids (``upsert``), with their quarantine, candidates and findings. Returns the
+        rows moved per earlier run, and the rows retired (an earlier version's rows whose
+        record id is not in this batch)."""
+        source, delivery, run_id = batch.source, batch.delivery, batch.run_id
+        moved: dict[str, int] = {}
+        for target in (table, "quarantine"):
+            for earlier, count in self._run(
+                cur, _MOVED[batch.mode], (source, delivery, run_id), target=target
+            ).fetchall():
+                moved[earlier] = moved.get(earlier, 0) + count
+        retired = 0
+        if batch.mode == "replace":
+            for target in (table, "quarantine"):
+                retired += self._scalar(
+                    cur,
+                    "SELECT count(*) FROM {target} WHERE source = %s AND delivery = %s "
+                    "AND run_id <> %s AND record_id NOT IN (SELECT record_id FROM batch_key)",
+                    (source, delivery, run_id),
+                    target=target,
+                )
+        for target in (table, "quarantine", "review_candidate", "quality_finding"):
+            self._run(cur, _DELETE[batch.mode], (source, delivery), target=target)
+        return moved, retired
+
+    def _moved(self, cur, run_id: str, source: str, count: int, batch: Batch) -> None:
+        """An earlier run whose rows this batch replaced: counted again; ``superseded`` (or
+        ``replaced``, for the same content) when none of its rows is left."""
+        self._run(cur, "UPDATE run SET rows_moved = rows_moved + %s WHERE run_id = %s",
+                  (count, run_id))  # fmt: skip
+        counts = self._recount(cur, run_id, source)
+        if counts is not None and not any(counts.values()):
+            self._run(
+                cur,
+                "UPDATE run SET status = CASE WHEN input_sha256 = %s THEN 'replaced' "
+                "ELSE 'superseded' END, replaced_by = %s WHERE run_id = %s",
+                (batch.input_sha256, batch.run_id, run_id),
+            )
+
+    def _reapply_decisions(self, cur, source: str, delivery: str) -> int:
+        """Apply again the stewards' decisions (the latest ``review_decision`` per record of the
+        delivery) to the rows of the batch just written (``batch_key``) that the linker left in
+        review, in the caller's transaction: ``no_match`` always; ``match`` only when its person
+        is still one of the row's new review candidates (else the evidence changed: the row
+        stays in review with its candidates, for a new decision). Applied rows lose their
+        candidates. No new audit row: the decision is the one already recorded. Returns the
+        rows applied."""
         table = self._table_of(source)
         self._run(cur, "DROP TABLE IF EXISTS reapply_stage")
         self._run(
@@ -166,12 +211,14 @@ class BatchLoad:
             "CREATE TEMP TABLE reapply_stage AS SELECT d.record_id, d.decision, d.so_dinh_danh "
             "FROM (SELECT record_id, decision, so_dinh_danh, ROW_NUMBER() OVER "
             "(PARTITION BY record_id ORDER BY decided_at DESC) AS latest FROM review_decision "
-            "WHERE source = %s AND record_id IN (SELECT record_id FROM batch_key)) d "
-            "JOIN {table} t ON t.source = %s AND t.record_id = d.record_id "
+            "WHERE source = %s AND delivery = %s "
+            "AND record_id IN (SELECT record_id FROM batch_key)) d "
+            "JOIN {table} t ON t.source = %s AND t.delivery = %s AND t.record_id = d.record_id "
             "WHERE d.latest = 1 AND t.decision = 'review' AND (d.decision = 'no_match' "
             "OR EXISTS (SELECT 1 FROM review_candidate c WHERE c.source = %s "
-            "AND c.record_id = d.record_id AND c.so_dinh_danh = d.so_dinh_danh))",
-            (source, source, source),
+            "AND c.delivery = %s AND c.record_id = d.record_id "
+            "AND c.so_dinh_danh = d.so_dinh_danh))",
+            (source, delivery) * 3,
             table=table,
         )
         reapplied = self._scalar(cur, "SELECT count(*) FROM reapply_stage")
@@ -181,25 +228,25 @@ class BatchLoad:
                 "UPDATE {table} SET decision = 'match', so_dinh_danh = c.so_dinh_danh, "
                 "score = c.score, explanation = c.explanation "
                 "FROM reapply_stage s, review_candidate c WHERE s.decision = 'match' "
-                "AND c.source = %s AND c.record_id = s.record_id "
-                "AND c.so_dinh_danh = s.so_dinh_danh "
-                "AND {table}.source = %s AND {table}.record_id = s.record_id",
-                (source, source),
+                "AND c.source = %s AND c.delivery = %s AND c.record_id = s.record_id "
+                "AND c.so_dinh_danh = s.so_dinh_danh AND {table}.source = %s "
+                "AND {table}.delivery = %s AND {table}.record_id = s.record_id",
+                (source, delivery) * 2,
                 table=table,
             )
             self._run(
                 cur,
                 "UPDATE {table} SET decision = 'no_match', so_dinh_danh = NULL "
-                "WHERE source = %s AND record_id IN "
+                "WHERE source = %s AND delivery = %s AND record_id IN "
                 "(SELECT record_id FROM reapply_stage WHERE decision = 'no_match')",
-                (source,),
+                (source, delivery),
                 table=table,
             )
             self._run(
                 cur,
-                "DELETE FROM review_candidate WHERE source = %s "
+                "DELETE FROM review_candidate WHERE source = %s AND delivery = %s "
                 "AND record_id IN (SELECT record_id FROM reapply_stage)",
-                (source,),
+                (source, delivery),
             )
         self._run(cur, "DROP TABLE reapply_stage")
         return reapplied

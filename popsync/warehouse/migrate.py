@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from importlib import resources
 
+from popsync.core.errors import UserError
 from popsync.warehouse import schema
 from popsync.warehouse.db import now
 
@@ -34,6 +35,11 @@ class Migrations:
             extracts = self.catalog.extracts
             for spec in extracts:
                 existing = self._db.columns(cur, spec.table)
+                if existing and "delivery" not in existing:
+                    raise UserError(
+                        f"table {spec.table} was made by a popsync older than deliveries "
+                        "(record ids scoped to their file): load this warehouse into a new one"
+                    )
                 statements = (
                     schema.add_columns(spec, existing)
                     if existing

@@ -6,21 +6,23 @@ from __future__ import annotations
 import pandas as pd
 
 from popsync.core.contracts import CANDIDATE_COLUMNS, FINDING_COLUMNS
+from popsync.core.errors import UserError
 from popsync.core.privacy import mask_id
-from popsync.warehouse.batch import arrow_or_none, to_arrow, typed
+from popsync.warehouse.batch import ROW_KEY_SEP, arrow_or_none, split_row_keys, to_arrow, typed
 
 
 class Recheck:
     def rows_to_recheck(self, source: str) -> pd.DataFrame:
         """The rows of ``source`` (every batch) that a register load flagged ``needs_recheck``:
-        their stored standardized columns (what the linker compares) and their current link
-        (``so_dinh_danh``, ``decision``, ``score``, ``run_id``), ordered by record id."""
+        their delivery, their stored standardized columns (what the linker compares) and their
+        current link (``so_dinh_danh``, ``decision``, ``score``, ``run_id``), ordered by
+        record id and delivery."""
         table = self._table_of(source)
         with self._transaction() as cur:
             found = self._run(
                 cur,
                 "SELECT {columns} FROM {table} WHERE source = %s AND needs_recheck = TRUE "
-                "ORDER BY record_id",
+                "ORDER BY record_id, delivery",
                 (source,),
                 columns=list(RECHECK_COLUMNS),
                 table=table,
@@ -38,8 +40,9 @@ class Recheck:
         """Write the new links of re-checked rows (``rows_to_recheck``) in one transaction.
 
         ``decisions``: ``record_id``, ``so_dinh_danh``, ``decision``, ``score``,
-        ``explanation`` (``matching.link`` against the current register); ``candidates``: the
-        review candidates of those rows. Only rows still flagged are written (a rerun of their
+        ``explanation`` (``matching.link`` against the current register), the record id being
+        the row's key in its delivery (``row_key``); ``candidates``: the review candidates of
+        those rows, keyed the same way. Only rows still flagged are written (a rerun of their
         batch may have re-linked them meanwhile). A row whose decision and person are
         unchanged only loses its flag. A changed row gets its new link, its review candidates
         when it now waits for review, and a ``link_rechecked`` finding (stage ``recheck``,
@@ -59,16 +62,19 @@ class Recheck:
             flagged = pd.DataFrame(
                 self._run(
                     cur,
-                    "SELECT record_id, run_id, so_dinh_danh, decision FROM {table} "
+                    "SELECT delivery, record_id, run_id, so_dinh_danh, decision FROM {table} "
                     "WHERE source = %s AND needs_recheck = TRUE",
                     (source,),
                     table=table,
                 ).fetchall(),
-                columns=["record_id", "run_id", "so_dinh_danh", "decision"],
+                columns=["delivery", "record_id", "run_id", "so_dinh_danh", "decision"],
                 dtype="string",
             )
             work = flagged.merge(
-                _new_links(decisions), on="record_id", how="inner", suffixes=("_old", "")
+                _keyed(_new_links(decisions), flagged),
+                on=["delivery", "record_id"],
+                how="inner",
+                suffixes=("_old", ""),
             )
             outcome = {"rechecked": 0, "changed": 0, "deferred": 0}
             if work.empty:
@@ -89,7 +95,7 @@ class Recheck:
             self._run(cur, "DROP TABLE IF EXISTS recheck_stage")
             self._run(
                 cur,
-                "CREATE TEMP TABLE recheck_stage (record_id text, so_dinh_danh text, "
+                "CREATE TEMP TABLE recheck_stage (delivery text, record_id text, so_dinh_danh text, "
                 "decision text, score double precision, explanation jsonb, changed integer)",
             )
             self._db.bulk_insert(
@@ -98,7 +104,8 @@ class Recheck:
             outcome["rechecked"] = self._run(
                 cur,
                 "UPDATE {table} SET needs_recheck = FALSE WHERE source = %s "
-                "AND needs_recheck = TRUE AND record_id IN (SELECT record_id FROM recheck_stage)",
+                "AND needs_recheck = TRUE AND EXISTS (SELECT 1 FROM recheck_stage s "
+                "WHERE s.delivery = {table}.delivery AND s.record_id = {table}.record_id)",
                 (source,),
                 table=table,
             ).rowcount
@@ -106,22 +113,27 @@ class Recheck:
                 cur,
                 "UPDATE {table} SET so_dinh_danh = s.so_dinh_danh, decision = s.decision, "
                 "score = s.score, explanation = s.explanation FROM recheck_stage s "
-                "WHERE s.changed = 1 AND {table}.source = %s AND {table}.record_id = s.record_id",
+                "WHERE s.changed = 1 AND {table}.source = %s AND {table}.delivery = s.delivery "
+                "AND {table}.record_id = s.record_id",
                 (source,),
                 table=table,
             ).rowcount
             self._run(
                 cur,
-                "DELETE FROM review_candidate WHERE source = %s AND record_id IN "
-                "(SELECT record_id FROM recheck_stage WHERE changed = 1)",
+                "DELETE FROM review_candidate WHERE source = %s AND EXISTS "
+                "(SELECT 1 FROM recheck_stage s WHERE s.changed = 1 "
+                "AND s.delivery = review_candidate.delivery "
+                "AND s.record_id = review_candidate.record_id)",
                 (source,),
             )
             self._run(cur, "DROP TABLE recheck_stage")
             moved = work[work["changed"].eq(1)]
-            in_review = moved.loc[moved["decision"].eq("review"), ["record_id", "run_id"]]
+            in_review = moved.loc[
+                moved["decision"].eq("review"), ["delivery", "record_id", "run_id"]
+            ]
             if candidates is not None and len(candidates) and len(in_review):
-                held = candidates.drop(columns=["run_id"], errors="ignore").merge(
-                    in_review, on="record_id"
+                held = _keyed(candidates.drop(columns=["run_id"], errors="ignore"), flagged).merge(
+                    in_review, on=["delivery", "record_id"]
                 )
                 found = arrow_or_none(
                     held, CANDIDATE_COLUMNS, {"source": source}, "re-check candidates"
@@ -131,6 +143,7 @@ class Recheck:
             if len(moved):
                 findings = pd.DataFrame(
                     {
+                        "delivery": moved["delivery"],
                         "record_id": moved["record_id"],
                         "observed": [
                             _link_text(old_decision, old_id) + " -> " + _link_text(new, new_id)
@@ -156,18 +169,35 @@ class Recheck:
 
 # What the linker needs of a stored row to link it again, and its current link.
 RECHECK_COLUMNS = (
-    "record_id", "full_name", "birth_date", "birth_date_precision", "sex", "id_number",
+    "delivery", "record_id", "full_name", "birth_date", "birth_date_precision", "sex", "id_number",
     "phone", "province_code", "district_code", "ward_code", "admin_scheme", "flags",
     "so_dinh_danh", "decision", "score", "run_id",
 )  # fmt: skip
 RECHECK_REASON = "the linked person's identity changed in the register; the link was checked again"
-_RECHECK_STAGE = {"record_id": "text", "so_dinh_danh": "text", "decision": "text",
+_RECHECK_STAGE = {"delivery": "text", "record_id": "text", "so_dinh_danh": "text", "decision": "text",
                   "score": "float", "explanation": "json", "changed": "int"}  # fmt: skip
+
+
+def _keyed(frame: pd.DataFrame, flagged: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the ``delivery`` of each row: from its row key (``row_keys``), from its
+    own column, or, for a record id that only one flagged row has, from that row."""
+    ids = frame["record_id"].astype("string")
+    if "delivery" in frame.columns:
+        return frame
+    if ids.str.contains(ROW_KEY_SEP, regex=False).all():
+        return split_row_keys(frame)
+    owners = flagged[["delivery", "record_id"]]
+    shared = owners["record_id"][owners["record_id"].duplicated()].unique()
+    if len(shared):
+        raise UserError(f"re-check: record ids in several deliveries need row keys, e.g. "
+                        f"{shared[0]!r}")  # fmt: skip
+    return frame.merge(owners, on="record_id", how="left")
 
 
 def _new_links(decisions: pd.DataFrame) -> pd.DataFrame:
     """The linker's decisions with ``so_dinh_danh`` only where the decision is ``match``."""
-    links = decisions[["record_id", "so_dinh_danh", "decision", "score", "explanation"]].copy()
+    columns = ["record_id", "so_dinh_danh", "decision", "score", "explanation"]
+    links = decisions[[c for c in ("delivery", *columns) if c in decisions.columns]].copy()
     links["record_id"] = links["record_id"].astype("string")
     links["decision"] = links["decision"].astype("string")
     person = links["so_dinh_danh"].astype("string")

@@ -48,7 +48,7 @@ class RegisterMerge:
             found = arrow_or_none(
                 pd.DataFrame() if findings is None else findings,
                 FINDING_COLUMNS,
-                {"source": spec.id, "run_id": run["run_id"]},
+                {"source": spec.id, "delivery": run["delivery"], "run_id": run["run_id"]},
                 "register findings",
             )
             steps("prepare")

@@ -18,7 +18,7 @@ class Review:
         ``limit`` rows ordered by source and record id, one line per (row, candidate) in
         rank order (a row without candidates has one line with no candidate).
 
-        Columns: ``source``, ``record_id``, ``rank``, ``so_dinh_danh``, ``score`` (the
+        Columns: ``source``, ``delivery``, ``record_id``, ``rank``, ``so_dinh_danh``, ``score`` (the
         candidate's), the row's own ``full_name``, ``birth_date``, ``sex``, the candidate's
         ``candidate_name``, ``candidate_birth_date``, ``candidate_sex`` (from ``person``) and
         the row's ``run_id``. Real values: the caller masks them for display."""
@@ -32,20 +32,22 @@ class Review:
             for name in sources:
                 found += self._run(
                     cur,
-                    "SELECT t.source, t.record_id, c.rank, c.so_dinh_danh, c.score, t.full_name, "
-                    "t.birth_date, t.sex, p.ho_ten, p.ngay_sinh, p.gioi_tinh, t.run_id FROM "
-                    "(SELECT source, record_id, full_name, birth_date, sex, run_id FROM {table} "
-                    "WHERE source = %s AND decision = 'review' ORDER BY record_id LIMIT %s) t "
-                    "LEFT JOIN review_candidate c "
-                    "ON c.source = t.source AND c.record_id = t.record_id "
+                    "SELECT t.source, t.delivery, t.record_id, c.rank, c.so_dinh_danh, c.score, "
+                    "t.full_name, t.birth_date, t.sex, p.ho_ten, p.ngay_sinh, p.gioi_tinh, "
+                    "t.run_id FROM (SELECT source, delivery, record_id, full_name, birth_date, "
+                    "sex, run_id FROM {table} WHERE source = %s AND decision = 'review' "
+                    "ORDER BY record_id, delivery LIMIT %s) t "
+                    "LEFT JOIN review_candidate c ON c.source = t.source "
+                    "AND c.delivery = t.delivery AND c.record_id = t.record_id "
                     "LEFT JOIN person p ON p.so_dinh_danh = c.so_dinh_danh "
-                    "ORDER BY t.record_id, c.rank",
+                    "ORDER BY t.record_id, t.delivery, c.rank",
                     (name, limit),
                     table=self._table_of(name),
                 ).fetchall()
         frame = pd.DataFrame(found, columns=list(REVIEW_QUEUE_COLUMNS))
-        rows = frame[["source", "record_id"]].drop_duplicates().head(limit)
-        return typed(frame.merge(rows, on=["source", "record_id"]).reset_index(drop=True))
+        keys = ["source", "delivery", "record_id"]
+        rows = frame[keys].drop_duplicates().head(limit)
+        return typed(frame.merge(rows, on=keys).reset_index(drop=True))
 
     def decide_review(
         self,
@@ -56,6 +58,7 @@ class Review:
         decided_by: str,
         note: str | None = None,
         rank: int | None = None,
+        delivery: str | None = None,
     ) -> dict:
         """A data steward's decision on a row waiting for review, in one transaction.
 
@@ -67,8 +70,9 @@ class Review:
         loaded + quarantined + review keeps holding). A row not waiting for review, or a
         person who is not a candidate, is a ``UserError`` (IDs masked in the message).
         ``rank`` instead of ``so_dinh_danh``: the candidate of that rank (as ``review_queue``
-        and ``popsync review list`` show it), read in the same transaction.
-        Returns ``source``, ``record_id``, ``decision``, ``so_dinh_danh``, ``run_id``,
+        and ``popsync review list`` show it), read in the same transaction. ``delivery``: the
+        row's delivery, needed only when its record id is in more than one delivery.
+        Returns ``source``, ``delivery``, ``record_id``, ``decision``, ``so_dinh_danh``, ``run_id``,
         ``decided_by``, ``decided_at`` and the run's ``counts``."""
         table = self._table_of(source)
         decided_by = (decided_by or "").strip()
@@ -80,22 +84,30 @@ class Review:
         what = f"{source} record {record_id!r}"
         with self._transaction() as cur:
             self._db.lock(cur, source)
-            row = self._run(
+            rows = self._run(
                 cur,
-                "SELECT decision, run_id FROM {table} WHERE source = %s AND record_id = %s",
+                "SELECT decision, run_id, delivery FROM {table} WHERE source = %s "
+                "AND record_id = %s ORDER BY delivery",
                 (source, record_id),
                 table=table,
-            ).fetchone()
-            if row is None:
+            ).fetchall()
+            if delivery is not None:
+                rows = [found for found in rows if found[2] == delivery]
+            if not rows:
                 raise UserError(f"{what} is not in the warehouse (quarantined or never loaded)")
+            if len(rows) > 1:
+                named = ", ".join(repr(found[2]) for found in rows)
+                raise UserError(f"{what} is in several deliveries ({named}): name one")
+            row = rows[0]
+            delivery = row[2]
             if row[0] != "review":
                 raise UserError(f"{what} is not waiting for review: its decision is {row[0]}")
             run_id = row[1]
             ranked = self._run(
                 cur,
                 "SELECT rank, so_dinh_danh FROM review_candidate WHERE source = %s "
-                "AND record_id = %s ORDER BY rank",
-                (source, record_id),
+                "AND delivery = %s AND record_id = %s ORDER BY rank",
+                (source, delivery, record_id),
             ).fetchall()
             candidates = [found[1] for found in ranked]
             if rank is not None:
@@ -119,26 +131,29 @@ class Review:
                     cur,
                     "UPDATE {table} SET decision = 'match', so_dinh_danh = c.so_dinh_danh, "
                     "score = c.score, explanation = c.explanation FROM review_candidate c "
-                    "WHERE c.source = %s AND c.record_id = %s AND c.so_dinh_danh = %s "
-                    "AND {table}.source = c.source AND {table}.record_id = c.record_id",
-                    (source, record_id, person),
+                    "WHERE c.source = %s AND c.delivery = %s AND c.record_id = %s "
+                    "AND c.so_dinh_danh = %s AND {table}.source = c.source "
+                    "AND {table}.delivery = c.delivery AND {table}.record_id = c.record_id",
+                    (source, delivery, record_id, person),
                     table=table,
                 )
             else:
                 self._run(
                     cur,
                     "UPDATE {table} SET decision = 'no_match', so_dinh_danh = NULL "
-                    "WHERE source = %s AND record_id = %s",
-                    (source, record_id),
+                    "WHERE source = %s AND delivery = %s AND record_id = %s",
+                    (source, delivery, record_id),
                     table=table,
                 )
             self._run(
                 cur,
-                "DELETE FROM review_candidate WHERE source = %s AND record_id = %s",
-                (source, record_id),
+                "DELETE FROM review_candidate WHERE source = %s AND delivery = %s "
+                "AND record_id = %s",
+                (source, delivery, record_id),
             )
             decision = {
                 "source": source,
+                "delivery": delivery,
                 "record_id": record_id,
                 "decision": "no_match" if person is None else "match",
                 "so_dinh_danh": person,
@@ -148,10 +163,10 @@ class Review:
             }
             self._run(
                 cur,
-                "INSERT INTO review_decision (source, record_id, decision, so_dinh_danh, "
-                "candidates, decided_by, note, decided_at, run_id) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                (source, record_id, decision["decision"], person, json.dumps(candidates),
+                "INSERT INTO review_decision (source, delivery, record_id, decision, "
+                "so_dinh_danh, candidates, decided_by, note, decided_at, run_id) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                (source, delivery, record_id, decision["decision"], person, json.dumps(candidates),
                  decided_by, note, decision["decided_at"], run_id),
             )  # fmt: skip
             decision["counts"] = self._recount(cur, run_id, source)
@@ -159,6 +174,6 @@ class Review:
 
 
 REVIEW_QUEUE_COLUMNS = (
-    "source", "record_id", "rank", "so_dinh_danh", "score", "full_name", "birth_date", "sex",
+    "source", "delivery", "record_id", "rank", "so_dinh_danh", "score", "full_name", "birth_date", "sex",
     "candidate_name", "candidate_birth_date", "candidate_sex", "run_id",
 )  # fmt: skip

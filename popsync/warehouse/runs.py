@@ -18,8 +18,9 @@ class ReconciliationError(UserError):
 
 class RunRecords:
     def reconcile(self, run_id: str) -> dict:
-        """Count the run's rows in the database; raise ``ReconciliationError`` unless
-        rows read = loaded + quarantined + review. Returns the counts."""
+        """Count the run's rows in the database; raise ``ReconciliationError`` unless rows
+        read = loaded + quarantined + review + moved (replaced since by a later version of its
+        delivery). Returns the counts in the tables."""
         with self._transaction() as cur:
             found = self._run(cur, "SELECT source, rows_read FROM run WHERE run_id = %s",
                               (run_id,)).fetchone()  # fmt: skip
@@ -39,19 +40,24 @@ class RunRecords:
         ).fetchone()
         quarantined = self._scalar(cur, "SELECT count(*) FROM quarantine WHERE run_id = %s",
                                    (run_id,))  # fmt: skip
+        stored = self._run(cur, "SELECT rows_moved FROM run WHERE run_id = %s",
+                           (run_id,)).fetchone()  # fmt: skip
+        moved = stored[0] if stored else 0
         counts = {"rows_loaded": loaded, "rows_quarantined": quarantined, "rows_review": review}
-        if rows_read != loaded + quarantined + review:
+        if rows_read != loaded + quarantined + review + moved:
+            held = f"{loaded} loaded + {quarantined} quarantined + {review} review"
+            if moved:
+                held += f" + {moved} moved to a later version"
             raise ReconciliationError(
                 f"{source} run {run_id}: {rows_read} rows read but the database holds "
-                f"{loaded} loaded + {quarantined} quarantined + {review} review = "
-                f"{loaded + quarantined + review}"
+                f"{held} = {loaded + quarantined + review + moved}"
             )
         return counts
 
     def _recount(self, cur, run_id: str, source: str) -> dict | None:
-        """Count a run's rows again after some moved between loaded and review (their sum
-        does not change), store ``rows_loaded`` / ``rows_review`` and reconcile, in the
-        caller's transaction. None when the run has no record (nothing to count again)."""
+        """Count a run's rows again after some moved (between loaded and review, or to a later
+        version of its delivery), store the counts and reconcile, in the caller's
+        transaction. None when the run has no record (nothing to count again)."""
         found = self._run(cur, "SELECT rows_read FROM run WHERE run_id = %s",
                           (run_id,)).fetchone()  # fmt: skip
         if found is None:
@@ -59,25 +65,21 @@ class RunRecords:
         counts = self._reconcile(cur, run_id, source, found[0])
         self._run(
             cur,
-            "UPDATE run SET rows_loaded = %s, rows_review = %s WHERE run_id = %s",
-            (counts["rows_loaded"], counts["rows_review"], run_id),
+            "UPDATE run SET rows_loaded = %s, rows_quarantined = %s, rows_review = %s "
+            "WHERE run_id = %s",
+            (counts["rows_loaded"], counts["rows_quarantined"], counts["rows_review"], run_id),
         )
         return counts
 
     def _write_run(self, cur, run: dict) -> None:
         """Insert or replace the run record (a run id loaded again is one run)."""
         run = {**run, "finished_at": now(), "timings": json.dumps(run["timings"], default=str)}
+        updates = ", ".join(f"{c} = excluded.{c}" for c in _RUN_COLUMNS if c != "run_id")
         self._run(
             cur,
-            "INSERT INTO run ({columns}) VALUES "
-            "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-            "ON CONFLICT (run_id) DO UPDATE SET source = excluded.source, "
-            "input_file = excluded.input_file, input_sha256 = excluded.input_sha256, "
-            "run_date = excluded.run_date, started_at = excluded.started_at, "
-            "finished_at = excluded.finished_at, rows_read = excluded.rows_read, "
-            "rows_loaded = excluded.rows_loaded, rows_quarantined = excluded.rows_quarantined, "
-            "rows_review = excluded.rows_review, status = excluded.status, "
-            "timings = excluded.timings, error = excluded.error",
+            "INSERT INTO run ({columns}) VALUES ("  # noqa: S608 (fixed column names)
+            + ", ".join(["%s"] * len(_RUN_COLUMNS))
+            + f") ON CONFLICT (run_id) DO UPDATE SET {updates}",
             tuple(run[c] for c in _RUN_COLUMNS),
             columns=list(_RUN_COLUMNS),
         )
@@ -95,12 +97,14 @@ class RunRecords:
 
 def run_counts(counts: dict) -> dict:
     """The run record's row counts of a load's result."""
-    return {name: counts[name] for name in ("rows_loaded", "rows_quarantined", "rows_review")}
+    names = ("rows_loaded", "rows_quarantined", "rows_review", "rows_retired")
+    return {name: counts[name] for name in names if name in counts}
 
 
 _RUN_COLUMNS = (
-    "run_id", "source", "input_file", "input_sha256", "run_date", "started_at", "finished_at",
-    "rows_read", "rows_loaded", "rows_quarantined", "rows_review", "status", "timings", "error",
+    "run_id", "source", "delivery", "version", "input_file", "input_sha256", "run_date",
+    "started_at", "finished_at", "rows_read", "rows_loaded", "rows_quarantined", "rows_review",
+    "rows_moved", "rows_retired", "status", "timings", "error",
 )  # fmt: skip
 
 
@@ -109,6 +113,8 @@ def run_record(meta: dict, source: str, rows_read: int) -> dict:
     return {
         "run_id": meta["run_id"],
         "source": source,
+        "delivery": meta.get("delivery"),
+        "version": meta.get("version"),
         "input_file": None if meta.get("input_file") is None else str(meta["input_file"]),
         "input_sha256": meta.get("input_sha256"),
         "run_date": None if run_date is None else str(run_date),
@@ -117,6 +123,8 @@ def run_record(meta: dict, source: str, rows_read: int) -> dict:
         "rows_loaded": 0,
         "rows_quarantined": 0,
         "rows_review": 0,
+        "rows_moved": 0,
+        "rows_retired": 0,
         "status": "failed",
         "timings": dict(meta.get("timings") or {}),
         "error": None,

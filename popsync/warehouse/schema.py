@@ -15,7 +15,7 @@ SQL_TYPES = {
     TEXT: "text", INT: "bigint", SMALLINT: "smallint", FLOAT: "double precision", DATE: "date",
     TIMESTAMP: "timestamp", JSON: "jsonb", BOOL: "boolean",
 }  # fmt: skip
-_NOT_NULL = ("source", "record_id", "decision", "run_id")
+_NOT_NULL = ("source", "delivery", "record_id", "decision", "run_id")
 # Beyond the declared columns: set by a register load, cleared by the re-check.
 EXTRA_COLUMNS = {"needs_recheck": BOOL}
 
@@ -47,12 +47,12 @@ def create_table(spec: SourceSpec, backend: str) -> list[str]:
     run_index = "USING brin (run_id)" if backend == "postgresql" else "(run_id)"
     return [
         f"CREATE TABLE IF NOT EXISTS {table} (\n    {columns},\n"
-        "    PRIMARY KEY (source, record_id),\n"
+        "    PRIMARY KEY (source, delivery, record_id),\n"
         "    CHECK ((decision = 'match') = (so_dinh_danh IS NOT NULL))\n)",
         f"CREATE INDEX IF NOT EXISTS {table}_run ON {table} {run_index}",
-        f"CREATE INDEX IF NOT EXISTS {table}_recheck ON {table} (source, record_id) "
+        f"CREATE INDEX IF NOT EXISTS {table}_recheck ON {table} (source, delivery, record_id) "
         "WHERE needs_recheck = TRUE",
-        f"CREATE INDEX IF NOT EXISTS {table}_review ON {table} (source, record_id) "
+        f"CREATE INDEX IF NOT EXISTS {table}_review ON {table} (source, delivery, record_id) "
         "WHERE decision = 'review'",
     ]
 
@@ -66,7 +66,7 @@ def add_columns(spec: SourceSpec, existing: set[str]) -> list[str]:
     ]
 
 
-LINK_VIEW_COLUMNS = ("source", "record_id", "decision", "score", "explanation", "so_dinh_danh",
+LINK_VIEW_COLUMNS = ("source", "delivery", "record_id", "decision", "score", "explanation", "so_dinh_danh",
                      "needs_recheck", "run_id")  # fmt: skip
 
 

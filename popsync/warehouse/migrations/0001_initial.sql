@@ -6,9 +6,15 @@
 -- NNNN_name.sqlite.sql.
 -- Wall-clock times are passed in by the tool, never taken from the server.
 
+-- One row per run of one delivery (a batch). Its rows are where the run's counts say:
+-- rows_read = rows_loaded + rows_quarantined + rows_review (in the tables now) + rows_moved
+-- (replaced since by a later version of the same delivery: status superseded when all were).
+-- A rerun of the same content marks the earlier run replaced.
 CREATE TABLE run (
     run_id text PRIMARY KEY,
     source text NOT NULL,
+    delivery text,
+    version integer,
     input_file text,
     input_sha256 text,
     run_date date,
@@ -18,12 +24,34 @@ CREATE TABLE run (
     rows_loaded bigint NOT NULL DEFAULT 0,
     rows_quarantined bigint NOT NULL DEFAULT 0,
     rows_review bigint NOT NULL DEFAULT 0,
-    status text NOT NULL CHECK (status IN ('loaded', 'failed', 'replaced')),
+    rows_moved bigint NOT NULL DEFAULT 0,
+    rows_retired bigint NOT NULL DEFAULT 0,
+    status text NOT NULL
+        CHECK (status IN ('running', 'loaded', 'failed', 'blocked', 'replaced', 'superseded')),
     replaced_by text,
     timings jsonb,
     error text
 );
 CREATE INDEX run_source_input ON run (source, input_sha256);
+CREATE INDEX run_source_delivery ON run (source, delivery);
+
+-- The ledger of deliveries: every version of every file (or table pull) received per source.
+-- A delivery is named by its file's name (or an operator's --batch key, or a pulled table); a
+-- new content under the same name is its next version, which replaces the earlier one whole.
+CREATE TABLE delivery (
+    source text NOT NULL,
+    delivery text NOT NULL,
+    version integer NOT NULL,
+    input_sha256 text NOT NULL,
+    origin text,
+    stated_rows bigint,
+    received_at timestamptz NOT NULL,
+    run_id text,
+    status text NOT NULL
+        CHECK (status IN ('received', 'loaded', 'blocked', 'failed', 'superseded')),
+    PRIMARY KEY (source, delivery, version),
+    UNIQUE (source, delivery, input_sha256)
+);
 
 -- The register snapshot: one row per person, the latest version by ngay_cap_nhat.
 CREATE TABLE person (
@@ -58,6 +86,7 @@ CREATE TABLE person_history (
 
 CREATE TABLE quality_finding (
     source text NOT NULL,
+    delivery text,
     record_id text,
     stage text,
     rule text NOT NULL,
@@ -67,12 +96,13 @@ CREATE TABLE quality_finding (
     reason text,
     run_id text NOT NULL
 );
-CREATE INDEX quality_finding_record ON quality_finding (source, record_id);
+CREATE INDEX quality_finding_record ON quality_finding (source, delivery, record_id);
 CREATE INDEX quality_finding_run ON quality_finding (run_id);
 
 -- Rows set aside, whole (row_data: every column as JSON), with the rules they broke.
 CREATE TABLE quarantine (
     source text NOT NULL,
+    delivery text NOT NULL,
     record_id text,
     src_file text,
     src_sha256 text,
@@ -80,20 +110,21 @@ CREATE TABLE quarantine (
     row_data jsonb NOT NULL,
     rules text NOT NULL,
     run_id text NOT NULL,
-    UNIQUE (source, record_id)
+    UNIQUE (source, delivery, record_id)
 );
 CREATE INDEX quarantine_run ON quarantine (run_id);
 CREATE INDEX quarantine_file ON quarantine (source, src_sha256);
 
 CREATE TABLE review_candidate (
     source text NOT NULL,
+    delivery text NOT NULL,
     record_id text NOT NULL,
     rank integer NOT NULL,
     so_dinh_danh text NOT NULL,
     score double precision,
     explanation jsonb,
     run_id text NOT NULL,
-    PRIMARY KEY (source, record_id, rank)
+    PRIMARY KEY (source, delivery, record_id, rank)
 );
 CREATE INDEX review_candidate_run ON review_candidate (run_id);
 
@@ -104,6 +135,7 @@ CREATE INDEX review_candidate_run ON review_candidate (run_id);
 -- decided_at is passed in by the tool (ISO 8601, UTC), like the run table's times.
 CREATE TABLE review_decision (
     source text NOT NULL,
+    delivery text NOT NULL,
     record_id text NOT NULL,
     decision text NOT NULL CHECK (decision IN ('match', 'no_match')),
     so_dinh_danh text,
@@ -114,4 +146,4 @@ CREATE TABLE review_decision (
     run_id text NOT NULL,
     CHECK ((decision = 'match') = (so_dinh_danh IS NOT NULL))
 );
-CREATE INDEX review_decision_record ON review_decision (source, record_id);
+CREATE INDEX review_decision_record ON review_decision (source, delivery, record_id);
