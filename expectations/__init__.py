@@ -32,6 +32,7 @@ from expectations.engine import (
     validate,
 )
 from expectations.stored import PILLARS, load_rules
+from popsync.core.contracts import quarantine_rules
 from transforms.standardize import with_unique_record_ids
 
 __all__ = [
@@ -151,13 +152,12 @@ def raise_if_blocked(result: ValidationResult) -> None:
 
 
 def quarantined_ids(results: ValidationResult | Iterable[ValidationResult]) -> set[str]:
-    """Record ids with at least one quarantine finding: the pipeline sets these rows aside."""
-    ids: set[str] = set()
-    for result in _as_list(results):
-        findings = result.findings
-        rows = findings[findings["severity"].eq("quarantine") & findings["record_id"].notna()]
-        ids.update(rows["record_id"].tolist())
-    return ids
+    """Record ids with at least one quarantine finding: the pipeline sets these rows aside
+    (``popsync.core.contracts.quarantine_rules``)."""
+    findings = [result.findings for result in _as_list(results)]
+    if not findings:
+        return set()
+    return set(quarantine_rules(pd.concat(findings, ignore_index=True)).index)
 
 
 def write_outputs(
