@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from expectations import data_docs, derived
+from expectations import data_docs, derived, gx_adapter
 from expectations.stored import PILLARS, Rule, build_suite, load_rules
 from popsync.core.errors import UserError
 from popsync.core.privacy import PERSONAL_FIELDS, mask_value
@@ -34,15 +34,6 @@ RESULT_FORMAT = {
     "unexpected_index_column_names": [_ROW],
     "exclude_unexpected_values": True,
 }
-# Keys of a GX result that carry row ids or values: left out of what Data Docs store and show.
-_ROW_LEVEL_KEYS = (
-    "unexpected_list",
-    "partial_unexpected_list",
-    "partial_unexpected_counts",
-    "unexpected_index_list",
-    "partial_unexpected_index_list",
-    "unexpected_index_query",
-)
 
 
 class RuleEvaluationError(RuntimeError):
@@ -76,10 +67,6 @@ def validate(
     register_age_days: int | None = None,
     docs_dir: Path | None = None,
 ) -> ValidationResult:
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-    from great_expectations.validator.v1_validator import Validator
-
     rules = load_rules(source, stage)
     std = std.reset_index(drop=True)
     batch = derived.Batch(
@@ -92,29 +79,17 @@ def validate(
     )
     frame = _validation_frame(batch, rules)
 
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    batch_definition = (
-        context.data_sources.add_pandas("popsync")
-        .add_dataframe_asset(f"{source}_{stage}")
-        .add_batch_definition_whole_dataframe("whole")
-    )
+    context = gx_adapter.ephemeral_context()
     suite = build_suite(source, stage)
-    # What ValidationDefinition.run does, minus serializing the result into the context's store
-    # (which costs more than the validation on large batches) and minus Batch.validate's second
-    # load (GX hashes the whole frame at each load). The whole suite runs at once: shared metrics.
-    validator = Validator(
-        batch_definition=batch_definition,
-        batch_parameters={"dataframe": frame},
-        result_format=RESULT_FORMAT,
+    gx_result = gx_adapter.run_suite(
+        context, suite, frame, asset=f"{source}_{stage}", result_format=RESULT_FORMAT
     )
-    gx_result = validator.validate_expectation_suite(suite)
 
     findings, blocked = _findings(gx_result, batch, rules, source, stage)
     scores = pillar_scores(findings, len(std))
     scores.update(source=source, stage=stage)
     if docs_dir is not None:
-        build_data_docs(Path(docs_dir), suite, gx_result, source, stage)
+        data_docs.build_data_docs(Path(docs_dir), suite, gx_result, source, stage)
     return ValidationResult(source, stage, len(std), findings, scores, blocked, gx_result)
 
 
@@ -250,84 +225,3 @@ def pillar_scores(findings: pd.DataFrame, rows: int) -> dict[str, Any]:
         else "pass"
     )
     return {"rows": rows, "pillars": pillars, "verdict": verdict}
-
-
-def build_data_docs(docs_dir: Path, suite, gx_result, source: str, stage: str) -> Path:
-    """Store a copy of the result without row ids or values (they may be personal) in a file
-    context rooted at ``docs_dir`` and build the site there; returns ``docs_dir/index.html``.
-
-    Results of earlier stages and batches stay in the context, so the index lists them all.
-    ``index.html`` is popsync's static landing page, readable offline (``expectations.data_docs``);
-    GX's own index, which needs its CDN scripts to show its table, is kept as ``gx_index.html``."""
-    import great_expectations as gx
-    from great_expectations.core import (
-        ExpectationSuiteValidationResult,
-        ExpectationValidationResult,
-    )
-    from great_expectations.core.run_identifier import RunIdentifier
-    from great_expectations.data_context.types.resource_identifiers import (
-        ExpectationSuiteIdentifier,
-        ValidationResultIdentifier,
-    )
-
-    docs_dir = docs_dir.resolve()
-    docs_dir.mkdir(parents=True, exist_ok=True)
-    context = gx.get_context(mode="file", project_root_dir=str(docs_dir))
-    data_docs.install_offline_styles(docs_dir / "gx")
-    site = {
-        "class_name": "SiteBuilder",
-        "show_how_to_buttons": False,
-        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-        "store_backend": {
-            "class_name": "TupleFilesystemStoreBackend",
-            "base_directory": str(docs_dir),
-        },
-    }
-    if "popsync" in context.get_site_names():
-        context.update_data_docs_site("popsync", site)
-    else:
-        context.add_data_docs_site("popsync", site)
-    context.suites.add_or_update(suite)
-
-    slim = [
-        ExpectationValidationResult(
-            success=r.success,
-            expectation_config=r.expectation_config,
-            result={k: v for k, v in r.result.items() if k not in _ROW_LEVEL_KEYS},
-            exception_info=r.exception_info,
-        )
-        for r in gx_result.results
-    ]
-    run_id = RunIdentifier(run_name=f"{source}_{stage}", run_time=dt.datetime.now(dt.UTC))
-    copy = ExpectationSuiteValidationResult(
-        success=gx_result.success,
-        results=slim,
-        suite_name=suite.name,
-        statistics=gx_result.statistics,
-        # The site index reads ``active_batch_definition`` as a dict (``.get("data_asset_name")``):
-        # with None there it raised, GX logged "Validation result not found" and left the result
-        # out of index.html. Only names here; GX's batch spec and markers (a hash of the frame)
-        # stay out.
-        meta={
-            "run_id": run_id,
-            "validation_time": run_id.run_time.strftime("%Y%m%dT%H%M%S.%fZ"),
-            "great_expectations_version": gx.__version__,
-            "active_batch_definition": {
-                "datasource_name": "popsync",
-                "data_connector_name": "fluent",
-                "data_asset_name": f"{source}_{stage}",
-                "batch_identifiers": {},
-            },
-            "batch_kwargs": {"data_asset_name": f"{source}_{stage}"},  # "Data asset" on the page
-            "source": source,
-            "stage": stage,
-        },
-    )
-    key = ValidationResultIdentifier(
-        expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite.name),
-        run_id=run_id,
-        batch_identifier=f"{source}_{stage}",
-    )
-    context.validation_results_store.set(key, copy)
-    context.build_data_docs(site_names=["popsync"])
-    return data_docs.write_landing_page(docs_dir, context)
