@@ -31,8 +31,8 @@ from expectations.engine import (
     pillar_scores,
     validate,
 )
-from expectations.stored import PILLARS, load_rules
-from popsync.core.contracts import quarantine_rules
+from expectations.stored import SuiteError, load_rules
+from popsync.core.contracts import PILLARS, quarantine_rules
 from transforms.standardize import with_unique_record_ids
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "PILLARS",
     "BatchBlocked",
     "RuleEvaluationError",
+    "SuiteError",
     "ValidationResult",
     "load_rules",
     "pillar_scores",

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 
 from expectations import data_docs, derived, gx_adapter
-from expectations.stored import PILLARS, Rule, build_suite, load_rules
+from expectations.stored import Rule, build_suite, load_rules
+from popsync.core.contracts import PILLARS
 from popsync.core.errors import UserError
 from popsync.core.privacy import PERSONAL_FIELDS, mask_value
 

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 import expectations
-from expectations.stored import PILLARS, SEVERITIES, load_rules
+from expectations.stored import load_rules
+from popsync.core.contracts import PILLARS, SEVERITIES
 
 RUN = dt.date(2023, 1, 15)
 RUN_POST = dt.date(2021, 9, 1)  # doses of the hand-built rows are in June-August 2021
