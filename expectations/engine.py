@@ -10,22 +10,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from expectations import data_docs, derived, gx_adapter
-from expectations.stored import Rule, build_suite, load_rules
-from popsync.core.contracts import PILLARS
+from expectations import data_docs, gx_adapter, rules
+from expectations.stored import Rule, build_suite, load_rules, suite_name
+from popsync.core.contracts import PILLARS, VALIDATION_FINDING_COLUMNS
 from popsync.core.errors import UserError
 from popsync.core.privacy import PERSONAL_FIELDS, mask_value
+from popsync.core.sources import SourceSpec
 
-FINDING_COLUMNS = (
-    "source",
-    "record_id",
-    "stage",
-    "rule",
-    "pillar",
-    "severity",
-    "observed",
-    "reason",
-)
 _ROW = "row"  # the validation frame's index: the row's position in ``std``
 # COMPLETE gives every failing row. With the row's position as the frame's named index and the
 # failing values left out, GX lists the rows in one pass instead of one lookup per row (20x); the
@@ -61,43 +52,45 @@ class ValidationResult:
 
 def validate(
     std: pd.DataFrame,
-    source: str,
+    spec: SourceSpec,
     stage: str,
     run_date: dt.date,
     linked: pd.DataFrame | None = None,
     register_age_days: int | None = None,
     docs_dir: Path | None = None,
 ) -> ValidationResult:
-    rules = load_rules(source, stage)
+    """Run the source's ``stage`` suite on its standardized rows (``linked``: each row's decision
+    and linked person, post-link)."""
+    stored = load_rules(spec, stage)
     std = std.reset_index(drop=True)
-    batch = derived.Batch(
+    batch = rules.Batch(
         std=std,
-        source=source,
+        spec=spec,
         run_date=pd.Timestamp(run_date),
         linked=None if linked is None else linked.reset_index(drop=True),
         register_age_days=register_age_days,
-        params={rule.column: rule.params for rule in rules if rule.params},
+        params={rule.column: rule.params for rule in stored if rule.params},
     )
-    frame = _validation_frame(batch, rules)
+    frame = _validation_frame(batch, stored)
 
     context = gx_adapter.ephemeral_context()
-    suite = build_suite(source, stage)
+    suite = build_suite(spec, stage)
     gx_result = gx_adapter.run_suite(
-        context, suite, frame, asset=f"{source}_{stage}", result_format=RESULT_FORMAT
+        context, suite, frame, asset=suite_name(spec, stage), result_format=RESULT_FORMAT
     )
 
-    findings, blocked = _findings(gx_result, batch, rules, source, stage)
+    findings, blocked = _findings(gx_result, batch, stored, spec.id, stage)
     scores = pillar_scores(findings, len(std))
-    scores.update(source=source, stage=stage)
+    scores.update(source=spec.id, stage=stage)
     if docs_dir is not None:
-        data_docs.build_data_docs(Path(docs_dir), suite, gx_result, source, stage)
-    return ValidationResult(source, stage, len(std), findings, scores, blocked, gx_result)
+        data_docs.build_data_docs(Path(docs_dir), suite, gx_result, spec.id, stage)
+    return ValidationResult(spec.id, stage, len(std), findings, scores, blocked, gx_result)
 
 
-def _validation_frame(batch: derived.Batch, rules: tuple[Rule, ...]) -> pd.DataFrame:
+def _validation_frame(batch: rules.Batch, stored: tuple[Rule, ...]) -> pd.DataFrame:
     """Only the columns the rules check, indexed by row position (``row``)."""
     columns: dict[str, Any] = {}
-    for rule in rules:
+    for rule in stored:
         name = rule.column
         if name is None or name in columns:
             continue
@@ -105,10 +98,8 @@ def _validation_frame(batch: derived.Batch, rules: tuple[Rule, ...]) -> pd.DataF
         if name == "record_key":
             key = "source_record_id" if "source_record_id" in batch.std.columns else "record_id"
             columns[name] = batch.col(key).astype("string")
-        elif name in derived.NUMERIC:
-            columns[name] = derived.NUMERIC[name](batch)
-        elif derived.is_rule(name):
-            columns[name] = derived.compute(batch, name)
+        elif rules.is_rule(batch.spec, name):
+            columns[name] = rules.compute(batch, name)
         else:
             columns[name] = batch.col(name)
     index = pd.RangeIndex(len(batch.std), name=_ROW)
@@ -131,9 +122,9 @@ def _raised(exception_info: dict | None) -> str | None:
     return None
 
 
-def _findings(gx_result, batch: derived.Batch, rules: tuple[Rule, ...], source: str, stage: str):
+def _findings(gx_result, batch: rules.Batch, stored: tuple[Rule, ...], source: str, stage: str):
     record_ids = batch.col("record_id").astype("string")
-    by_name = {rule.rule: rule for rule in rules}
+    by_name = {rule.rule: rule for rule in stored}
     parts, blocked = [], []
     for result in gx_result.results:
         meta = result.expectation_config.meta
@@ -174,15 +165,15 @@ def _findings(gx_result, batch: derived.Batch, rules: tuple[Rule, ...], source: 
         parts.append(part)
     if not parts:
         return _empty_findings(), blocked
-    findings = pd.concat(parts, ignore_index=True)[list(FINDING_COLUMNS)]
+    findings = pd.concat(parts, ignore_index=True)[list(VALIDATION_FINDING_COLUMNS)]
     return findings.astype("string"), blocked
 
 
 def _empty_findings() -> pd.DataFrame:
-    return pd.DataFrame({name: pd.Series(dtype="string") for name in FINDING_COLUMNS})
+    return pd.DataFrame({name: pd.Series(dtype="string") for name in VALIDATION_FINDING_COLUMNS})
 
 
-def _observed(batch: derived.Batch, rule: Rule, positions: np.ndarray) -> np.ndarray:
+def _observed(batch: rules.Batch, rule: Rule, positions: np.ndarray) -> np.ndarray:
     """``field=value; ...`` for the rule's observed fields, personal values masked."""
     out = pd.Series("", index=range(len(positions)), dtype="string")
     for i, name in enumerate(rule.observed):
