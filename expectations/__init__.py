@@ -4,13 +4,17 @@ one for the register.
 - ``validate_pre_link(std, source, run_date)``: the standardized rows on their own.
 - ``validate_post_link(std, decisions, register_std, source, run_date)``: each row against the
   register person it was linked to, the person's other rows, and the batch's freshness.
-- ``validate_register(register_std, run_date)``: the register snapshot (``dan_cu``) on its own,
+- ``validate_register(register_std, run_date)``: the declared register's snapshot on its own,
   stage ``register``: warnings for its stewards, a block when it cannot serve as the reference.
 
-Suites are stored in ``expectations/suites/*.yaml`` (one per source and stage); each rule carries
-its pillar, severity and reason into the GX expectation's ``meta``, ``notes`` and
-``description``, so findings and Data Docs speak the stewards' words. Great Expectations is
-imported only when a stage runs.
+``source`` is the source's declaration (``popsync.core.sources.SourceSpec``) or the id of a
+packaged one. Its suites, ``<source>_<stage>.yaml`` (``expectations.stored``), are in the folder
+the declaration names (``suites_dir``), else in ``expectations/suites/``; each rule carries its
+pillar, severity and reason into the GX expectation's ``meta``, ``notes`` and ``description``,
+so findings and Data Docs speak the stewards' words. A rule checks a standardized column or a
+derived rule column (``expectations.rules``, by stage), whose inputs come from the declaration.
+Great Expectations is imported only when a stage runs, and its private APIs only by
+``expectations.gx_adapter``.
 """
 
 from __future__ import annotations
@@ -24,21 +28,21 @@ from typing import Any
 import pandas as pd
 
 from expectations.engine import (
-    FINDING_COLUMNS,
     BatchBlocked,
     RuleEvaluationError,
     ValidationResult,
     pillar_scores,
     validate,
 )
-from expectations.stored import PILLARS, load_rules
+from expectations.stored import SuiteError, load_rules
+from popsync.core.contracts import quarantine_rules
+from popsync.core.sources import SourceSpec, load_catalog, spec_of
 from transforms.standardize import with_unique_record_ids
 
 __all__ = [
-    "FINDING_COLUMNS",
-    "PILLARS",
     "BatchBlocked",
     "RuleEvaluationError",
+    "SuiteError",
     "ValidationResult",
     "load_rules",
     "pillar_scores",
@@ -62,17 +66,21 @@ _REGISTER_COLUMNS = (
 
 
 def validate_pre_link(
-    std: pd.DataFrame, source: str, run_date: dt.date, docs_dir: Path | None = None
+    std: pd.DataFrame,
+    source: str | SourceSpec,
+    run_date: dt.date,
+    docs_dir: Path | None = None,
 ) -> ValidationResult:
-    """Check standardized rows before linking (suite ``<source>_pre_link``)."""
-    return validate(std, source, "pre_link", run_date, docs_dir=docs_dir)
+    """Check standardized rows before linking (suite ``<source>_pre_link``). ``source``: the
+    source's declaration, or the id of a packaged one."""
+    return validate(std, spec_of(source), "pre_link", run_date, docs_dir=docs_dir)
 
 
 def validate_post_link(
     std: pd.DataFrame,
     decisions: pd.DataFrame,
     register_std: pd.DataFrame,
-    source: str,
+    source: str | SourceSpec,
     run_date: dt.date,
     docs_dir: Path | None = None,
 ) -> ValidationResult:
@@ -84,7 +92,7 @@ def validate_post_link(
     linked = _linked(std, decisions, register_std)
     return validate(
         std,
-        source,
+        spec_of(source),
         "post_link",
         run_date,
         linked=linked,
@@ -94,17 +102,22 @@ def validate_post_link(
 
 
 def validate_register(
-    register_std: pd.DataFrame, run_date: dt.date, docs_dir: Path | None = None
+    register_std: pd.DataFrame,
+    run_date: dt.date,
+    docs_dir: Path | None = None,
+    source: str | SourceSpec | None = None,
 ) -> ValidationResult:
-    """Check the standardized register snapshot (suite ``dan_cu_register``, stage ``register``).
+    """Check the standardized register snapshot (suite ``<register>_register``, stage
+    ``register``); ``source``: the register's declaration, by default the declared register.
 
     Findings carry the person's số định danh as ``record_id``; a row without one, or repeating
     an earlier row's, gets ``<id>~row<n>`` (n its row in the file) so that each finding points
     at one row."""
+    spec = spec_of(source) if source is not None else load_catalog().register
     register_std = with_unique_record_ids(register_std)
     return validate(
         register_std,
-        "dan_cu",
+        spec,
         "register",
         run_date,
         register_age_days=register_age_days(register_std, run_date),
@@ -151,13 +164,12 @@ def raise_if_blocked(result: ValidationResult) -> None:
 
 
 def quarantined_ids(results: ValidationResult | Iterable[ValidationResult]) -> set[str]:
-    """Record ids with at least one quarantine finding: the pipeline sets these rows aside."""
-    ids: set[str] = set()
-    for result in _as_list(results):
-        findings = result.findings
-        rows = findings[findings["severity"].eq("quarantine") & findings["record_id"].notna()]
-        ids.update(rows["record_id"].tolist())
-    return ids
+    """Record ids with at least one quarantine finding: the pipeline sets these rows aside
+    (``popsync.core.contracts.quarantine_rules``)."""
+    findings = [result.findings for result in _as_list(results)]
+    if not findings:
+        return set()
+    return set(quarantine_rules(pd.concat(findings, ignore_index=True)).index)
 
 
 def write_outputs(

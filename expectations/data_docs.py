@@ -10,22 +10,34 @@ fail icons. Two remedies, both static:
   validation result (source, stage, verdict, failed expectations per pillar and severity, each
   failed rule with its reason) and links GX's pages; GX's own index is kept as ``gx_index.html``.
 
-Only names, counts and the stored rule texts are written: no row ids or values.
+``build_data_docs`` stores a validation result (without row ids or values) in a file context and
+builds the site with both; the GX calls behind it are ``expectations.gx_adapter``'s. Only names,
+counts and the stored rule texts are written: no row ids or values.
 """
 
 from __future__ import annotations
 
 import html
 import shutil
-import urllib.parse
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from expectations.stored import PILLAR_MEANING, PILLARS, SEVERITIES, STAGES
+from expectations import gx_adapter
+from popsync.core.contracts import PILLAR_MEANING, PILLARS, SEVERITIES, VALIDATION_STAGES
 
 LANDING_PAGE = "index.html"
 GX_INDEX_PAGE = "gx_index.html"
+SITE = "popsync"
+# Keys of a GX result that carry row ids or values: left out of what Data Docs store and show.
+ROW_LEVEL_KEYS = (
+    "unexpected_list",
+    "partial_unexpected_list",
+    "partial_unexpected_counts",
+    "unexpected_index_list",
+    "partial_unexpected_index_list",
+    "unexpected_index_query",
+)
 
 # Additive to Bootstrap 4 when the CDN is reachable (same rules or more specific icon glyphs).
 OFFLINE_CSS = """\
@@ -74,17 +86,33 @@ def install_offline_styles(gx_root: Path) -> None:
     (styles / "data_docs_custom_styles.css").write_text(OFFLINE_CSS, encoding="utf-8")
 
 
-def validation_page(key) -> str:
-    """The site-relative URL GX gives the page of a ``ValidationResultIdentifier``."""
-    suite = key.expectation_suite_identifier.name
-    parts = ["validations", *suite.split("."), *key.run_id.to_tuple(), key.batch_identifier]
-    return urllib.parse.quote("/".join(parts) + ".html")
+def build_data_docs(docs_dir: Path, suite, gx_result, source: str, stage: str) -> Path:
+    """Store a copy of the result without row ids or values (they may be personal) in a file
+    context rooted at ``docs_dir`` and build the site there; returns ``docs_dir/index.html``.
+
+    Results of earlier stages and batches stay in the context, so the index lists them all.
+    ``index.html`` is popsync's static landing page, readable offline; GX's own index, which
+    needs its CDN scripts to show its table, is kept as ``gx_index.html``."""
+    docs_dir = Path(docs_dir).resolve()
+    docs_dir.mkdir(parents=True, exist_ok=True)
+    context = gx_adapter.docs_context(docs_dir, SITE)
+    install_offline_styles(docs_dir / "gx")
+    gx_adapter.store_result(
+        context,
+        suite,
+        gx_result,
+        asset=f"{source}_{stage}",
+        meta={"source": source, "stage": stage},
+        drop_keys=ROW_LEVEL_KEYS,
+    )
+    gx_adapter.build_site(context, SITE)
+    return write_landing_page(docs_dir, context)
 
 
-def _summary(key, result) -> dict[str, Any]:
+def _summary(stored: gx_adapter.StoredResult) -> dict[str, Any]:
+    result, suite = stored.result, stored.suite
     meta = result.meta or {}
-    suite = key.expectation_suite_identifier.name
-    stage = meta.get("stage") or next((s for s in STAGES if suite.endswith(s)), "")
+    stage = meta.get("stage") or next((s for s in VALIDATION_STAGES if suite.endswith(s)), "")
     source = meta.get("source") or suite.removesuffix(f"_{stage}")
     failed = []
     for r in result.results:
@@ -111,14 +139,14 @@ def _summary(key, result) -> dict[str, Any]:
         "suite": suite,
         "source": source,
         "stage": stage,
-        "run_time": key.run_id.run_time,
+        "run_time": stored.run_time,
         "success": bool(result.success),
         "verdict": {"block": "blocked", "quarantine": "quarantine"}.get(verdict, "pass"),
         "evaluated": (result.statistics or {}).get("evaluated_expectations", len(result.results)),
         "failed": failed,
         "grid": Counter((f["pillar"], f["severity"]) for f in failed),
-        "page": validation_page(key),
-        "suite_page": urllib.parse.quote("/".join(["expectations", *suite.split(".")]) + ".html"),
+        "page": stored.page,
+        "suite_page": stored.suite_page,
     }
 
 
@@ -225,8 +253,7 @@ def write_landing_page(docs_dir: Path, context) -> Path:
     index = docs_dir / LANDING_PAGE
     if index.exists():
         shutil.move(index, docs_dir / GX_INDEX_PAGE)
-    store = context.validation_results_store
-    summaries = [_summary(key, store.get(key)) for key in store.list_keys()]
+    summaries = [_summary(stored) for stored in gx_adapter.stored_results(context)]
     summaries.sort(key=lambda s: (s["run_time"], s["stage"] == "post_link"), reverse=True)
     index.write_text(render_landing_page(summaries), encoding="utf-8")
     return index

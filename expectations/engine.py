@@ -10,21 +10,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from expectations import data_docs, derived
-from expectations.stored import PILLARS, Rule, build_suite, load_rules
+from expectations import data_docs, gx_adapter, rules
+from expectations.stored import Rule, build_suite, load_rules, suite_name
+from popsync.core.contracts import PILLARS, VALIDATION_FINDING_COLUMNS
 from popsync.core.errors import UserError
 from popsync.core.privacy import PERSONAL_FIELDS, mask_value
+from popsync.core.sources import SourceSpec
 
-FINDING_COLUMNS = (
-    "source",
-    "record_id",
-    "stage",
-    "rule",
-    "pillar",
-    "severity",
-    "observed",
-    "reason",
-)
 _ROW = "row"  # the validation frame's index: the row's position in ``std``
 # COMPLETE gives every failing row. With the row's position as the frame's named index and the
 # failing values left out, GX lists the rows in one pass instead of one lookup per row (20x); the
@@ -34,15 +26,6 @@ RESULT_FORMAT = {
     "unexpected_index_column_names": [_ROW],
     "exclude_unexpected_values": True,
 }
-# Keys of a GX result that carry row ids or values: left out of what Data Docs store and show.
-_ROW_LEVEL_KEYS = (
-    "unexpected_list",
-    "partial_unexpected_list",
-    "partial_unexpected_counts",
-    "unexpected_index_list",
-    "partial_unexpected_index_list",
-    "unexpected_index_query",
-)
 
 
 class RuleEvaluationError(RuntimeError):
@@ -69,59 +52,45 @@ class ValidationResult:
 
 def validate(
     std: pd.DataFrame,
-    source: str,
+    spec: SourceSpec,
     stage: str,
     run_date: dt.date,
     linked: pd.DataFrame | None = None,
     register_age_days: int | None = None,
     docs_dir: Path | None = None,
 ) -> ValidationResult:
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-    from great_expectations.validator.v1_validator import Validator
-
-    rules = load_rules(source, stage)
+    """Run the source's ``stage`` suite on its standardized rows (``linked``: each row's decision
+    and linked person, post-link)."""
+    stored = load_rules(spec, stage)
     std = std.reset_index(drop=True)
-    batch = derived.Batch(
+    batch = rules.Batch(
         std=std,
-        source=source,
+        spec=spec,
         run_date=pd.Timestamp(run_date),
         linked=None if linked is None else linked.reset_index(drop=True),
         register_age_days=register_age_days,
-        params={rule.column: rule.params for rule in rules if rule.params},
+        params={rule.column: rule.params for rule in stored if rule.params},
     )
-    frame = _validation_frame(batch, rules)
+    frame = _validation_frame(batch, stored)
 
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    batch_definition = (
-        context.data_sources.add_pandas("popsync")
-        .add_dataframe_asset(f"{source}_{stage}")
-        .add_batch_definition_whole_dataframe("whole")
+    context = gx_adapter.ephemeral_context()
+    suite = build_suite(spec, stage)
+    gx_result = gx_adapter.run_suite(
+        context, suite, frame, asset=suite_name(spec, stage), result_format=RESULT_FORMAT
     )
-    suite = build_suite(source, stage)
-    # What ValidationDefinition.run does, minus serializing the result into the context's store
-    # (which costs more than the validation on large batches) and minus Batch.validate's second
-    # load (GX hashes the whole frame at each load). The whole suite runs at once: shared metrics.
-    validator = Validator(
-        batch_definition=batch_definition,
-        batch_parameters={"dataframe": frame},
-        result_format=RESULT_FORMAT,
-    )
-    gx_result = validator.validate_expectation_suite(suite)
 
-    findings, blocked = _findings(gx_result, batch, rules, source, stage)
+    findings, blocked = _findings(gx_result, batch, stored, spec.id, stage)
     scores = pillar_scores(findings, len(std))
-    scores.update(source=source, stage=stage)
+    scores.update(source=spec.id, stage=stage)
     if docs_dir is not None:
-        build_data_docs(Path(docs_dir), suite, gx_result, source, stage)
-    return ValidationResult(source, stage, len(std), findings, scores, blocked, gx_result)
+        data_docs.build_data_docs(Path(docs_dir), suite, gx_result, spec.id, stage)
+    return ValidationResult(spec.id, stage, len(std), findings, scores, blocked, gx_result)
 
 
-def _validation_frame(batch: derived.Batch, rules: tuple[Rule, ...]) -> pd.DataFrame:
+def _validation_frame(batch: rules.Batch, stored: tuple[Rule, ...]) -> pd.DataFrame:
     """Only the columns the rules check, indexed by row position (``row``)."""
     columns: dict[str, Any] = {}
-    for rule in rules:
+    for rule in stored:
         name = rule.column
         if name is None or name in columns:
             continue
@@ -129,10 +98,8 @@ def _validation_frame(batch: derived.Batch, rules: tuple[Rule, ...]) -> pd.DataF
         if name == "record_key":
             key = "source_record_id" if "source_record_id" in batch.std.columns else "record_id"
             columns[name] = batch.col(key).astype("string")
-        elif name in derived.NUMERIC:
-            columns[name] = derived.NUMERIC[name](batch)
-        elif derived.is_rule(name):
-            columns[name] = derived.compute(batch, name)
+        elif rules.is_rule(batch.spec, name):
+            columns[name] = rules.compute(batch, name)
         else:
             columns[name] = batch.col(name)
     index = pd.RangeIndex(len(batch.std), name=_ROW)
@@ -155,9 +122,9 @@ def _raised(exception_info: dict | None) -> str | None:
     return None
 
 
-def _findings(gx_result, batch: derived.Batch, rules: tuple[Rule, ...], source: str, stage: str):
+def _findings(gx_result, batch: rules.Batch, stored: tuple[Rule, ...], source: str, stage: str):
     record_ids = batch.col("record_id").astype("string")
-    by_name = {rule.rule: rule for rule in rules}
+    by_name = {rule.rule: rule for rule in stored}
     parts, blocked = [], []
     for result in gx_result.results:
         meta = result.expectation_config.meta
@@ -198,15 +165,15 @@ def _findings(gx_result, batch: derived.Batch, rules: tuple[Rule, ...], source: 
         parts.append(part)
     if not parts:
         return _empty_findings(), blocked
-    findings = pd.concat(parts, ignore_index=True)[list(FINDING_COLUMNS)]
+    findings = pd.concat(parts, ignore_index=True)[list(VALIDATION_FINDING_COLUMNS)]
     return findings.astype("string"), blocked
 
 
 def _empty_findings() -> pd.DataFrame:
-    return pd.DataFrame({name: pd.Series(dtype="string") for name in FINDING_COLUMNS})
+    return pd.DataFrame({name: pd.Series(dtype="string") for name in VALIDATION_FINDING_COLUMNS})
 
 
-def _observed(batch: derived.Batch, rule: Rule, positions: np.ndarray) -> np.ndarray:
+def _observed(batch: rules.Batch, rule: Rule, positions: np.ndarray) -> np.ndarray:
     """``field=value; ...`` for the rule's observed fields, personal values masked."""
     out = pd.Series("", index=range(len(positions)), dtype="string")
     for i, name in enumerate(rule.observed):
@@ -250,84 +217,3 @@ def pillar_scores(findings: pd.DataFrame, rows: int) -> dict[str, Any]:
         else "pass"
     )
     return {"rows": rows, "pillars": pillars, "verdict": verdict}
-
-
-def build_data_docs(docs_dir: Path, suite, gx_result, source: str, stage: str) -> Path:
-    """Store a copy of the result without row ids or values (they may be personal) in a file
-    context rooted at ``docs_dir`` and build the site there; returns ``docs_dir/index.html``.
-
-    Results of earlier stages and batches stay in the context, so the index lists them all.
-    ``index.html`` is popsync's static landing page, readable offline (``expectations.data_docs``);
-    GX's own index, which needs its CDN scripts to show its table, is kept as ``gx_index.html``."""
-    import great_expectations as gx
-    from great_expectations.core import (
-        ExpectationSuiteValidationResult,
-        ExpectationValidationResult,
-    )
-    from great_expectations.core.run_identifier import RunIdentifier
-    from great_expectations.data_context.types.resource_identifiers import (
-        ExpectationSuiteIdentifier,
-        ValidationResultIdentifier,
-    )
-
-    docs_dir = docs_dir.resolve()
-    docs_dir.mkdir(parents=True, exist_ok=True)
-    context = gx.get_context(mode="file", project_root_dir=str(docs_dir))
-    data_docs.install_offline_styles(docs_dir / "gx")
-    site = {
-        "class_name": "SiteBuilder",
-        "show_how_to_buttons": False,
-        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-        "store_backend": {
-            "class_name": "TupleFilesystemStoreBackend",
-            "base_directory": str(docs_dir),
-        },
-    }
-    if "popsync" in context.get_site_names():
-        context.update_data_docs_site("popsync", site)
-    else:
-        context.add_data_docs_site("popsync", site)
-    context.suites.add_or_update(suite)
-
-    slim = [
-        ExpectationValidationResult(
-            success=r.success,
-            expectation_config=r.expectation_config,
-            result={k: v for k, v in r.result.items() if k not in _ROW_LEVEL_KEYS},
-            exception_info=r.exception_info,
-        )
-        for r in gx_result.results
-    ]
-    run_id = RunIdentifier(run_name=f"{source}_{stage}", run_time=dt.datetime.now(dt.UTC))
-    copy = ExpectationSuiteValidationResult(
-        success=gx_result.success,
-        results=slim,
-        suite_name=suite.name,
-        statistics=gx_result.statistics,
-        # The site index reads ``active_batch_definition`` as a dict (``.get("data_asset_name")``):
-        # with None there it raised, GX logged "Validation result not found" and left the result
-        # out of index.html. Only names here; GX's batch spec and markers (a hash of the frame)
-        # stay out.
-        meta={
-            "run_id": run_id,
-            "validation_time": run_id.run_time.strftime("%Y%m%dT%H%M%S.%fZ"),
-            "great_expectations_version": gx.__version__,
-            "active_batch_definition": {
-                "datasource_name": "popsync",
-                "data_connector_name": "fluent",
-                "data_asset_name": f"{source}_{stage}",
-                "batch_identifiers": {},
-            },
-            "batch_kwargs": {"data_asset_name": f"{source}_{stage}"},  # "Data asset" on the page
-            "source": source,
-            "stage": stage,
-        },
-    )
-    key = ValidationResultIdentifier(
-        expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite.name),
-        run_id=run_id,
-        batch_identifier=f"{source}_{stage}",
-    )
-    context.validation_results_store.set(key, copy)
-    context.build_data_docs(site_names=["popsync"])
-    return data_docs.write_landing_page(docs_dir, context)

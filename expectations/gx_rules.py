@@ -1,6 +1,6 @@
 """Great Expectations classes named in the domain's words.
 
-Most domain rules are computed as a boolean column by ``expectations.derived`` (True = the row
+Most domain rules are computed as a boolean column by ``expectations.rules`` (True = the row
 keeps the rule, or the rule does not apply to it); each class below checks one such column with
 GX's cheap ``in_set`` metric, so Data Docs and results carry the rule's own name. Importing this
 module imports Great Expectations (about 2 s): import it lazily.
@@ -133,6 +133,10 @@ class ExpectBhxhNumberWrittenInStandardForm(_RowKeepsRule):
 
 class ExpectPeriodEndOnOrAfterStart(_RowKeepsRule):
     """An insurance period cannot end before it starts."""
+
+
+class ExpectDatesInOrder(_RowKeepsRule):
+    """A row's later date is not before its earlier one (``<later>_on_or_after_<earlier>``)."""
 
 
 class ExpectRowNotDuplicated(_RowKeepsRule):

@@ -1,40 +1,74 @@
-"""The suites stored in ``expectations/suites/*.yaml``: loading them and turning them into GX suites."""
+"""The stored suites: ``<source>_<stage>.yaml``, typed and checked with pydantic, and turned into
+GX suites.
+
+A source's suites are in the folder its declaration names (``suites_dir``, for a source declared
+outside popsync), else in the packaged ``expectations/suites/``. A suite is a list of rules, or
+``{include: [...], expectations: [...]}``; an included suite (``common_pre_link``) is looked up
+beside the including one, then among the packaged suites. The format is described at the top of
+``expectations/suites/common_pre_link.yaml``.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from popsync.core import domain
+from popsync.core.contracts import PILLAR_MEANING, PILLARS, SEVERITIES, VALIDATION_STAGES
+from popsync.core.errors import UserError
+from popsync.core.sources import SourceSpec, spec_of
 
-STAGES = ("pre_link", "post_link", "register")  # register: the dan_cu snapshot itself
-PILLARS = {"dung": "Đúng", "du": "Đủ", "sach": "Sạch", "song": "Sống"}
-PILLAR_MEANING = {
-    "dung": "correct: agrees with the source documents and the register",
-    "du": "complete: every required field, every person",
-    "sach": "clean: standardized, no duplicates, no conflicts",
-    "song": "live: current, deaths and ID changes applied",
-}
-SEVERITIES = ("block", "quarantine", "warn")
+PACKAGED_SUITES = Path(str(resources.files("expectations").joinpath("suites")))
+_NAME = r"^[a-z][a-z0-9_]*$"
 
 
-@dataclass(frozen=True)
-class Rule:
+class SuiteError(UserError):
+    """A suite file that cannot be used: the message names the file and the rule."""
+
+
+class Rule(BaseModel):
     """One stored expectation: what GX checks, and what a steward is told when it fails."""
 
-    rule: str
-    expect: str
-    pillar: str
-    severity: str
-    reason: str
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rule: str = Field(pattern=_NAME)
+    # A GX expectation class, or one of ``expectations.gx_rules``.
+    expect: str = Field(pattern=r"^Expect[A-Za-z0-9]+$")
+    pillar: Literal[tuple(PILLARS)]  # type: ignore[valid-type]
+    severity: Literal[SEVERITIES]  # type: ignore[valid-type]
+    reason: str = Field(min_length=1)
+    # A standardized column, or a derived rule column (``expectations.rules``).
     column: str | None = None
-    kwargs: dict[str, Any] = field(default_factory=dict)
+    # Other GX arguments; ``{fact: name}`` reads ``popsync.core.domain.facts()``.
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+    # The fields shown (masked) in a finding; ``event_date``: the source's declared event date.
     observed: tuple[str, ...] = ()
-    params: dict[str, Any] = field(default_factory=dict)  # for the derived column, not GX
+    # Settings of the derived column, not GX's.
+    params: dict[str, Any] = Field(default_factory=dict)
+    _file: str = PrivateAttr(default="")
+
+    @field_validator("kwargs")
+    @classmethod
+    def _facts(cls, kwargs: dict[str, Any]) -> dict[str, Any]:
+        return _resolve_facts(kwargs)
+
+    @property
+    def file(self) -> str:
+        """The suite file that declares the rule."""
+        return self._file
 
     def meta(self, source: str, stage: str) -> dict[str, str]:
         return {
@@ -57,76 +91,130 @@ class Rule:
         )
 
 
-def _read(name: str) -> Any:
-    path = resources.files("expectations").joinpath("suites", f"{name}.yaml")
-    with path.open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+class SuiteFile(BaseModel):
+    """One suite file: the suites it includes, then its own rules."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    include: tuple[str, ...] = ()
+    expectations: tuple[Rule, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_list(cls, document: Any) -> Any:
+        """A file that is a list holds rules only."""
+        return {"expectations": document} if isinstance(document, list) else document
 
 
 def _resolve_facts(value: Any) -> Any:
     """``{fact: name}`` -> ``popsync.core.domain.facts()[name]``, so suites hold no domain constant."""
     if isinstance(value, dict):
         if set(value) == {"fact"}:
-            return domain.facts()[value["fact"]]
+            facts = domain.facts()
+            if value["fact"] not in facts:
+                raise ValueError(f"unknown fact {value['fact']!r}")
+            return facts[value["fact"]]
         return {key: _resolve_facts(item) for key, item in value.items()}
     if isinstance(value, list):
         return [_resolve_facts(item) for item in value]
     return value
 
 
-@cache
-def load_rules(source: str, stage: str) -> tuple[Rule, ...]:
-    """The rules of ``<source>_<stage>.yaml`` (its includes first), checked for consistency."""
-    if stage not in STAGES:
-        raise ValueError(f"unknown stage {stage!r}; known: {STAGES}")
+def _problems(error: ValidationError, document: Any) -> str:
+    """Pydantic's errors, each named by its rule (``rule <name>``, else its position)."""
+    entries = document if isinstance(document, list) else (document or {}).get("expectations")
+    out = []
+    for problem in error.errors():
+        loc = list(problem["loc"])
+        where = []
+        if len(loc) >= 2 and loc[0] == "expectations" and isinstance(loc[1], int):
+            entry = entries[loc[1]] if isinstance(entries, list) else None
+            name = entry.get("rule") if isinstance(entry, dict) else None
+            where.append(f"rule {name}" if name else f"rule #{loc[1] + 1}")
+            loc = loc[2:]
+        where += [".".join(str(part) for part in loc)] if loc else []
+        out.append(f"{': '.join([*where, problem['msg']])}")
+    return "; ".join(out)
+
+
+def _read(path: Path) -> SuiteFile:
     try:
-        document = _read(f"{source}_{stage}")
-    except FileNotFoundError:
-        raise ValueError(f"no {stage} suite for source {source!r}") from None
-    entries: list[dict] = []
-    for include in document.get("include", []):
-        entries.extend(_read(include))
-    entries.extend(document.get("expectations", []))
-    rules = []
-    for entry in entries:
-        rule = Rule(
-            rule=entry["rule"],
-            expect=entry["expect"],
-            pillar=entry["pillar"],
-            severity=entry["severity"],
-            reason=entry["reason"],
-            column=entry.get("column"),
-            kwargs=_resolve_facts(entry.get("kwargs", {})),
-            observed=tuple(entry.get("observed", ())),
-            params=entry.get("params", {}),
-        )
-        if rule.pillar not in PILLARS or rule.severity not in SEVERITIES:
-            raise ValueError(f"{source}_{stage}: rule {rule.rule} has a bad pillar or severity")
-        rules.append(rule)
-    names = [r.rule for r in rules]
-    if len(set(names)) != len(names):
-        raise ValueError(f"{source}_{stage}: duplicated rule names")
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise SuiteError(f"{path}: not valid YAML ({error})") from error
+    try:
+        suite = SuiteFile.model_validate(document)
+    except ValidationError as error:
+        raise SuiteError(f"{path}: {_problems(error, document)}") from error
+    for rule in suite.expectations:
+        rule._file = str(path)
+    return suite
+
+
+def _find(name: str, folders: tuple[Path, ...], what: str) -> Path:
+    """``<name>.yaml`` in the first of ``folders`` that has it."""
+    for folder in folders:
+        path = folder / f"{name}.yaml"
+        if path.is_file():
+            return path
+    raise SuiteError(f"{what}: no {name}.yaml in {' or '.join(str(f) for f in folders)}")
+
+
+@cache
+def _load(suites_dir: str | None, name: str) -> tuple[Rule, ...]:
+    """The rules of ``<name>.yaml`` (its includes first), rule names unique."""
+    home = Path(suites_dir) if suites_dir else PACKAGED_SUITES
+    path = _find(name, (home,), f"suite {name}")
+    document = _read(path)
+    rules: list[Rule] = []
+    for include in document.include:
+        rules += _read(_find(include, (home, PACKAGED_SUITES), f"{path}: include")).expectations
+    rules += document.expectations
+    seen: dict[str, str] = {}
+    for rule in rules:
+        if rule.rule in seen:
+            raise SuiteError(
+                f"{path}: rule {rule.rule} is declared twice ({seen[rule.rule]} and {rule.file})"
+            )
+        seen[rule.rule] = rule.file
     return tuple(rules)
 
 
-def build_suite(source: str, stage: str):
+def suite_name(spec: SourceSpec, stage: str) -> str:
+    return f"{spec.id}_{stage}"
+
+
+def load_rules(source: str | SourceSpec, stage: str) -> tuple[Rule, ...]:
+    """The rules of a source's suite for ``stage`` (``<source>_<stage>.yaml``), checked."""
+    if stage not in VALIDATION_STAGES:
+        raise SuiteError(f"unknown stage {stage!r}; known: {VALIDATION_STAGES}")
+    spec = spec_of(source)
+    return _load(spec.suites_dir, suite_name(spec, stage))
+
+
+def build_suite(source: str | SourceSpec, stage: str):
     """The GX ``ExpectationSuite`` of a stored suite (imports Great Expectations)."""
     import great_expectations as gx
 
     from expectations.gx_rules import RULE_CLASSES
 
-    suite = gx.ExpectationSuite(name=f"{source}_{stage}")
-    for rule in load_rules(source, stage):
-        cls = RULE_CLASSES.get(rule.expect) or getattr(gx.expectations, rule.expect)
+    spec = spec_of(source)
+    suite = gx.ExpectationSuite(name=suite_name(spec, stage))
+    for rule in load_rules(spec, stage):
+        cls = RULE_CLASSES.get(rule.expect) or getattr(gx.expectations, rule.expect, None)
+        if cls is None:
+            raise SuiteError(f"{rule.file}: rule {rule.rule}: unknown expectation {rule.expect}")
         kwargs = dict(rule.kwargs)
         if rule.column is not None:
             kwargs["column"] = rule.column
-        suite.add_expectation(
-            cls(
+        try:
+            expectation = cls(
                 **kwargs,
-                meta=rule.meta(source, stage),
+                meta=rule.meta(spec.id, stage),
                 notes=rule.notes(),
                 description=rule.description(),
             )
-        )
+        except (TypeError, ValueError) as error:  # pydantic's ValidationError is a ValueError
+            raise SuiteError(f"{rule.file}: rule {rule.rule}: {error}") from error
+        suite.add_expectation(expectation)
     return suite

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 import expectations
-from expectations.stored import PILLARS, SEVERITIES, load_rules
+from expectations.stored import load_rules
+from popsync.core.contracts import PILLARS, SEVERITIES, VALIDATION_FINDING_COLUMNS
 
 RUN = dt.date(2023, 1, 15)
 RUN_POST = dt.date(2021, 9, 1)  # doses of the hand-built rows are in June-August 2021
@@ -143,7 +144,7 @@ def test_findings_mask_personal_values():
         "id_century_digit_matches_sex_and_birth_year", "observed"
     ]
     assert observed == "id_number=001******456; sex=F; birth_year=1985"
-    assert list(result.findings.columns) == list(expectations.FINDING_COLUMNS)
+    assert list(result.findings.columns) == list(VALIDATION_FINDING_COLUMNS)
 
 
 def test_duplicate_rows_quarantine_the_later_copy_and_warn_on_the_first():

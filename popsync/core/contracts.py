@@ -63,3 +63,17 @@ PERSON_ROW_COLUMNS = {
     "province_code": TEXT, "district_code": TEXT, "ward_code": TEXT, "admin_scheme": TEXT,
     "flags": TEXT, "repairs": TEXT,
 }  # fmt: skip
+
+
+def quarantine_rules(findings):
+    """Record id -> the ``;``-joined, sorted names of the quarantine-severity rules the row
+    broke (a ``pandas.Series``; empty when none): the rows a batch sets aside, and why.
+
+    ``findings`` has at least ``record_id``, ``rule`` and ``severity`` (any frame when empty);
+    batch-level findings (``record_id`` null) set no row aside."""
+    import pandas as pd
+
+    if not len(findings):
+        return pd.Series(dtype="str")
+    held = findings[findings["severity"].eq("quarantine") & findings["record_id"].notna()]
+    return held.groupby("record_id")["rule"].agg(lambda rules: ";".join(sorted(set(rules))))

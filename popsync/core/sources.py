@@ -30,6 +30,7 @@ from popsync.core.contracts import (
     SMALLINT,
     TEXT,
     TIMESTAMP,
+    VALIDATION_STAGES,
 )
 from popsync.core.errors import UserError
 
@@ -250,11 +251,14 @@ def parse_spec(text: str, where: str) -> SourceSpec:
 
 
 def _declarations(folder: Path) -> list[SourceSpec]:
-    """The declarations of a folder, their relative paths resolved against it."""
+    """The declarations of a folder, their relative paths resolved against it. Quality suites
+    (``<name>_<stage>.yaml``) may sit beside them (``suites_dir: .``): they are not read here."""
     if not folder.is_dir():
         raise UserError(f"sources folder {folder} does not exist")
     specs = []
     for path in sorted(folder.glob("*.yaml")):
+        if path.stem.endswith(tuple(f"_{stage}" for stage in VALIDATION_STAGES)):
+            continue
         spec = parse_spec(path.read_text("utf-8"), str(path))
         paths = {
             name: str((folder / value).resolve())

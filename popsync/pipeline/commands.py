@@ -90,12 +90,13 @@ def validate_files(
 
     out_dir = Path(out_dir)
     register = read_standardized(population, catalog.register)
-    extract = read_standardized(input_path, catalog.extract(source))
+    spec = catalog.extract(source)
+    extract = read_standardized(input_path, spec)
     docs_dir = out_dir / "data_docs"
-    pre = expectations.validate_pre_link(extract, source, run_date, docs_dir=docs_dir)
+    pre = expectations.validate_pre_link(extract, spec, run_date, docs_dir=docs_dir)
     linked = matching.link(register, extract)
     post = expectations.validate_post_link(
-        extract, linked.decisions, register, source, run_date, docs_dir=docs_dir
+        extract, linked.decisions, register, spec, run_date, docs_dir=docs_dir
     )
     written = expectations.write_outputs([pre, post], out_dir)
     if echo:

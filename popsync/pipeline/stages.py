@@ -80,7 +80,9 @@ def prepare_register(res: Resources, population: str | Path, run_date: str) -> d
             register = area.read_parquet(target)
         else:
             register = read_standardized(population, res.catalog.register)
-        result = expectations.validate_register(register, as_date(run_date))
+        result = expectations.validate_register(
+            register, as_date(run_date), source=res.catalog.register
+        )
         area.write_parquet(result.findings, findings_key)
         stored = {
             "run_date": run_date,
@@ -146,7 +148,7 @@ def stage_validate_pre(batch: dict[str, Any], res: Resources) -> dict[str, Any]:
 
     result = expectations.validate_pre_link(
         res.workarea.read_parquet(batch["standardized"]),
-        batch["source"],
+        res.catalog.extract(batch["source"]),
         as_date(batch["run_date"]),
         docs_dir=_docs_dir(batch, res),
     )
@@ -181,7 +183,7 @@ def stage_validate_post(batch: dict[str, Any], res: Resources) -> dict[str, Any]
         rows,
         rows[["record_id", "so_dinh_danh", "decision", "score"]],
         area.read_parquet(batch["register"]),
-        batch["source"],
+        res.catalog.extract(batch["source"]),
         as_date(batch["run_date"]),
         docs_dir=_docs_dir(batch, res),
     )

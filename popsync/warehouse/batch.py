@@ -10,7 +10,17 @@ from dataclasses import dataclass, field
 import pandas as pd
 import pyarrow as pa
 
-from popsync.core.contracts import BOOL, DATE, FLOAT, INT, JSON, SMALLINT, TEXT, TIMESTAMP
+from popsync.core.contracts import (
+    BOOL,
+    DATE,
+    FLOAT,
+    INT,
+    JSON,
+    SMALLINT,
+    TEXT,
+    TIMESTAMP,
+    quarantine_rules,
+)
 from popsync.core.errors import UserError
 from popsync.core.privacy import mask_value
 
@@ -84,11 +94,7 @@ def build_batch(
     decision is ``review`` wait for review (with their candidates), the others load."""
     findings = pd.DataFrame() if findings is None else findings
     candidates = pd.DataFrame() if candidates is None else candidates
-    if len(findings):
-        held = findings[findings["severity"].eq("quarantine") & findings["record_id"].notna()]
-        rules = held.groupby("record_id")["rule"].agg(lambda r: ";".join(sorted(set(r))))
-    else:
-        rules = pd.Series(dtype="str")
+    rules = quarantine_rules(findings)
     quarantined = rows["record_id"].isin(rules.index)
     in_review = rows["decision"].eq("review") & ~quarantined
     review = rows[in_review]
