@@ -48,6 +48,8 @@ __all__ = [
     "pillar_scores",
     "quarantined_ids",
     "raise_if_blocked",
+    "repair_rules",
+    "steward_rules",
     "validate_post_link",
     "validate_pre_link",
     "validate_register",
@@ -125,6 +127,19 @@ def validate_register(
     )
 
 
+def steward_rules(source: str | SourceSpec) -> dict[str, Any]:
+    """Every rule of a source's suites (all its stages), by name: what a report shows of a
+    finding (the Vietnamese reason, whether it is a repair) beside what the warehouse stores."""
+    spec = spec_of(source)
+    stages = ("register",) if spec.role == "register" else ("pre_link", "post_link")
+    return {rule.rule: rule for stage in stages for rule in load_rules(spec, stage)}
+
+
+def repair_rules(source: str | SourceSpec) -> frozenset[str]:
+    """The names of a source's repair rules (``repair: true``), all stages."""
+    return frozenset(name for name, rule in steward_rules(source).items() if rule.repair)
+
+
 def register_age_days(register_std: pd.DataFrame, run_date: dt.date) -> int | None:
     """Days from the snapshot's newest ``updated_at`` (ngày cập nhật) to the run date."""
     updated = register_std["updated_at"] if "updated_at" in register_std else pd.Series([])
@@ -184,7 +199,7 @@ def write_outputs(
     out_dir.mkdir(parents=True, exist_ok=True)
     findings = pd.concat([r.findings for r in results], ignore_index=True)
     rows = max(r.rows for r in results)
-    scores = pillar_scores(findings, rows)
+    scores = pillar_scores(findings, rows, frozenset().union(*(r.repairs for r in results)))
     scores.update(
         source=results[0].source,
         stages={r.stage: r.scores for r in results},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,8 @@ class ValidationResult:
     scores: dict[str, Any]
     blocked: list[tuple[str, int]]
     results: Any = field(repr=False)
+    # The suite's repair rules (``repair: true``): not defects, reported apart.
+    repairs: frozenset[str] = frozenset()
 
 
 def validate(
@@ -80,11 +83,12 @@ def validate(
     )
 
     findings, blocked = _findings(gx_result, batch, stored, spec.id, stage)
-    scores = pillar_scores(findings, len(std))
+    repairs = frozenset(rule.rule for rule in stored if rule.repair)
+    scores = pillar_scores(findings, len(std), repairs)
     scores.update(source=spec.id, stage=stage)
     if docs_dir is not None:
         data_docs.build_data_docs(Path(docs_dir), suite, gx_result, spec.id, stage)
-    return ValidationResult(spec.id, stage, len(std), findings, scores, blocked, gx_result)
+    return ValidationResult(spec.id, stage, len(std), findings, scores, blocked, gx_result, repairs)
 
 
 def _validation_frame(batch: rules.Batch, stored: tuple[Rule, ...]) -> pd.DataFrame:
@@ -196,9 +200,17 @@ def _masked(field: str, text: pd.Series) -> pd.Series:
     return text.map(mapping).astype("string").fillna("")
 
 
-def pillar_scores(findings: pd.DataFrame, rows: int) -> dict[str, Any]:
-    """Per pillar, the share of rows with no finding of that pillar (0 when a batch-level rule of
-    the pillar failed); verdict ``blocked`` / ``quarantine`` / ``pass``."""
+def pillar_scores(findings: pd.DataFrame, rows: int, repairs: Iterable[str] = ()) -> dict[str, Any]:
+    """Per pillar, the share of rows with no defect of that pillar (0 when a batch-level rule of
+    the pillar failed); verdict ``blocked`` / ``quarantine`` / ``pass``.
+
+    ``repairs``: the names of the rules that report a value popsync rewrote in its standard
+    form (``repair: true`` in the suites). They are not defects: ``repairs`` counts their rows
+    per rule, ``repaired_rows`` the rows with at least one, apart from the pillars."""
+    repairs = set(repairs)
+    is_repair = findings["rule"].isin(repairs) if len(findings) else pd.Series(dtype=bool)
+    repaired = findings[is_repair] if len(findings) else findings
+    findings = findings[~is_repair] if len(findings) else findings
     pillars = {}
     batch_level = findings["record_id"].isna()
     for pillar in PILLARS:
@@ -216,4 +228,11 @@ def pillar_scores(findings: pd.DataFrame, rows: int) -> dict[str, Any]:
         if "quarantine" in severities
         else "pass"
     )
-    return {"rows": rows, "pillars": pillars, "verdict": verdict}
+    by_rule = repaired.groupby("rule")["record_id"].nunique() if len(repaired) else {}
+    return {
+        "rows": rows,
+        "pillars": pillars,
+        "verdict": verdict,
+        "repairs": {str(rule): int(count) for rule, count in dict(by_rule).items()},
+        "repaired_rows": int(repaired["record_id"].nunique()) if len(repaired) else 0,
+    }

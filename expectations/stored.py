@@ -50,6 +50,12 @@ class Rule(BaseModel):
     pillar: Literal[tuple(PILLARS)]  # type: ignore[valid-type]
     severity: Literal[SEVERITIES]  # type: ignore[valid-type]
     reason: str = Field(min_length=1)
+    # The reason in Vietnamese: what the stewards' report and workspace show (every packaged rule
+    # has one; a source declared elsewhere may leave it out and gets ``reason`` instead).
+    reason_vi: str | None = Field(default=None, min_length=1)
+    # popsync rewrote the value in its standard form (a phone with +84, an ID that lost its
+    # leading zero): reported apart as a repair, not counted against the pillar's score.
+    repair: bool = False
     # A standardized column, or a derived rule column (``expectations.rules``).
     column: str | None = None
     # Other GX arguments; ``{fact: name}`` reads ``popsync.core.domain.facts()``.
@@ -65,6 +71,17 @@ class Rule(BaseModel):
     def _facts(cls, kwargs: dict[str, Any]) -> dict[str, Any]:
         return _resolve_facts(kwargs)
 
+    @model_validator(mode="after")
+    def _repair_is_a_warning(self) -> Rule:
+        if self.repair and self.severity != "warn":
+            raise ValueError(f"a repair is reported, never {self.severity}: severity must be warn")
+        return self
+
+    @property
+    def steward_reason(self) -> str:
+        """The reason as the stewards read it: in Vietnamese when the suite gives it."""
+        return self.reason_vi or self.reason
+
     @property
     def file(self) -> str:
         """The suite file that declares the rule."""
@@ -76,6 +93,8 @@ class Rule(BaseModel):
             "pillar": self.pillar,
             "severity": self.severity,
             "reason": self.reason,
+            "reason_vi": self.steward_reason,
+            "repair": self.repair,
             "source": source,
             "stage": stage,
         }

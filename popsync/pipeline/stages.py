@@ -178,17 +178,20 @@ def stage_validate_post(batch: dict[str, Any], res: Resources) -> dict[str, Any]
     import expectations
 
     area = res.workarea
+    spec = res.catalog.extract(batch["source"])
     rows = area.read_parquet(batch["linked"])
     result = expectations.validate_post_link(
         rows,
         rows[["record_id", "so_dinh_danh", "decision", "score"]],
         area.read_parquet(batch["register"]),
-        res.catalog.extract(batch["source"]),
+        spec,
         as_date(batch["run_date"]),
         docs_dir=_docs_dir(batch, res),
     )
     batch["scores_post"] = _gate(batch, res, result, "findings_post.parquet")
-    batch["scores"] = expectations.pillar_scores(batch_findings(batch, res), batch["rows_read"])
+    batch["scores"] = expectations.pillar_scores(
+        batch_findings(batch, res), batch["rows_read"], expectations.repair_rules(spec)
+    )
     return batch
 
 
