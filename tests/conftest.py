@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import psycopg2
@@ -44,3 +45,37 @@ def pg_url():
             cur.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
     finally:
         admin.close()
+
+
+SAMPLES = Path(__file__).resolve().parents[1] / "data_samples"
+
+
+@pytest.fixture(scope="session")
+def samples_workdir(tmp_path_factory):
+    """A work area after ``popsync run all --samples data_samples/`` (the embedded database),
+    made once per session: copy it (``copy_workdir``) before changing it."""
+    from click.testing import CliRunner
+
+    from popsync.cli import main
+
+    workdir = tmp_path_factory.mktemp("samples_run")
+    result = CliRunner(env={"POPSYNC_DATABASE_URL": None}).invoke(
+        main, ["run", "all", "--samples", str(SAMPLES), "--workdir", str(workdir)]
+    )
+    assert result.exit_code == 0, result.output
+    return workdir
+
+
+def copy_workdir(source: Path, target: Path) -> Path:
+    """A copy of a work area (its files and a consistent copy of its embedded database)."""
+    import shutil
+    import sqlite3
+
+    shutil.copytree(source, target, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("popsync.sqlite3*"))  # fmt: skip
+    with (
+        sqlite3.connect(source / "popsync.sqlite3") as db,
+        sqlite3.connect(target / "popsync.sqlite3") as copy,
+    ):
+        db.backup(copy)
+    return target
