@@ -60,3 +60,26 @@ def mask_value(field: str, value: object) -> str:
     if masker is None:
         return "" if value is None or value is pd.NA else str(value)
     return masker(value)
+
+
+_LONG_NUMBER = re.compile(r"\d{9,}")
+
+
+def mask_record_id(value: object) -> str:
+    """A record id as people see it: a run of 9 or more digits in it (an ID or a BHXH number,
+    as in ``bhxh_number|period_start``) masked like an ID; other ids as they are."""
+    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    return _LONG_NUMBER.sub(lambda found: mask_id(found.group()), str(value))
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def formula_safe(value: object) -> object:
+    """A cell value a spreadsheet will not run: text starting with ``=``, ``+``, ``-``, ``@``,
+    a tab or a carriage return gets a leading apostrophe (OWASP's CSV injection advice);
+    numbers and other values are left as they are."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value

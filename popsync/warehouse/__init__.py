@@ -20,22 +20,37 @@ from pathlib import Path
 
 from popsync.core.errors import UserError
 from popsync.core.sources import SourceCatalog, load_catalog
+from popsync.warehouse.audit import StewardAudit
 from popsync.warehouse.backends import Postgres, Sqlite
 from popsync.warehouse.batch import Batch, build_batch
 from popsync.warehouse.db import Database
 from popsync.warehouse.deliveries import Deliveries
 from popsync.warehouse.load import BatchLoad
 from popsync.warehouse.migrate import Migrations
+from popsync.warehouse.queue import ReviewQueue
 from popsync.warehouse.recheck import Recheck
 from popsync.warehouse.register import RegisterMerge
+from popsync.warehouse.reports import BatchReports
 from popsync.warehouse.review import Review
 from popsync.warehouse.runs import ReconciliationError, RunRecords
+from popsync.warehouse.undo import ReviewUndo
 
 __all__ = ["Batch", "ReconciliationError", "Warehouse", "build_batch", "connect", "open_backend"]
 
 
 class Warehouse(
-    Migrations, RegisterMerge, BatchLoad, Deliveries, Recheck, Review, RunRecords, Database
+    Migrations,
+    RegisterMerge,
+    BatchLoad,
+    Deliveries,
+    Recheck,
+    Review,
+    ReviewQueue,
+    ReviewUndo,
+    StewardAudit,
+    BatchReports,
+    RunRecords,
+    Database,
 ):
     """The pipeline's database. Every write method runs in one transaction: on failure
     nothing of it is visible, and the failed run is recorded afterwards."""

@@ -198,20 +198,21 @@ class BatchLoad:
 
     def _reapply_decisions(self, cur, source: str, delivery: str) -> int:
         """Apply again the stewards' decisions (the latest ``review_decision`` per record of the
-        delivery) to the rows of the batch just written (``batch_key``) that the linker left in
-        review, in the caller's transaction: ``no_match`` always; ``match`` only when its person
-        is still one of the row's new review candidates (else the evidence changed: the row
-        stays in review with its candidates, for a new decision). Applied rows lose their
-        candidates. No new audit row: the decision is the one already recorded. Returns the
-        rows applied."""
+        delivery, undone ones left out) to the rows of the batch just written (``batch_key``)
+        that the linker left in review, in the caller's transaction: ``no_match`` always;
+        ``match`` only when its person is still one of the row's new review candidates (else
+        the evidence changed: the row stays in review with its candidates, for a new
+        decision). Applied rows lose their candidates. No new audit row: the decision is the
+        one already recorded. Returns the rows applied."""
         table = self._table_of(source)
         self._run(cur, "DROP TABLE IF EXISTS reapply_stage")
         self._run(
             cur,
             "CREATE TEMP TABLE reapply_stage AS SELECT d.record_id, d.decision, d.so_dinh_danh "
             "FROM (SELECT record_id, decision, so_dinh_danh, ROW_NUMBER() OVER "
-            "(PARTITION BY record_id ORDER BY decided_at DESC) AS latest FROM review_decision "
-            "WHERE source = %s AND delivery = %s "
+            "(PARTITION BY record_id ORDER BY decided_at DESC) AS latest FROM review_decision r "
+            "WHERE source = %s AND delivery = %s AND NOT EXISTS (SELECT 1 FROM review_undo u "
+            "WHERE u.decision_id = r.decision_id) "
             "AND record_id IN (SELECT record_id FROM batch_key)) d "
             "JOIN {table} t ON t.source = %s AND t.delivery = %s AND t.record_id = d.record_id "
             "WHERE d.latest = 1 AND t.decision = 'review' AND (d.decision = 'no_match' "

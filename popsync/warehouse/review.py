@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 import pandas as pd
 
@@ -59,21 +60,26 @@ class Review:
         note: str | None = None,
         rank: int | None = None,
         delivery: str | None = None,
+        via: str = "cli",
+        role: str | None = None,
     ) -> dict:
         """A data steward's decision on a row waiting for review, in one transaction.
 
-        ``so_dinh_danh`` (one of the row's review candidates) makes the row a ``match`` to
-        that person, with the candidate's score and explanation; ``None`` makes it
+        ``so_dinh_danh`` (one of the row's review candidates, or its masked form as a list
+        prints it, ``001******330``, when that names one candidate only) makes the row a
+        ``match`` to that person, with the candidate's score and explanation; ``None`` makes it
         ``no_match``. The row's review candidates are deleted, a ``review_decision`` row
-        records who decided what and when (with the candidates chosen among), and the row's
-        run is counted again and reconciled (the row moves from review to loaded: read =
-        loaded + quarantined + review keeps holding). A row not waiting for review, or a
-        person who is not a candidate, is a ``UserError`` (IDs masked in the message).
-        ``rank`` instead of ``so_dinh_danh``: the candidate of that rank (as ``review_queue``
-        and ``popsync review list`` show it), read in the same transaction. ``delivery``: the
-        row's delivery, needed only when its record id is in more than one delivery.
-        Returns ``source``, ``delivery``, ``record_id``, ``decision``, ``so_dinh_danh``, ``run_id``,
-        ``decided_by``, ``decided_at`` and the run's ``counts``."""
+        records who decided what and when (with the candidates chosen among, and what an undo
+        needs: ``undo_review``), the journal ``steward_audit`` a ``decide`` line (``via``
+        ``cli`` or ``web``, the actor's ``role``), and the row's run is counted again and
+        reconciled (the row moves from review to loaded: read = loaded + quarantined + review
+        keeps holding). A row not waiting for review, or a person who is not a candidate, is a
+        ``UserError`` naming the candidates by rank (IDs masked). ``rank`` instead of
+        ``so_dinh_danh``: the candidate of that rank, read in the same transaction.
+        ``delivery``: the row's delivery, needed only when its record id is in more than one.
+        Returns ``source``, ``delivery``, ``record_id``, ``decision``, ``so_dinh_danh``,
+        ``rank``, ``run_id``, ``decided_by``, ``decided_at``, ``decision_id`` and the run's
+        ``counts``."""
         table = self._table_of(source)
         decided_by = (decided_by or "").strip()
         if not decided_by:
@@ -84,46 +90,19 @@ class Review:
         what = f"{source} record {record_id!r}"
         with self._transaction() as cur:
             self._db.lock(cur, source)
-            rows = self._run(
-                cur,
-                "SELECT decision, run_id, delivery FROM {table} WHERE source = %s "
-                "AND record_id = %s ORDER BY delivery",
-                (source, record_id),
-                table=table,
-            ).fetchall()
-            if delivery is not None:
-                rows = [found for found in rows if found[2] == delivery]
-            if not rows:
-                raise UserError(f"{what} is not in the warehouse (quarantined or never loaded)")
-            if len(rows) > 1:
-                named = ", ".join(repr(found[2]) for found in rows)
-                raise UserError(f"{what} is in several deliveries ({named}): name one")
-            row = rows[0]
-            delivery = row[2]
+            delivery, row = self._review_row(cur, source, record_id, delivery, what)
             if row[0] != "review":
                 raise UserError(f"{what} is not waiting for review: its decision is {row[0]}")
             run_id = row[1]
             ranked = self._run(
                 cur,
-                "SELECT rank, so_dinh_danh FROM review_candidate WHERE source = %s "
-                "AND delivery = %s AND record_id = %s ORDER BY rank",
+                "SELECT rank, so_dinh_danh, score, explanation FROM review_candidate "
+                "WHERE source = %s AND delivery = %s AND record_id = %s ORDER BY rank",
                 (source, delivery, record_id),
             ).fetchall()
-            candidates = [found[1] for found in ranked]
-            if rank is not None:
-                chosen = [found[1] for found in ranked if found[0] == rank]
-                if not chosen:
-                    ranks = ", ".join(str(found[0]) for found in ranked) or "none"
-                    raise UserError(f"{what} has no candidate of rank {rank}: its ranks are "
-                                    f"{ranks} (or decide no match)")  # fmt: skip
-                person = chosen[0]
+            chosen = _chosen(ranked, person, rank, what)
+            person = None if chosen is None else chosen[1]
             if person is not None:
-                if person not in candidates:
-                    allowed = ", ".join(mask_id(c) for c in candidates) or "none"
-                    raise UserError(
-                        f"{mask_id(person)} is not a review candidate of {what}: its "
-                        f"candidates are {allowed} (or decide no match)"
-                    )
                 if not self._scalar(cur, "SELECT count(*) FROM person WHERE so_dinh_danh = %s",
                                     (person,)):  # fmt: skip
                     raise UserError(f"{mask_id(person)} is not in the register any more")
@@ -157,20 +136,85 @@ class Review:
                 "record_id": record_id,
                 "decision": "no_match" if person is None else "match",
                 "so_dinh_danh": person,
+                "rank": None if chosen is None else chosen[0],
                 "run_id": run_id,
                 "decided_by": decided_by,
                 "decided_at": now(),
+                "decision_id": uuid.uuid4().hex,
             }
+            undo = {"score": row[3], "explanation": _as_text(row[4]),
+                    "candidates": [dict(zip(("rank", "so_dinh_danh", "score", "explanation"),
+                                            (r[0], r[1], r[2], _as_text(r[3])), strict=True))
+                                   for r in ranked]}  # fmt: skip
             self._run(
                 cur,
                 "INSERT INTO review_decision (source, delivery, record_id, decision, "
-                "so_dinh_danh, candidates, decided_by, note, decided_at, run_id) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                (source, delivery, record_id, decision["decision"], person, json.dumps(candidates),
-                 decided_by, note, decision["decided_at"], run_id),
+                "so_dinh_danh, candidates, decided_by, note, decided_at, run_id, decision_id, "
+                "undo_data) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                (source, delivery, record_id, decision["decision"], person,
+                 json.dumps([r[1] for r in ranked]), decided_by, note, decision["decided_at"],
+                 run_id, decision["decision_id"], json.dumps(undo)),
             )  # fmt: skip
+            self._audit(cur, decided_by, "decide", via=via, role=role, source=source,
+                        delivery=delivery, record_id=record_id,
+                        detail={"decision": decision["decision"], "rank": decision["rank"],
+                                "so_dinh_danh": mask_id(person) or None, "note": note,
+                                "decision_id": decision["decision_id"]})  # fmt: skip
             decision["counts"] = self._recount(cur, run_id, source)
         return decision
+
+    def _review_row(self, cur, source, record_id, delivery, what) -> tuple[str, tuple]:
+        """The row's delivery and (decision, run_id, delivery, score, explanation,
+        so_dinh_danh); a ``UserError`` when it is not stored or its delivery is ambiguous."""
+        rows = self._run(
+            cur,
+            "SELECT decision, run_id, delivery, score, explanation, so_dinh_danh FROM {table} "
+            "WHERE source = %s AND record_id = %s ORDER BY delivery",
+            (source, record_id),
+            table=self._table_of(source),
+        ).fetchall()
+        if delivery is not None:
+            rows = [found for found in rows if found[2] == delivery]
+        if not rows:
+            raise UserError(f"{what} is not in the warehouse (quarantined or never loaded)")
+        if len(rows) > 1:
+            named = ", ".join(repr(found[2]) for found in rows)
+            raise UserError(f"{what} is in several deliveries ({named}): name one")
+        return rows[0][2], rows[0]
+
+
+def _chosen(ranked: list[tuple], person: str | None, rank: int | None, what: str):
+    """The (rank, so_dinh_danh) a steward chose among ``ranked`` (rank, so_dinh_danh, ...)
+    candidates, by rank, by ID or by the masked ID as a list prints it; None for no match."""
+    choices = ", ".join(f"rank {r[0]} {mask_id(r[1])}" for r in ranked) or "none"
+    if rank is not None:
+        chosen = [r for r in ranked if r[0] == rank]
+        if not chosen:
+            ranks = ", ".join(str(r[0]) for r in ranked) or "none"
+            raise UserError(f"{what} has no candidate of rank {rank}: its ranks are {ranks} "
+                            "(or decide no match)")  # fmt: skip
+        return chosen[0][:2]
+    if person is None:
+        return None
+    chosen = [r for r in ranked if r[1] == person]
+    if not chosen and "*" in person:
+        chosen = [r for r in ranked if mask_id(r[1]) == person]
+        if len(chosen) > 1:
+            ranks = " and ".join(str(r[0]) for r in chosen)
+            raise UserError(f"{person} is how candidates of rank {ranks} of {what} are "
+                            "printed: give the rank instead")  # fmt: skip
+    if not chosen:
+        raise UserError(f"{mask_id(person) if '*' not in person else person} is not a review "
+                        f"candidate of {what}: its candidates are {choices} "
+                        "(give --rank N, or decide no match)")  # fmt: skip
+    return chosen[0][:2]
+
+
+def _as_text(value):
+    """A JSON column as text (PostgreSQL gives jsonb back as a dict, SQLite as text)."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
 REVIEW_QUEUE_COLUMNS = (
