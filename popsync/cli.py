@@ -8,18 +8,16 @@ Heavy imports (pandas, Great Expectations, Airflow) happen inside the commands s
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from pathlib import Path
 
 import click
 
+from popsync.cli_options import EXTRACT_CHOICE, EXTRACT_SOURCES, SOURCE_CHOICE
+from popsync.cli_options import database_options as _database_options
+from popsync.cli_options import fail as _fail
+from popsync.cli_options import resources as _resources
 from popsync.core.errors import UserError
-from popsync.core.sources import load_catalog
 
-SOURCES = tuple(load_catalog())
-EXTRACT_SOURCES = tuple(spec.id for spec in load_catalog().extracts)
-SOURCE_CHOICE = click.Choice(SOURCES)
-EXTRACT_CHOICE = click.Choice(EXTRACT_SOURCES)
 EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
@@ -42,12 +40,6 @@ DATE = _DateType()
 @click.version_option(package_name="popsync")
 def main() -> None:
     """popsync: link extracts to the population register, check them, load them."""
-
-
-def _fail(error: Exception) -> None:
-    """Known, user-facing errors end with a one-line message and exit code 2, not a traceback."""
-    click.secho(f"error: {error}", fg="red", err=True)
-    sys.exit(2)
 
 
 @main.command()
@@ -92,32 +84,6 @@ def generate(people, seed, out_dir, noise_scale, noise_config, formats):
         formats=formats,
         progress=True,
     )
-
-
-def _database_options(workdir_help: str):
-    """``--database-url`` and ``--workdir``: where ``popsync run`` loads, where the review
-    commands read. Unset, they come from the environment (``popsync.resources``)."""
-
-    def add(command):
-        command = click.option(
-            "--workdir",
-            default=None,
-            help=workdir_help + " Folder or fsspec URL (default: $POPSYNC_WORKDIR, else .popsync).",
-        )(command)
-        return click.option(
-            "--database-url",
-            default=None,
-            help="postgresql://... (default: $POPSYNC_DATABASE_URL, else the embedded database).",
-        )(command)
-
-    return add
-
-
-def _resources(database_url=None, workdir=None):
-    """The resources of this command, made once here (the edge)."""
-    from popsync.resources import Resources
-
-    return Resources.from_environment(database_url=database_url, workdir=workdir)
 
 
 @main.command()
@@ -248,72 +214,10 @@ def run(source, input_path, population, samples, run_date, delivery, database_ur
         _fail(error)
 
 
-def _open_warehouse(database_url, workdir):
-    """The warehouse ``popsync run`` loaded into, migrated to the current schema."""
-    res = _resources(database_url, workdir)
-    if not res.database_url and not res.has_embedded_database:
-        raise UserError(
-            f"no embedded database in {res.workarea.url}: run 'popsync run' first "
-            "(or give --database-url / POPSYNC_DATABASE_URL)"
-        )
-    store = res.warehouse()
-    try:
-        store.migrate()
-    except BaseException:
-        store.close()
-        raise
-    return store
+from popsync.cli_stewards import review, serve, users  # noqa: E402 (the stewards' commands)
 
-
-@main.group()
-def review():
-    """The rows the linker was unsure of: list them, decide them (data stewards)."""
-
-
-@review.command("list")
-@click.option("--source", type=EXTRACT_CHOICE, default=None, help="Default: every extract.")
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True,
-              help="At most this many rows (each with its candidates).")  # fmt: skip
-@_database_options("Where the embedded database is (when no database URL is given).")
-def review_list(source, limit, database_url, workdir):
-    """The rows waiting for review with their ranked candidates (IDs and names masked)."""
-    from popsync.report import terminal
-
-    try:
-        with _open_warehouse(database_url, workdir) as store:
-            queue = store.review_queue(source, limit=limit)
-    except UserError as error:
-        _fail(error)
-    terminal.print_review_queue(queue)
-
-
-@review.command("decide")
-@click.option("--source", type=EXTRACT_CHOICE, required=True)
-@click.option("--record-id", required=True, help="The row's record id (as 'review list' shows).")
-@click.option("--so-dinh-danh", default=None, help="The candidate the row is linked to.")
-@click.option("--rank", type=click.IntRange(min=1), default=None,
-              help="Or the candidate by its rank (the '#' of 'review list').")  # fmt: skip
-@click.option("--no-match", is_flag=True, help="None of the candidates: the row is no_match.")
-@click.option("--by", "decided_by", required=True, help="Who decides (kept with the decision).")
-@click.option("--note", default=None, help="Why, for the audit (kept with the decision).")
-@_database_options("Where the embedded database is (when no database URL is given).")
-def review_decide(source, record_id, so_dinh_danh, rank, no_match, decided_by, note,
-                  database_url, workdir):  # fmt: skip
-    """Decide one row waiting for review: link it to a candidate, or to no one."""
-    from popsync.core.privacy import mask_id
-
-    try:
-        if (so_dinh_danh is not None) + (rank is not None) + no_match != 1:
-            raise UserError("give exactly one of --so-dinh-danh ID, --rank N or --no-match")
-        with _open_warehouse(database_url, workdir) as store:
-            done = store.decide_review(
-                source, record_id, so_dinh_danh, decided_by=decided_by, note=note, rank=rank
-            )
-    except UserError as error:
-        _fail(error)
-    link = "no match" if done["so_dinh_danh"] is None else f"match {mask_id(done['so_dinh_danh'])}"
-    click.echo(f"{source} {record_id}: review -> {link}, decided by {done['decided_by']}")
-
+for _command in (review, users, serve):
+    main.add_command(_command)
 
 if __name__ == "__main__":
     main()

@@ -56,7 +56,7 @@ def test_run_all_reconciles_every_source(samples_run):
         reports = list((workdir / "batches" / source).glob("*/report.html"))
         assert len(reports) == 1
         page = reports[0].read_text(encoding="utf-8")
-        assert "<svg" in page and "Pillar scores" in page
+        assert "<svg" in page and "Bốn trụ cột" in page and "Đã liên kết" in page
 
 
 def test_the_register_is_validated_once_and_its_findings_loaded(samples_run):

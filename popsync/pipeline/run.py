@@ -35,16 +35,16 @@ def stage_name(stage) -> str:
 
 
 def finish_batch(batch: dict[str, Any], res: Resources, echo: bool = False) -> dict[str, Any]:
-    """Write the batch's ``summary.json`` and HTML report; print the summary line."""
-    from popsync.report import html, terminal
+    """Write the batch's ``summary.json`` and its HTML report (built from the warehouse:
+    ``pipeline.reporting``); print the summary line."""
+    from popsync.pipeline import reporting
+    from popsync.report import terminal
 
     area = res.workarea
     report_key = in_folder(batch, "report.html")
-    candidates_key = in_folder(batch, "candidates.parquet")
-    candidates = area.read_parquet(candidates_key) if area.exists(candidates_key) else None
-    area.write_text(
-        report_key, html.render_batch_report(batch, batch_findings(batch, res), candidates)
-    )
+    with res.warehouse() as store:
+        view = reporting.batch_view(store, res.catalog, batch["run_id"])
+    area.write_text(report_key, reporting.render(view))
     batch["report"] = area.path(report_key)
     area.write_json(in_folder(batch, "summary.json"), batch)
     if echo:
@@ -52,14 +52,32 @@ def finish_batch(batch: dict[str, Any], res: Resources, echo: bool = False) -> d
     return batch
 
 
+def report_blocked(batch: dict[str, Any], res: Resources, error: Exception) -> None:
+    """A batch a block-severity rule stopped still leaves its report (from the findings
+    written so far), naming the rule, beside its findings."""
+    from popsync.pipeline import reporting
+
+    if "folder" not in batch:
+        return
+    batch = {**batch, "error": str(error)}
+    view = reporting.blocked_view(batch, batch_findings(batch, res), res.catalog)
+    res.workarea.write_text(in_folder(batch, "report.html"), reporting.render(view))
+
+
 def run_batch(batch: dict[str, Any], res: Resources, echo: bool = False) -> dict[str, Any]:
-    """Every stage on one batch, then its summary and report."""
+    """Every stage on one batch, then its summary and report (a blocked batch leaves its
+    report too, then the error goes on)."""
+    from expectations import BatchBlocked
     from popsync.report.progress import StageProgress
 
     with StageProgress(batch["source"], [stage_name(s) for s in STAGES], echo) as progress:
         for stage in STAGES:
             progress.start(stage_name(stage))
-            batch = stage(batch, res)
+            try:
+                batch = stage(batch, res)
+            except BatchBlocked as error:
+                report_blocked(batch, res, error)
+                raise
             progress.done()
     return finish_batch(batch, res, echo=echo)
 

@@ -122,7 +122,7 @@ def stage_standardize(batch: dict[str, Any], res: Resources) -> dict[str, Any]:
     standardized = with_unique_record_ids(read_standardized(batch["input_path"], spec))
     batch.update(input_sha256=sha, folder=batch_folder(spec.id, sha), rows_read=len(standardized))
     batch["standardized"] = res.workarea.write_parquet(
-        standardized, in_folder(batch, "standardized.parquet")
+        standardized, in_folder(batch, "standardized.personal.parquet")
     )
     return batch
 
@@ -158,7 +158,8 @@ def stage_validate_pre(batch: dict[str, Any], res: Resources) -> dict[str, Any]:
 
 @_timed("link")
 def stage_link(batch: dict[str, Any], res: Resources) -> dict[str, Any]:
-    """Link every row to the register: ``linked.parquet`` and the review ``candidates.parquet``."""
+    """Link every row to the register: ``linked.personal.parquet`` and the review
+    ``candidates.personal.parquet`` (unmasked IDs: named as personal)."""
     import matching
 
     area = res.workarea
@@ -166,9 +167,9 @@ def stage_link(batch: dict[str, Any], res: Resources) -> dict[str, Any]:
     result = matching.link(area.read_parquet(batch["register"]), extract)
     decisions = result.decisions[["record_id", "so_dinh_danh", "decision", "score", "explanation"]]
     linked = extract.join(decisions.drop(columns="record_id").set_axis(extract.index))
-    area.write_parquet(result.candidates, in_folder(batch, "candidates.parquet"))
+    area.write_parquet(result.candidates, in_folder(batch, "candidates.personal.parquet"))
     batch["link_stats"] = json.loads(json.dumps(result.stats, default=str))
-    batch["linked"] = area.write_parquet(linked, in_folder(batch, "linked.parquet"))
+    batch["linked"] = area.write_parquet(linked, in_folder(batch, "linked.personal.parquet"))
     return batch
 
 
@@ -212,7 +213,7 @@ def stage_load(batch: dict[str, Any], res: Resources) -> dict[str, Any]:
         run_date=as_date(batch["run_date"]),
         rows=area.read_parquet(batch["linked"]),
         findings=batch_findings(batch, res),
-        candidates=area.read_parquet(in_folder(batch, "candidates.parquet")),
+        candidates=area.read_parquet(in_folder(batch, "candidates.personal.parquet")),
         timings=batch.get("timings", {}),
     )
     with res.warehouse() as store:

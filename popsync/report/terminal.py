@@ -9,6 +9,7 @@ from rich.table import Table
 
 from popsync.core.contracts import PILLARS
 from popsync.core.privacy import mask_id, mask_name
+from popsync.report import explain
 
 console = Console(stderr=False)
 
@@ -88,41 +89,54 @@ def print_run_summary(summary: dict[str, Any]) -> None:
     console.print(f"  report: {summary.get('report', '')}", soft_wrap=True, highlight=False)
 
 
-def print_review_queue(queue) -> None:
-    """The review queue (``Warehouse.review_queue``) as a short table: per row, a line with
-    its own name, birth date and sex, then one line per candidate in rank order; IDs and
-    names masked. The record id is shown as is: it is what ``popsync review decide`` takes."""
-    import pandas as pd
-
-    if queue.empty:
+def print_review_page(page: dict[str, Any]) -> None:
+    """One page of the review queue (``Warehouse.review_page``): how many rows wait in all and
+    which are shown; per row its record id (what ``popsync review decide`` takes), its own
+    declared ID, name, birth date and sex, then its candidates by rank with their score and
+    the fields that agree (``~``: partly) and differ. IDs and names masked; an ID as printed
+    here can be given back to ``decide --so-dinh-danh``."""
+    total, rows = page["total"], page["rows"]
+    if not total:
         console.print("no rows waiting for review", highlight=False)
         return
-    rows = queue[["source", "record_id"]].drop_duplicates()
-    title = f"{len(rows):,} row{'' if len(rows) == 1 else 's'} waiting for review"
-    table = Table(title=title, box=None, pad_edge=False)
-    for name in ("source", "record id", "#", "so_dinh_danh", "name", "born", "sex", "score"):
-        table.add_column(name, justify="right" if name in ("#", "score") else "left")
-    for (source, record_id), lines in queue.groupby(["source", "record_id"], sort=False):
-        own = lines.iloc[0]
-        table.add_row(source, record_id, "row", "", *_person(own.full_name, own.birth_date,
-                                                           own.sex), "")  # fmt: skip
-        for line in lines.itertuples(index=False):
-            if pd.isna(line.so_dinh_danh):
-                table.add_row("", "", "", "(no candidate)", "", "", "", "")
-                continue
-            score = "" if pd.isna(line.score) else f"{line.score:.3f}"
-            table.add_row("", "", str(line.rank), mask_id(line.so_dinh_danh),
-                          *_person(line.candidate_name, line.candidate_birth_date,
-                                   line.candidate_sex), score)  # fmt: skip
-    console.print(table)
+    first, last = page["offset"] + 1, page["offset"] + len(rows)
+    shown = f"showing {first}-{last}" if rows else f"none at offset {page['offset']}"
+    more = f"; next: --offset {last}" if last < total else ""
+    console.print(f"[bold]{total:,} row{'' if total == 1 else 's'} waiting for review[/] "
+                  f"({shown}{more})", highlight=False)  # fmt: skip
+    for item in rows:
+        row = item["row"]
+        declared = mask_id(row.get("id_number")) or "none"
+        console.print(
+            f"\n[bold]{item['source']} {item['record_id']}[/] (delivery {item['delivery']})  "
+            f"declared ID {declared}  "
+            + "  ".join(_person(row.get("full_name"), row.get("birth_date"), row.get("sex"))),
+            highlight=False,
+            soft_wrap=True,
+        )
+        if not item["candidates"]:
+            console.print("   (no candidate)", highlight=False)
+        for candidate in item["candidates"]:
+            person = candidate["person"] or {}
+            agree, differ = explain.agree_differ(candidate["explanation"])
+            score = "" if candidate["score"] is None else f"score {candidate['score']:.3f}"
+            console.print(
+                f"   #{candidate['rank']} {mask_id(candidate['so_dinh_danh'])}  "
+                + "  ".join(_person(person.get("ho_ten"), person.get("ngay_sinh"),
+                                    person.get("gioi_tinh")))
+                + f"  {score}  agree: {', '.join(agree) or '-'}; differ: {', '.join(differ) or '-'}",
+                highlight=False,
+                soft_wrap=True,
+            )  # fmt: skip
 
 
 def _person(name, birth_date, sex) -> tuple[str, str, str]:
     """The masked name, the birth date and the sex, a missing value as ``?``."""
     import pandas as pd
 
-    born = "?" if pd.isna(birth_date) else str(birth_date)[:10]
-    return mask_name(name) or "?", born, "?" if pd.isna(sex) else str(sex)
+    born = "?" if birth_date is None or pd.isna(birth_date) else str(birth_date)[:10]
+    sex = "?" if sex is None or pd.isna(sex) else str(sex)
+    return mask_name(name) or "?", born, sex
 
 
 def pillar_value(scores: dict[str, Any], pillar: str) -> float | None:

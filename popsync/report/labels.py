@@ -1,0 +1,102 @@
+"""The words of the stewards' reports and workspace, in Vietnamese, and how numbers, dates and
+times are written for them (times in Asia/Ho_Chi_Minh)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+
+OUTCOMES = {
+    "linked": "Đã liên kết",
+    "not_linked": "Không liên kết được",
+    "review": "Chờ duyệt",
+    "quarantined": "Bị cách ly",
+}
+SEVERITIES = {"block": "Chặn lô", "quarantine": "Cách ly dòng", "warn": "Cảnh báo"}
+PILLARS = {"dung": "Đúng", "du": "Đủ", "sach": "Sạch", "song": "Sống"}
+PILLAR_MEANING = {
+    "dung": "chính xác: khớp giấy tờ gốc và CSDL dân cư",
+    "du": "đầy đủ: đủ trường bắt buộc, đủ người",
+    "sach": "sạch: chuẩn hóa, không trùng, không mâu thuẫn",
+    "song": "sống: cập nhật khai tử, đổi số định danh",
+}
+STATUSES = {
+    "loaded": "Đã nạp",
+    "blocked": "Bị chặn",
+    "failed": "Lỗi",
+    "running": "Đang chạy",
+    "replaced": "Đã chạy lại",
+    "superseded": "Đã có phiên bản mới",
+}
+STAGES = {"pre_link": "trước liên kết", "post_link": "sau liên kết", "recheck": "kiểm tra lại",
+          "register": "CSDL dân cư"}  # fmt: skip
+REVIEW_REASONS = {
+    "several_candidates": "Nhiều ứng viên",
+    "one_candidate": "Một ứng viên chưa chắc chắn",
+    "no_candidate": "Không có ứng viên",
+}
+SEX = {"M": "Nam", "F": "Nữ", "O": "Khác"}
+
+
+def number(value) -> str:
+    """``6580`` -> ``6.580`` (Vietnamese thousands separator)."""
+    if value is None:
+        return "–"
+    return f"{int(value):,}".replace(",", ".")
+
+
+def percent(share) -> str:
+    """``0.7985`` -> ``79,9%``."""
+    if share is None:
+        return "–"
+    return f"{100 * float(share):.1f}".replace(".", ",") + "%"
+
+
+def local_time(value) -> str:
+    """An instant (ISO 8601 text or a datetime; naive means UTC) as ``dd/mm/yyyy HH:MM`` in
+    Asia/Ho_Chi_Minh."""
+    if value in (None, ""):
+        return ""
+    if not isinstance(value, dt.datetime):
+        try:
+            value = dt.datetime.fromisoformat(str(value))
+        except ValueError:
+            return str(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(TIMEZONE).strftime("%d/%m/%Y %H:%M")
+
+
+def local_date(value) -> str:
+    """A date (ISO text, a date or a datetime) as ``dd/mm/yyyy``."""
+    if value in (None, ""):
+        return ""
+    text = str(value)[:10]
+    try:
+        return dt.date.fromisoformat(text).strftime("%d/%m/%Y")
+    except ValueError:
+        return text
+
+
+def unit_name(code) -> str:
+    """The name of a province, district or ward code (GSO, scheme 2008 first, then 2025)."""
+    if code in (None, ""):
+        return "(không rõ)"
+    return _unit_names().get(str(code), str(code))
+
+
+def _unit_names() -> dict[str, str]:
+    global _NAMES
+    if _NAMES is None:
+        from popsync.core import domain
+
+        names: dict[str, str] = {}
+        for scheme in ("2025", "2008"):
+            names.update({row["code"]: row["name"] for row in domain.admin_units(scheme)})
+        _NAMES = names
+    return _NAMES
+
+
+_NAMES: dict[str, str] | None = None
