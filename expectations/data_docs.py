@@ -17,18 +17,29 @@ counts and the stored rule texts are written: no row ids or values.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
+import re
 import shutil
 from collections import Counter
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from expectations import gx_adapter
-from popsync.core.contracts import PILLAR_MEANING, PILLARS, SEVERITIES, VALIDATION_STAGES
+from popsync.core.contracts import (
+    PILLAR_MEANING_VI,
+    PILLARS,
+    SEVERITIES,
+    SEVERITIES_VI,
+    VALIDATION_STAGES,
+)
 
 LANDING_PAGE = "index.html"
 GX_INDEX_PAGE = "gx_index.html"
 SITE = "popsync"
+LOCAL_TIME = ZoneInfo("Asia/Ho_Chi_Minh")
+STAGES_VI = {"pre_link": "trước liên kết", "post_link": "sau liên kết", "register": "CSDL dân cư"}
 # Keys of a GX result that carry row ids or values: left out of what Data Docs store and show.
 ROW_LEVEL_KEYS = (
     "unexpected_list",
@@ -106,7 +117,25 @@ def build_data_docs(docs_dir: Path, suite, gx_result, source: str, stage: str) -
         drop_keys=ROW_LEVEL_KEYS,
     )
     gx_adapter.build_site(context, SITE)
+    strip_cdn_assets(docs_dir)
     return write_landing_page(docs_dir, context)
+
+
+# GX's pages link Bootstrap, Font Awesome, jQuery and Vega from CDNs. Offline they only fail (and
+# online they tell a CDN who reads the page): the pages keep the styles they carry inline.
+_CDN_TAG = re.compile(
+    r"<link\b[^>]*\bhref=\"https?://[^\"]*\"[^>]*>|<script\b[^>]*\bsrc=\"https?://[^\"]*\"[^>]*>\s*</script>",
+    re.IGNORECASE,
+)
+
+
+def strip_cdn_assets(docs_dir: Path) -> None:
+    """Drop the CDN stylesheets and scripts from GX's pages (``OFFLINE_CSS`` styles them)."""
+    for page in Path(docs_dir).rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        stripped = _CDN_TAG.sub("", text)
+        if stripped != text:
+            page.write_text(stripped, encoding="utf-8")
 
 
 def _summary(stored: gx_adapter.StoredResult) -> dict[str, Any]:
@@ -125,7 +154,8 @@ def _summary(stored: gx_adapter.StoredResult) -> dict[str, Any]:
                 "rule": m.get("rule", r.expectation_config.type),
                 "pillar": m.get("pillar", ""),
                 "severity": m.get("severity", ""),
-                "reason": m.get("reason", ""),
+                "reason": m.get("reason_vi") or m.get("reason", ""),
+                "repair": bool(m.get("repair")),
                 "count": res.get("unexpected_count"),
                 "percent": res.get("unexpected_percent"),
                 "error": bool((r.exception_info or {}).get("raised_exception")),
@@ -164,11 +194,20 @@ def _grid(counts: Counter) -> str:
 
 def _count(f: dict) -> str:
     if f["error"]:
-        return "could not be evaluated"
+        return "không chạy được"
     if f["count"] is None:
-        return "whole batch"
-    percent = f" ({f['percent']:.2f}%)" if isinstance(f["percent"], int | float) else ""
-    return f"{f['count']:,} rows{percent}"
+        return "cả lô"
+    percent = ""
+    if isinstance(f["percent"], int | float):
+        percent = f" ({f['percent']:.2f}%)".replace(".", ",")
+    return f"{f['count']:,}".replace(",", ".") + f" dòng{percent}"
+
+
+def _when(run_time: dt.datetime) -> str:
+    """A GX run time (UTC) as stewards read it: Asia/Ho_Chi_Minh."""
+    if run_time.tzinfo is None:
+        run_time = run_time.replace(tzinfo=dt.UTC)
+    return run_time.astimezone(LOCAL_TIME).strftime("%d/%m/%Y %H:%M:%S (giờ Việt Nam)")
 
 
 _STYLE = """
@@ -191,58 +230,60 @@ def render_landing_page(summaries: list[dict[str, Any]]) -> str:
     e = html.escape
     overview, details = [], []
     for i, s in enumerate(summaries):
-        when = s["run_time"].strftime("%Y-%m-%d %H:%M:%S UTC")
+        when = _when(s["run_time"])
         failed = len(s["failed"])
+        stage = STAGES_VI.get(s["stage"], s["stage"])
+        verdict = {"blocked": "bị chặn", "quarantine": "có dòng cách ly"}.get(s["verdict"], "đạt")
         overview.append(
             "<tr>"
-            f"<td>{e(s['source'])}</td><td>{e(s['stage'])}</td><td>{e(when)}</td>"
-            f'<td class="{s["verdict"]}">{"passed" if s["success"] else "failed"}'
-            f" · {e(s['verdict'])}</td>"
-            f"<td>{failed} of {s['evaluated']}</td>"
+            f"<td>{e(s['source'])}</td><td>{e(stage)}</td><td>{e(when)}</td>"
+            f'<td class="{s["verdict"]}">{"đạt" if s["success"] else "không đạt"} · {verdict}</td>'
+            f"<td>{failed} / {s['evaluated']}</td>"
             f"<td>{_grid(s['grid'])}</td>"
-            f'<td><a href="#r{i}">failed rules</a><br><a href="{e(s["page"])}">GX result page</a>'
-            f'<br><a href="{e(s["suite_page"])}">suite</a></td>'
+            f'<td><a href="#r{i}">quy tắc không đạt</a><br><a href="{e(s["page"])}">trang kết '
+            f'quả GX</a><br><a href="{e(s["suite_page"])}">bộ quy tắc</a></td>'
             "</tr>"
         )
         rows = "".join(
             "<tr>"
-            f"<td><code>{e(f['rule'])}</code></td>"
+            f"<td><code>{e(f['rule'])}</code>{' <i>(sửa chữa)</i>' if f.get('repair') else ''}</td>"
             f"<td>{e(PILLARS.get(f['pillar'], f['pillar']))}</td>"
-            f'<td class="sev-{e(f["severity"])}">{e(f["severity"])}</td>'
+            f'<td class="sev-{e(f["severity"])}">{e(SEVERITIES_VI.get(f["severity"], f["severity"]))}</td>'
             f"<td>{e(_count(f))}</td><td>{e(f['reason'])}</td>"
             "</tr>"
             for f in s["failed"]
         )
         table = (
-            "<table><thead><tr><th>Rule</th><th>Pillar</th><th>Severity</th><th>Failing</th>"
-            f"<th>Reason</th></tr></thead><tbody>{rows}</tbody></table>"
+            "<table><thead><tr><th>Quy tắc</th><th>Trụ cột</th><th>Mức</th><th>Số dòng</th>"
+            f"<th>Lý do</th></tr></thead><tbody>{rows}</tbody></table>"
             if rows
-            else "<p>Every expectation passed.</p>"
+            else "<p>Mọi quy tắc đều đạt.</p>"
         )
         details.append(
-            f'<h2 id="r{i}">{e(s["source"])} · {e(s["stage"])} · {e(when)}</h2>'
-            f'<p><a href="{e(s["page"])}">Open the GX validation result page</a> '
-            "(every expectation, passed or not, with its pillar, severity and reason).</p>" + table
+            f'<h2 id="r{i}">{e(s["source"])} · {e(stage)} · {e(when)}</h2>'
+            f'<p><a href="{e(s["page"])}">Mở trang kết quả của GX</a> '
+            "(mọi quy tắc, đạt hay không, với trụ cột, mức và lý do).</p>" + table
         )
     legend = "".join(
-        f"<li><b>{e(label)}</b>: {e(PILLAR_MEANING[p])}</li>" for p, label in PILLARS.items()
+        f"<li><b>{e(label)}</b>: {e(PILLAR_MEANING_VI[p])}</li>" for p, label in PILLARS.items()
     )
     body = (
-        "<table><thead><tr><th>Source</th><th>Stage</th><th>Run</th><th>Result</th>"
-        "<th>Failed expectations</th><th>Failed by pillar and severity</th><th>Pages</th>"
+        "<table><thead><tr><th>Nguồn</th><th>Bước</th><th>Lúc chạy</th><th>Kết quả</th>"
+        "<th>Quy tắc không đạt</th><th>Theo trụ cột và mức</th><th>Trang</th>"
         f"</tr></thead><tbody>{''.join(overview)}</tbody></table>"
         if overview
-        else "<p>No validation result has been stored yet.</p>"
+        else "<p>Chưa có kết quả kiểm tra nào.</p>"
     )
     return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        "<title>popsync quality gates: Data Docs</title>"
+        '<!DOCTYPE html>\n<html lang="vi"><head><meta charset="utf-8">'
+        "<title>popsync: Data Docs</title>"
         f"<style>{_STYLE}</style></head><body>"
-        "<h1>popsync quality gates: Đúng, đủ, sạch, sống</h1>"
-        '<p class="muted">Validation results built by Great Expectations, newest first. This page '
-        "needs no internet. Severity: <b>block</b> stops the batch, <b>quarantine</b> sets the "
-        "row aside, <b>warn</b> is reported only. Row ids and values are not stored here: see "
-        f'findings.parquet. <a href="{GX_INDEX_PAGE}">GX&#39;s own index</a> (needs internet).</p>'
+        "<h1>Kiểm tra chất lượng popsync: Đúng, đủ, sạch, sống</h1>"
+        '<p class="muted">Kết quả kiểm tra do Great Expectations tạo, mới nhất trước. Trang này '
+        "không cần internet. Mức: <b>chặn lô</b> dừng cả lô, <b>cách ly dòng</b> để riêng dòng "
+        "đó, <b>cảnh báo</b> chỉ báo cáo; <i>sửa chữa</i>: popsync đã đưa giá trị về dạng chuẩn "
+        "(không tính là lỗi). Không lưu mã dòng hay giá trị ở đây: xem findings_*.parquet. "
+        f'<a href="{GX_INDEX_PAGE}">Trang mục lục của GX</a> (cần internet).</p>'
         f'<ul class="muted">{legend}</ul>{body}{"".join(details)}</body></html>\n'
     )
 

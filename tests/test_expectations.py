@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -348,11 +349,13 @@ def test_data_docs_index_links_every_result_and_reads_offline(tmp_path, caplog):
     assert "<script" not in landing and "http" not in landing.replace("http-equiv", "")
     # The failed rule with its pillar, severity and reason, and the pillar x severity counts.
     assert "vaccine_in_approved_list" in landing and "quarantine" in landing
-    assert "The product is not one of the COVID-19 vaccines approved in Vietnam." in landing
+    assert "Vắc xin không thuộc danh sách vắc xin COVID-19 được phép dùng" in landing
     assert "Nanocovax" not in landing and "r2" not in landing
     # GX's pages carry the offline styles: status icons as text glyphs, tables without Bootstrap.
     result_page = (docs / pages["pre_link"]).read_text(encoding="utf-8")
     assert "popsync: Data Docs readable offline" in result_page
+    # and load nothing from a CDN (offline it would only fail)
+    assert not re.search(r'<(?:script|link)[^>]+(?:src|href)="https?://', result_page)
     assert "Data asset: tiem_chung_pre_link" in " ".join(result_page.split())
 
 

@@ -53,6 +53,13 @@ PILLAR_MEANING = {
     "sach": "clean: standardized, no duplicates, no conflicts",
     "song": "live: current, deaths and ID changes applied",
 }
+PILLAR_MEANING_VI = {
+    "dung": "chính xác: khớp giấy tờ gốc và CSDL dân cư",
+    "du": "đầy đủ: đủ trường bắt buộc, đủ người",
+    "sach": "sạch: chuẩn hóa, không trùng, không mâu thuẫn",
+    "song": "sống: cập nhật khai tử, đổi số định danh",
+}
+SEVERITIES_VI = {"block": "chặn lô", "quarantine": "cách ly dòng", "warn": "cảnh báo"}
 
 # The person-describing columns every stored extract row has, whatever its source: what the
 # linker compares and a steward reads. Source-specific columns come from the source's

@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from popsync.core.contracts import PILLAR_MEANING_VI
+
 TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 
 OUTCOMES = {
@@ -16,12 +18,7 @@ OUTCOMES = {
 }
 SEVERITIES = {"block": "Chặn lô", "quarantine": "Cách ly dòng", "warn": "Cảnh báo"}
 PILLARS = {"dung": "Đúng", "du": "Đủ", "sach": "Sạch", "song": "Sống"}
-PILLAR_MEANING = {
-    "dung": "chính xác: khớp giấy tờ gốc và CSDL dân cư",
-    "du": "đầy đủ: đủ trường bắt buộc, đủ người",
-    "sach": "sạch: chuẩn hóa, không trùng, không mâu thuẫn",
-    "song": "sống: cập nhật khai tử, đổi số định danh",
-}
+PILLAR_MEANING = PILLAR_MEANING_VI
 STATUSES = {
     "loaded": "Đã nạp",
     "blocked": "Bị chặn",
