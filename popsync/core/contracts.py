@@ -54,10 +54,10 @@ PILLAR_MEANING = {
     "song": "live: current, deaths and ID changes applied",
 }
 PILLAR_MEANING_VI = {
-    "dung": "chính xác: khớp giấy tờ gốc và CSDL dân cư",
-    "du": "đầy đủ: đủ trường bắt buộc, đủ người",
-    "sach": "sạch: chuẩn hóa, không trùng, không mâu thuẫn",
-    "song": "sống: cập nhật khai tử, đổi số định danh",
+    "dung": "khớp giấy tờ gốc và CSDL dân cư",
+    "du": "đủ trường bắt buộc, đủ người",
+    "sach": "chuẩn hóa, không trùng, không mâu thuẫn",
+    "song": "cập nhật khai tử, đổi số định danh",
 }
 SEVERITIES_VI = {"block": "chặn lô", "quarantine": "cách ly dòng", "warn": "cảnh báo"}
 

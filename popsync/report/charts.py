@@ -72,10 +72,10 @@ def line_chart(
             "labels": labels}  # fmt: skip
 
 
-def waterfall(items: list[tuple[str, float, str]], width: int = 560) -> dict[str, Any]:
+def waterfall(items: list[tuple[str, float, str]], width: int = 440) -> dict[str, Any]:
     """Splink's waterfall: one bar per comparison (label, weight, agreement class), starting
     where the previous one ended, and the total; weights in bits (log2 of the odds)."""
-    row, label_w, right = 24, 150, 70
+    row, label_w, right = 22, 100, 52
     total, running, points = 0.0, 0.0, [0.0]
     for _, weight, _ in items:
         running += weight

@@ -6,12 +6,12 @@
   const rows = () => Array.from(document.querySelectorAll("article.review-row"));
   let current = -1;
 
-  function focusRow(index) {
+  function focusRow(index, quiet) {
     const all = rows();
     if (!all.length) return;
     current = Math.max(0, Math.min(all.length - 1, index));
-    all[current].focus();
-    all[current].scrollIntoView({block: "nearest"});
+    all[current].focus({preventScroll: Boolean(quiet)});
+    if (!quiet) all[current].scrollIntoView({block: "nearest"});
   }
 
   function row() {
@@ -73,5 +73,6 @@
     button.remove();
   });
 
-  if (rows().length && !document.querySelector(".flash.error")) focusRow(0);
+  // Ready for the keyboard, without scrolling away from the page's messages.
+  if (rows().length) focusRow(0, true);
 })();
