@@ -37,7 +37,20 @@ def _templates() -> Jinja2Templates:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    return Jinja2Templates(env=report_html.add_filters(env))
+    templates = Jinja2Templates(env=report_html.add_filters(env))
+    env.globals["url_for"] = _path_for
+    return templates
+
+
+def path_for(request: Request, name: str, **params) -> str:
+    """The path of a route (with the prefix the app is mounted under, e.g. in Airflow): links
+    and redirects stay on whatever host and scheme the browser used."""
+    return request.url_for(name, **params).path
+
+
+@jinja2.pass_context
+def _path_for(context, name: str, **params) -> str:
+    return path_for(context["request"], name, **params)
 
 
 @contextmanager
@@ -107,7 +120,7 @@ def create_app(res: Resources, settings: WebSettings) -> FastAPI:
 
     @app.exception_handler(security.LoginRequired)
     async def login_first(request: Request, _):
-        return RedirectResponse(request.url_for("login_page"), status_code=303)
+        return RedirectResponse(path_for(request, "login_page"), status_code=303)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException):
@@ -125,7 +138,7 @@ def create_app(res: Resources, settings: WebSettings) -> FastAPI:
 
     @app.get("/", include_in_schema=False)
     def home(request: Request):
-        return RedirectResponse(request.url_for("batches"), status_code=303)
+        return RedirectResponse(path_for(request, "batches"), status_code=303)
 
     @app.get("/login", response_class=HTMLResponse)
     def login_page(request: Request):
@@ -149,7 +162,7 @@ def create_app(res: Resources, settings: WebSettings) -> FastAPI:
         brake.succeeded(client, username)
         security.log_in(request, security.User(username, role))
         audit(request, "login")
-        return RedirectResponse(request.url_for("batches"), status_code=303)
+        return RedirectResponse(path_for(request, "batches"), status_code=303)
 
     @app.post("/logout")
     def logout(request: Request, csrf: str = Form("")):
@@ -157,7 +170,7 @@ def create_app(res: Resources, settings: WebSettings) -> FastAPI:
         if security.user_of(request):
             audit(request, "logout")
         request.session.clear()
-        return RedirectResponse(request.url_for("login_page"), status_code=303)
+        return RedirectResponse(path_for(request, "login_page"), status_code=303)
 
     @app.get("/audit", response_class=HTMLResponse)
     def audit_page(request: Request, page: int = 0):

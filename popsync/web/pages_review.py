@@ -14,7 +14,7 @@ from popsync.core.errors import UserError
 from popsync.core.privacy import mask_id, mask_record_id
 from popsync.report import labels
 from popsync.web import compare, security
-from popsync.web.app import flash, render, warehouse
+from popsync.web.app import flash, path_for, render, warehouse
 
 router = APIRouter()
 PAGE = 10
@@ -27,7 +27,7 @@ def _back(request: Request, back: str) -> RedirectResponse:
 
     found = parse_qs(back.lstrip("?"))
     kept = {k: v[0] for k, v in found.items() if k in FILTERS and v and len(v[0]) < 80}
-    url = str(request.url_for("review")) + ("?" + urlencode(kept) if kept else "")
+    url = path_for(request, "review") + ("?" + urlencode(kept) if kept else "")
     return RedirectResponse(url, status_code=303)
 
 
