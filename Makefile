@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench samples clean airflow
+.PHONY: run serve test lint bench samples clean airflow
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,6 +15,9 @@ $(STAMP): requirements.txt pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/popsync run all --samples data_samples/
+
+serve: $(STAMP)
+	$(BIN)/popsync serve
 
 test: $(STAMP)
 	$(BIN)/ruff check .
