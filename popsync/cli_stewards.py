@@ -66,7 +66,7 @@ def _refresh(res, store, run_id: str) -> None:
 def review_decide(source, record_id, delivery, so_dinh_danh, rank, no_match, decided_by, note,
                   database_url, workdir):  # fmt: skip
     """Decide one row waiting for review: link it to a candidate, or to no one."""
-    from popsync.core.privacy import mask_id
+    from popsync.core.privacy import mask_id, mask_record_id
 
     try:
         if (so_dinh_danh is not None) + (rank is not None) + no_match != 1:
@@ -79,7 +79,8 @@ def review_decide(source, record_id, delivery, so_dinh_danh, rank, no_match, dec
     except UserError as error:
         fail(error)
     link = "no match" if done["so_dinh_danh"] is None else f"match {mask_id(done['so_dinh_danh'])}"
-    click.echo(f"{source} {record_id}: review -> {link}, decided by {done['decided_by']}")
+    record = mask_record_id(done["record_id"])
+    click.echo(f"{source} {record}: review -> {link}, decided by {done['decided_by']}")
 
 
 @review.command("undo")
@@ -91,7 +92,7 @@ def review_decide(source, record_id, delivery, so_dinh_danh, rank, no_match, dec
 @database_options(_WHERE)
 def review_undo(source, record_id, delivery, undone_by, note, database_url, workdir):
     """Undo the latest decision on a row: it goes back to review with its candidates."""
-    from popsync.core.privacy import mask_id
+    from popsync.core.privacy import mask_id, mask_record_id
 
     try:
         res = resources(database_url, workdir)
@@ -99,13 +100,14 @@ def review_undo(source, record_id, delivery, undone_by, note, database_url, work
             done = store.undo_review(source, record_id, undone_by=undone_by, note=note,
                                      delivery=delivery)  # fmt: skip
             row = store.fetch("SELECT run_id FROM {table} WHERE source = %s AND delivery = %s "
-                              "AND record_id = %s", (source, done["delivery"], record_id),
+                              "AND record_id = %s", (source, done["delivery"], done["record_id"]),
                               table=store.catalog.extract(source).table)  # fmt: skip
             _refresh(res, store, row[0][0])
     except UserError as error:
         fail(error)
     what = "no match" if done["so_dinh_danh"] is None else f"match {mask_id(done['so_dinh_danh'])}"
-    click.echo(f"{source} {record_id}: {what} undone, back in review (by {done['undone_by']})")
+    record = mask_record_id(done["record_id"])
+    click.echo(f"{source} {record}: {what} undone, back in review (by {done['undone_by']})")
 
 
 def _users_option(command):

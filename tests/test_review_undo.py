@@ -46,3 +46,23 @@ def test_a_row_changed_since_the_decision_is_not_undone(store):  # noqa: F811
         store.undo_review("tiem_chung", "TI1", undone_by="lan")
     with pytest.raises(UserError, match="not in the warehouse"):
         store.undo_review("tiem_chung", "TI9", undone_by="lan")
+
+
+def test_a_record_id_masked_as_printed_names_its_row(store):  # noqa: F811
+    """A BHXH record id carries the BHXH number: lists print it masked, and the masked form
+    names the row when deciding and undoing."""
+    from popsync.core.privacy import mask_record_id
+
+    batch = sample_batch("run-1")
+    real = "TI3|0134837347"
+    for frame in (batch.review, batch.candidates):
+        frame["record_id"] = frame["record_id"].replace("TI3", real)
+    store.load_batch(batch)
+    printed = mask_record_id(real)
+    assert printed == "TI3|013****347"
+    done = store.decide_review("tiem_chung", printed, rank=2, decided_by="lan")
+    assert done["record_id"] == real and done["so_dinh_danh"] == "001090000003"
+    undone = store.undo_review("tiem_chung", printed, undone_by="lan")
+    assert undone["record_id"] == real
+    with pytest.raises(UserError, match="not waiting for review nor decided"):
+        store.decide_review("tiem_chung", "XX|999****999", rank=1, decided_by="lan")

@@ -35,12 +35,23 @@ def _rules(spec: SourceSpec) -> dict[str, Any]:
     return expectations.steward_rules(spec)
 
 
+# Findings that no suite declares: the re-check after a register change (pipeline.recheck).
+OTHER_RULES = {
+    "link_rechecked": {"reason": "Liên kết được kiểm tra lại sau khi CSDL dân cư thay đổi "
+                       "(họ tên, ngày sinh, giới tính hoặc khai tử của người đó).",
+                       "pillar": "song", "severity": "warn", "repair": False},
+}  # fmt: skip
+UNKNOWN_RULE = {"reason": "", "repair": False}
+
+
 def rule_texts(spec: SourceSpec) -> dict[str, dict[str, Any]]:
     """Per rule of the source: its Vietnamese reason, pillar, severity and whether it is a
     repair (what the report layer, which does not read suites, is given)."""
-    return {name: {"reason": rule.steward_reason, "pillar": rule.pillar,
-                   "severity": rule.severity, "repair": rule.repair}
-            for name, rule in _rules(spec).items()}  # fmt: skip
+    return OTHER_RULES | {
+        name: {"reason": rule.steward_reason, "pillar": rule.pillar,
+               "severity": rule.severity, "repair": rule.repair}
+        for name, rule in _rules(spec).items()
+    }  # fmt: skip
 
 
 def batch_view(store, catalog: SourceCatalog, run_id: str) -> dict[str, Any] | None:
@@ -64,7 +75,7 @@ def batch_view(store, catalog: SourceCatalog, run_id: str) -> dict[str, Any] | N
         "counts": counts_of(run),
         "pillars": pillar_rows(defects, run["rows_read"] - run["rows_moved"]),
         "repaired_rows": defects["repaired"],
-        "rules": [rule | texts.get(rule["rule"], {}) | {"rule": rule["rule"]} for rule in rules],
+        "rules": [UNKNOWN_RULE | rule | texts.get(rule["rule"], {}) for rule in rules],
         "units": store.unit_counts(run_id, spec.id, "district")[:15],
         "review_total": page["total"],
         "review": [masked_review_row(item) for item in page["rows"]],
@@ -130,7 +141,8 @@ def blocked_view(batch: dict[str, Any], findings, catalog: SourceCatalog) -> dic
         for name, found in grouped.sort_values("rows", ascending=False).iterrows():
             rules.append({"rule": name, "rows": int(found["rows"]), "pillar": found["pillar"],
                           "severity": found["severity"], "stage": found["stage"],
-                          "batch_level": int(found["rows"]) == 0} | texts.get(name, {}))  # fmt: skip
+                          "batch_level": int(found["rows"]) == 0}
+                         | UNKNOWN_RULE | texts.get(name, {}))  # fmt: skip
     read = int(batch.get("rows_read") or 0)
     run = {"run_id": batch.get("run_id"), "status": "blocked", "source": spec.id,
            "delivery": batch.get("delivery"), "input_file": batch.get("input_path"),

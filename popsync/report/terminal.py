@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from popsync.core.contracts import PILLARS
-from popsync.core.privacy import mask_id, mask_name
+from popsync.core.privacy import mask_id, mask_name, mask_record_id
 from popsync.report import explain
 
 console = Console(stderr=False)
@@ -91,7 +91,8 @@ def print_run_summary(summary: dict[str, Any]) -> None:
 
 def print_review_page(page: dict[str, Any]) -> None:
     """One page of the review queue (``Warehouse.review_page``): how many rows wait in all and
-    which are shown; per row its record id (what ``popsync review decide`` takes), its own
+    which are shown; per row its record id (what ``popsync review decide`` takes; a BHXH number
+    in it masked, as ``decide`` takes it back), its own
     declared ID, name, birth date and sex, then its candidates by rank with their score and
     the fields that agree (``~``: partly) and differ. IDs and names masked; an ID as printed
     here can be given back to ``decide --so-dinh-danh``."""
@@ -108,7 +109,8 @@ def print_review_page(page: dict[str, Any]) -> None:
         row = item["row"]
         declared = mask_id(row.get("id_number")) or "none"
         console.print(
-            f"\n[bold]{item['source']} {item['record_id']}[/] (delivery {item['delivery']})  "
+            f"\n[bold]{item['source']} {mask_record_id(item['record_id'])}[/] "
+            f"(delivery {item['delivery']})  "
             f"declared ID {declared}  "
             + "  ".join(_person(row.get("full_name"), row.get("birth_date"), row.get("sex"))),
             highlight=False,

@@ -8,7 +8,7 @@ import uuid
 import pandas as pd
 
 from popsync.core.errors import UserError
-from popsync.core.privacy import mask_id
+from popsync.core.privacy import mask_id, mask_record_id
 from popsync.warehouse.batch import typed
 from popsync.warehouse.db import now
 
@@ -90,7 +90,7 @@ class Review:
         what = f"{source} record {record_id!r}"
         with self._transaction() as cur:
             self._db.lock(cur, source)
-            delivery, row = self._review_row(cur, source, record_id, delivery, what)
+            record_id, delivery, row = self._review_row(cur, source, record_id, delivery, what)
             if row[0] != "review":
                 raise UserError(f"{what} is not waiting for review: its decision is {row[0]}")
             run_id = row[1]
@@ -163,9 +163,13 @@ class Review:
             decision["counts"] = self._recount(cur, run_id, source)
         return decision
 
-    def _review_row(self, cur, source, record_id, delivery, what) -> tuple[str, tuple]:
-        """The row's delivery and (decision, run_id, delivery, score, explanation,
-        so_dinh_danh); a ``UserError`` when it is not stored or its delivery is ambiguous."""
+    def _review_row(self, cur, source, record_id, delivery, what) -> tuple[str, str, tuple]:
+        """The row's record id, its delivery and (decision, run_id, delivery, score, explanation,
+        so_dinh_danh); a ``UserError`` when it is not stored or its delivery is ambiguous.
+        A record id masked as lists print it (``mask_record_id``: a BHXH number inside it)
+        names the row waiting for review, or decided, that prints so."""
+        if "*" in record_id:
+            record_id = self._unmasked_record_id(cur, source, record_id, what)
         rows = self._run(
             cur,
             "SELECT decision, run_id, delivery, score, explanation, so_dinh_danh FROM {table} "
@@ -180,7 +184,25 @@ class Review:
         if len(rows) > 1:
             named = ", ".join(repr(found[2]) for found in rows)
             raise UserError(f"{what} is in several deliveries ({named}): name one")
-        return rows[0][2], rows[0]
+        return record_id, rows[0][2], rows[0]
+
+    def _unmasked_record_id(self, cur, source: str, masked: str, what: str) -> str:
+        found = {
+            row[0]
+            for row in self._run(
+                cur,
+                "SELECT record_id FROM {table} WHERE source = %s AND decision = 'review' "
+                "UNION SELECT record_id FROM review_decision WHERE source = %s",
+                (source, source),
+                table=self._table_of(source),
+            ).fetchall()
+            if mask_record_id(row[0]) == masked
+        }
+        if len(found) > 1:
+            raise UserError(f"{what}: {len(found)} rows print so: give the whole record id")
+        if not found:
+            raise UserError(f"{what} is not waiting for review nor decided")
+        return found.pop()
 
 
 def _chosen(ranked: list[tuple], person: str | None, rank: int | None, what: str):

@@ -39,7 +39,7 @@ class ReviewUndo:
         what = f"{source} record {record_id!r}"
         with self._transaction() as cur:
             self._db.lock(cur, source)
-            delivery, row = self._review_row(cur, source, record_id, delivery, what)
+            record_id, delivery, row = self._review_row(cur, source, record_id, delivery, what)
             found = self._run(
                 cur,
                 "SELECT d.decision_id, d.decision, d.so_dinh_danh, d.undo_data "

@@ -7,84 +7,23 @@ rule name, page), never personal data: rows travel in form bodies as signed keys
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager
 from pathlib import Path
 
-import jinja2
 from fastapi import FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 
 from popsync.core.errors import UserError
 from popsync.report import html as report_html
 from popsync.resources import Resources
-from popsync.web import accounts, security
+from popsync.web import accounts, pages_batches, pages_review, security
+from popsync.web.pages import audit, path_for, render, templates, warehouse
 from popsync.web.settings import WebSettings
 
 HERE = Path(__file__).resolve().parent
 SESSION_HOURS = 8
-
-
-def _templates() -> Jinja2Templates:
-    env = jinja2.Environment(
-        loader=jinja2.ChoiceLoader(
-            [jinja2.PackageLoader("popsync.web", "templates"), report_html.template_loader()]
-        ),  # fmt: skip
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    templates = Jinja2Templates(env=report_html.add_filters(env))
-    env.globals["url_for"] = _path_for
-    return templates
-
-
-def path_for(request: Request, name: str, **params) -> str:
-    """The path of a route (with the prefix the app is mounted under, e.g. in Airflow): links
-    and redirects stay on whatever host and scheme the browser used."""
-    return request.url_for(name, **params).path
-
-
-@jinja2.pass_context
-def _path_for(context, name: str, **params) -> str:
-    return path_for(context["request"], name, **params)
-
-
-@contextmanager
-def warehouse(request: Request):
-    """A connection to the warehouse for this request (closed after it)."""
-    res: Resources = request.app.state.res
-    if not res.database_url and not res.has_embedded_database:
-        raise HTTPException(503, "Chưa có dữ liệu: hãy chạy 'popsync run' trước.")
-    with res.warehouse() as store:
-        yield store
-
-
-def render(request: Request, name: str, status_code: int = 200, **context) -> Response:
-    """A page with what every page needs: the user, the CSRF token, messages and the nav."""
-    user = security.user_of(request)
-    flash = request.session.pop("flash", [])
-    return request.app.state.templates.TemplateResponse(
-        request,
-        name,
-        {"user": user, "csrf": security.csrf_token(request), "flash": flash, **context},
-        status_code=status_code,
-    )
-
-
-def flash(request: Request, text: str, kind: str = "ok") -> None:
-    request.session.setdefault("flash", []).append({"text": text, "kind": kind})
-
-
-def audit(request: Request, action: str, **what) -> None:
-    user = security.user_of(request)
-    name = what.pop("actor", None) or (user.name if user else "?")
-    role = what.pop("role", None) or (user.role if user else None)
-    with warehouse(request) as store:
-        store.audit(name, action, via="web", role=role, **what)
 
 
 def create_app(res: Resources, settings: WebSettings) -> FastAPI:
@@ -101,7 +40,7 @@ def create_app(res: Resources, settings: WebSettings) -> FastAPI:
                   openapi_url=None)  # fmt: skip
     secret = settings.session_key()
     app.state.res, app.state.settings = res, settings
-    app.state.templates = _templates()
+    app.state.templates = templates()
     app.state.keys = security.RowKeys(secret)
     app.state.brake = security.LoginBrake()
     app.add_middleware(SessionMiddleware, secret_key=secret, session_cookie="popsync_session",
@@ -178,8 +117,6 @@ def create_app(res: Resources, settings: WebSettings) -> FastAPI:
         with warehouse(request) as store:
             lines = store.audit_log(limit=100, offset=max(page, 0) * 100)
         return render(request, "audit.html.j2", lines=lines, page=max(page, 0))
-
-    from popsync.web import pages_batches, pages_review
 
     app.include_router(pages_batches.router)
     app.include_router(pages_review.router)

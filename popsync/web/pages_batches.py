@@ -15,7 +15,7 @@ from popsync.pipeline import reporting
 from popsync.pipeline.batch import batch_folder
 from popsync.report import charts, html, labels
 from popsync.web import export, security
-from popsync.web.app import audit, render, warehouse
+from popsync.web.pages import audit, render, warehouse
 
 router = APIRouter()
 QUARANTINE_PAGE = 50

@@ -14,7 +14,7 @@ from popsync.core.errors import UserError
 from popsync.core.privacy import mask_id, mask_record_id
 from popsync.report import labels
 from popsync.web import compare, security
-from popsync.web.app import flash, path_for, render, warehouse
+from popsync.web.pages import flash, path_for, render, warehouse
 
 router = APIRouter()
 PAGE = 10
