@@ -176,3 +176,56 @@ def test_exports_are_formula_safe_and_masked_for_a_viewer(client, workdir):
         ("lan", False),
         ("minh", True),
     ]
+
+
+def test_a_blocked_run_shows_the_rule_that_blocked_it(client, workdir):
+    """The run record a blocked batch leaves (status blocked, the error naming the rule) is on
+    the batches page and has its own page."""
+    _db(workdir, "INSERT INTO run (run_id, source, delivery, version, input_file, input_sha256, "
+        "run_date, started_at, finished_at, rows_read, status, error) VALUES ('blocked-1', "
+        "'bhxh', 'bhxh_hn.csv', 1, '/in/bhxh_hn.csv', 'ab', '2023-01-16', "
+        "'2023-01-16T02:00:00+00:00', '2023-01-16T02:00:05+00:00', 40, 'blocked', "
+        "'bhxh pre_link: batch blocked by names_mostly_present (40 rows)')")  # fmt: skip
+    log_in(client)
+    page = client.get("/batches")
+    row = re.search(r'<tr class="status-blocked">.*?</tr>', page.text, re.S).group(0)
+    assert "Bị chặn" in row and "names_mostly_present" in row and "bhxh_hn.csv" in row
+    assert "16/01/2023 09:00" in row  # started at 02:00 UTC, shown in Asia/Ho_Chi_Minh
+    batch = client.get("/batches/blocked-1")
+    assert batch.status_code == 200 and "Lô bị chặn" in batch.text
+    assert "names_mostly_present" in batch.text
+
+
+@pytest.mark.postgres
+def test_the_workspace_works_over_postgresql(pg_url, tmp_path):
+    from click.testing import CliRunner
+    from conftest import SAMPLES
+    from web_helpers import prepare
+
+    from popsync.cli import main
+    from popsync.resources import Resources
+    from popsync.web.app import create_app
+
+    workdir = tmp_path / "work"
+    ran = CliRunner().invoke(main, ["run", "all", "--samples", str(SAMPLES), "--workdir",
+                                    str(workdir), "--database-url", pg_url])  # fmt: skip
+    assert ran.exit_code == 0, ran.output
+    _, settings = prepare(workdir)
+    res = Resources.from_environment(workdir=workdir, database_url=pg_url)
+    with TestClient(create_app(res, settings)) as client:
+        log_in(client)
+        batches = client.get("/batches?district=271")
+        assert batches.status_code == 200 and "Các lô dữ liệu" in batches.text
+        run_id = re.findall(r"/batches/([0-9a-f-]{36})", client.get("/batches").text)[-1]
+        for path in (f"/batches/{run_id}", f"/batches/{run_id}?district=271",
+                     "/review?reason=several_candidates", "/audit"):  # fmt: skip
+            assert client.get(path).status_code == 200, path
+        page = client.get("/review")
+        key, csrf = _first_row(page.text)
+        done = client.post("/review/decide", data={"csrf": csrf, "key": key, "choice": "none"})
+        assert "không khớp" in done.text and "Hàng chờ duyệt: 4 dòng" in done.text
+        decision_id = re.search(r'name="decision_id" value="([^"]+)"', done.text).group(1)
+        undone = client.post("/review/undo", data={"csrf": csrf, "decision_id": decision_id})
+        assert "Hàng chờ duyệt: 5 dòng" in undone.text
+        export = client.post(f"/batches/{run_id}/export", data={"csrf": csrf, "format": "csv"})
+        assert export.status_code == 200 and len(export.content.splitlines()) > 1
