@@ -4,6 +4,7 @@ workspace), ``popsync users add | list | remove`` (who may log in to it) and ``p
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -143,7 +144,7 @@ def users_add(name, role, password_stdin, workdir, users_file):
     from popsync.web import accounts
 
     if password_stdin:
-        password = click.get_text_stream("stdin").readline().rstrip("\n")
+        password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("password", hide_input=True, confirmation_prompt=True)
     try:

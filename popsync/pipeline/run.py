@@ -45,6 +45,8 @@ def finish_batch(batch: dict[str, Any], res: Resources, echo: bool = False) -> d
     with res.warehouse() as store:
         view = reporting.batch_view(store, res.catalog, batch["run_id"])
     area.write_text(report_key, reporting.render(view))
+    batch["counts"] = {**batch.get("counts", {}), "linked": view["counts"]["linked"],
+                       "not_linked": view["counts"]["not_linked"]}  # fmt: skip
     batch["report"] = area.path(report_key)
     area.write_json(in_folder(batch, "summary.json"), batch)
     if echo:

@@ -68,7 +68,12 @@ def print_run_summary(summary: dict[str, Any]) -> None:
     console.print(
         f"[bold]{summary['source']}[/]: {counts['read']:,} rows read = {counts['loaded']:,} loaded"
         f" + {counts['quarantined']:,} quarantined + {counts['review']:,} for review"
-        f"  [green]reconciled[/] in {sum(summary['timings'].values()):.1f} s",
+        + (
+            f" ({counts['linked']:,} linked, {counts['not_linked']:,} not)"
+            if "linked" in counts
+            else ""
+        )
+        + f"  [green]reconciled[/] in {sum(summary['timings'].values()):.1f} s",
         soft_wrap=True,
     )
     recheck = summary.get("recheck") or {}
