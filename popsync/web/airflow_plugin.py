@@ -46,7 +46,7 @@ class PopsyncStewardsPlugin(AirflowPlugin):
     name = "popsync_stewards"
     fastapi_apps = [{"app": shell_app(), "url_prefix": URL_PREFIX, "name": "popsync stewards"}]
     external_views = [{
-        "name": "popsync: cán bộ dữ liệu",
+        "name": "popsync",
         "href": URL_PREFIX.lstrip("/") + "/",
         "destination": "nav",
         "url_route": "popsync-stewards",
