@@ -156,7 +156,7 @@ def test_migrations_are_idempotent(url):
     with warehouse.connect(url) as store:
         assert store.migrate() == [
             "0001_initial",
-            "0003_stewards",
+            "0004_stewards",
             "table vaccination_dose",
             "table f0_case",
             "table social_insurance_period",
@@ -164,7 +164,7 @@ def test_migrations_are_idempotent(url):
         assert store.migrate() == []
         assert query(store, "SELECT version, name FROM schema_migrations ORDER BY 1") == [
             (1, "0001_initial"),
-            (3, "0003_stewards"),
+            (4, "0004_stewards"),
         ]
         assert query(store, "SELECT count(*) FROM link") == [(0,)]
 

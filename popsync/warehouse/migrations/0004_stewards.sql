@@ -1,5 +1,5 @@
--- 0003: the stewards' workspace (popsync serve, popsync review). Numbered 0003 so that it cannot
--- clash with the person_status migration (0002) being written at the same time.
+-- 0004: the stewards' workspace (popsync serve, popsync review), after each person's status
+-- (0002, 0003).
 
 -- A decision is named by its id, so that it can be undone. undo_data is what an undo puts back:
 -- the row's score and explanation before the decision and the review candidates it removed
