@@ -167,11 +167,13 @@ def test_insured_on_the_run_date_since_the_start_of_continuous_coverage():
     )
     assert one["insured"] and one["insured_since"] == d("2018-01-01")
     assert pd.isna(one["coverage_end"]) and pd.isna(one["uninsured_since"])
+    assert pd.isna(one["valid_until"])
     gap = status(bhxh=periods(("2018-01-01", "2019-06-30"), ("2020-01-01", "2023-03-31")))
     assert gap["insured_since"] == d("2020-01-01") and gap["coverage_end"] == d("2023-03-31")
+    assert gap["valid_until"] == d("2023-04-01")  # the status changes by itself that day
     ended = status(bhxh=periods(("2018-01-01", "2022-06-30"), ("2023-02-01", None)))
     assert not ended["insured"] and ended["uninsured_since"] == d("2022-07-01")
-    assert pd.isna(ended["insured_since"])
+    assert pd.isna(ended["insured_since"]) and ended["valid_until"] == d("2023-02-01")
     assert status(bhxh=periods(("2018-01-01", "2022-06-30")), as_of=dt.date(2022, 6, 1))["insured"]
 
 
@@ -186,7 +188,7 @@ def test_everyone_asked_for_gets_a_row_and_pending_rows_are_counted():
         pending=pending,
     )
     assert list(both.index) == [P, "001090000002"]
-    assert list(both.columns) == list(STATUS_FIELDS)
+    assert list(both.columns) == [*STATUS_FIELDS, "valid_until"]
     other = both.loc["001090000002"]
     assert (other["doses"], other["vaccination_status"], other["insured"]) == (0, "none", False)
     assert (other["rows_in_review"], other["rows_unlinked"]) == (2, 1)

@@ -7,7 +7,7 @@ person at once: numpy over the people, one step per rank of event (a person's fi
 dose, ...), never a Python loop over people.
 
 ``compute_status(people, doses, cases, periods, pending, as_of)`` gives one row per person asked
-for, indexed by ``so_dinh_danh``, with ``STATUS_FIELDS`` in order. ``status_hash`` is a digest of
+for, indexed by ``so_dinh_danh``, with ``STATUS_FIELDS`` in order and ``valid_until``. ``status_hash`` is a digest of
 those fields (not of ``as_of``) that does not depend on the frame's dtypes: the warehouse stores
 it, and a person whose digest changes goes into the next delta.
 """
@@ -42,9 +42,14 @@ STATUS_FIELDS = {
     # rows that may be the person's but do not count (yet)
     "rows_in_review": INT, "rows_unlinked": INT, "rows_quarantined": INT,
 }  # fmt: skip
+# Not a status field: the first day a person's status changes with no new event (the day after
+# the coverage ends, or the start of a coverage to come); NaT when none.
+VALID_UNTIL = "valid_until"
 VACCINATION_STATES = ("none", "partial", "complete", "boosted")
 PENDING_FIELDS = ("rows_in_review", "rows_unlinked", "rows_quarantined")
-# What compute_status reads of each kind of event.
+# The source each kind of event comes from (its declaration's id), and what compute_status
+# reads of it.
+EVENT_SOURCES = {"doses": "tiem_chung", "cases": "f0", "periods": "bhxh"}
 EVENT_COLUMNS = {
     "doses": ("vaccination_date", "vaccine"),
     "cases": ("positive_date", "recovery_date"),
@@ -276,7 +281,7 @@ def _insurance(codes, begin, end, n: int, as_of: int, r: Rules) -> dict[str, np.
     keep = end >= begin
     codes, begin, end = _ranked(codes[keep], begin[keep], end[keep])
     insured = np.zeros(n, dtype=bool)
-    since, until, lapsed = (np.full(n, NONE) for _ in range(3))
+    since, until, lapsed, valid = (np.full(n, NONE) for _ in range(4))
     if len(codes):
         # Continuous coverage: a period starting within continuity_days of the coverage so far.
         frame = pd.DataFrame({"code": codes, "begin": begin, "end": end})
@@ -296,17 +301,26 @@ def _insurance(codes, begin, end, n: int, as_of: int, r: Rules) -> dict[str, np.
         past = b_end < as_of
         np.maximum.at(lapsed, b_code[past], b_end[past] + 1)
         lapsed[insured] = NONE
+        # The first day the status changes by itself: the day after the coverage ends, or the
+        # start of a coverage to come.
+        coming = np.full(n, OPEN)
+        future = b_begin > as_of
+        np.minimum.at(coming, b_code[future], b_begin[future])
+        valid[~insured & (coming != OPEN)] = coming[~insured & (coming != OPEN)]
+        ends = insured & (until != NONE)
+        valid[ends] = until[ends] + 1
     return {
         "insured": insured,
         "insured_since": since,
         "coverage_end": until,
         "uninsured_since": lapsed,
+        "valid_until": valid,
     }
 
 
 def _frame(out: dict[str, np.ndarray], index: pd.Index) -> pd.DataFrame:
     columns = {}
-    for field, kind in STATUS_FIELDS.items():
+    for field, kind in {**STATUS_FIELDS, VALID_UNTIL: DATE}.items():
         values = out[field]
         if kind == DATE:
             values = values.view("datetime64[D]").astype("datetime64[s]")
