@@ -1,0 +1,356 @@
+"""Each person's status in the warehouse: ``person_status``, derived from the linked rows of the
+extracts by ``popsync.core.status`` and recomputed, in one transaction, for the people that a
+batch, a steward's decision or a re-check touched (``refresh_status``).
+
+Only rows linked to the person (decision ``match``) count; rows that may be theirs are counted
+beside the status: rows in review naming them as a candidate, rows left unlinked that declare
+their ID, quarantined rows the linker gave them (or that declare their ID). The same event
+stored twice (in one file, or re-sent in another delivery) counts once: the core rules
+deduplicate by content, not by record id.
+
+Set-based throughout: the touched people go to a temporary table once, each source table is
+read once for all of them (a hash join, one query per table), the rules run vectorized in
+Python, and only the people whose status changed are written (a COPY, sorted by key).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import numpy as np
+import pandas as pd
+
+from popsync.core.contracts import BOOL, DATE, INT, TEXT
+from popsync.core.status import (
+    EVENT_COLUMNS,
+    EVENT_SOURCES,
+    PENDING_FIELDS,
+    STATUS_FIELDS,
+    VALID_UNTIL,
+    compute_status,
+    status_hash,
+)
+from popsync.core.timing import Steps
+from popsync.warehouse.batch import to_arrow
+from popsync.warehouse.db import now
+from popsync.warehouse.frames import read_frame
+
+# Refreshes (and the reads of a publication) are serialized by this lock.
+STATUS_LOCK = "person_status"
+STORED_COLUMNS = {
+    "so_dinh_danh": TEXT, **STATUS_FIELDS, "as_of": DATE, VALID_UNTIL: DATE, "status_hash": INT,
+    "change_seq": INT,
+}  # fmt: skip
+# What the batch summary says changed, compared before / after for the people touched.
+_BEFORE = {"status_hash": INT, "primary_complete": BOOL, "boosters": INT, "f0_episodes": INT,
+           "insured": BOOL}  # fmt: skip
+
+
+class PersonStatus:
+    def refresh_status(
+        self,
+        person_ids=None,
+        *,
+        run_id: str | None = None,
+        as_of: dt.date | str | None = None,
+        everyone: bool = False,
+        reason: str | None = None,
+    ) -> dict:
+        """Recompute ``person_status`` for the people touched, in one transaction, and return
+        what changed (counts only: no ID leaves this method).
+
+        The people touched: ``person_ids`` (so_dinh_danh values); with ``run_id``, the people
+        its rows are linked to, the review candidates of its rows, and the register people its
+        unlinked or quarantined rows declare or were given; with ``everyone``, every person of
+        the register. Always also the people queued by the transactions that changed their
+        rows (``status_dirty``: a later version of a delivery replaced them, a steward decided,
+        a re-check moved a link), and the people whose status changes by itself by ``as_of``
+        (their coverage ended, or one begins). ``as_of``: the day "insured" is about; default
+        the run's date, else the latest run date loaded, else today.
+
+        A person whose status digest changed gets the refresh's number (``change_seq``): the
+        next publication carries them. Returns ``seq``, ``as_of``, ``people`` (touched),
+        ``changed``, ``new`` and what changed for how many: ``became_fully_vaccinated``,
+        ``no_longer_fully_vaccinated``, ``got_booster``, ``new_f0_episode``,
+        ``became_insured``, ``no_longer_insured``; ``with_pending_rows`` (people touched with
+        rows in review, unlinked or quarantined) and ``timings``."""
+        steps = Steps()
+        started = now()
+        with self._transaction() as cur:
+            self._db.lock(cur, STATUS_LOCK)
+            seq = 1 + self._scalar(cur, "SELECT coalesce(max(seq), 0) FROM status_refresh")
+            as_of = self._status_date(cur, run_id, as_of)
+            people = self._touched(cur, seq, person_ids, run_id, everyone, as_of)
+            steps("touched")
+            result = self._recompute(cur, seq, people, as_of, steps)
+            summary = {"seq": seq, "as_of": str(as_of), "people": len(people), **result}
+            summary["timings"] = steps.seconds
+            self._run(
+                cur,
+                "INSERT INTO status_refresh (seq, run_id, reason, as_of, started_at, "
+                "finished_at, people, changed, summary) VALUES (%s, %s, %s, %s, %s, %s, %s, "
+                "%s, %s)",
+                (seq, run_id, reason or ("batch" if run_id else "people"), str(as_of), started,
+                 now(), len(people), result["changed"], json.dumps(summary)),
+            )  # fmt: skip
+            self._run(cur, "DELETE FROM status_dirty WHERE taken = %s", (seq,))
+        return summary
+
+    def status_of(self, person_ids=None) -> pd.DataFrame:
+        """The stored status of ``person_ids`` (every person with one when None), indexed by
+        so_dinh_danh: ``STATUS_FIELDS``, ``as_of``, ``valid_until``, ``change_seq``. Real IDs:
+        the caller masks them for display."""
+        columns = {k: v for k, v in STORED_COLUMNS.items() if k != "status_hash"}
+        with self._transaction() as cur:
+            if person_ids is None:
+                frame = read_frame(self, cur, "SELECT {columns} FROM person_status", (),
+                                   columns, columns=list(columns))  # fmt: skip
+            else:
+                self._stage_people(cur, _unique(person_ids))
+                frame = read_frame(
+                    self, cur,
+                    "SELECT {columns} FROM person_status p WHERE so_dinh_danh IN "
+                    "(SELECT so_dinh_danh FROM status_touched)",
+                    (), columns, columns=list(columns),
+                )  # fmt: skip
+        return frame.set_index("so_dinh_danh").sort_index()
+
+    # ------------------------------------------------------------------ in a transaction
+
+    def _queue_status(self, cur, people, reason: str) -> None:
+        """Queue people for the next refresh, in the caller's transaction (the one that changes
+        their rows)."""
+        ids = _unique(people)
+        if len(ids):
+            frame = pd.DataFrame({"so_dinh_danh": ids, "reason": reason})
+            self._db.bulk_insert(
+                cur, "status_dirty", to_arrow(frame, {"so_dinh_danh": TEXT, "reason": TEXT}, {},
+                                              "status queue"),
+            )  # fmt: skip
+
+    def _queue_rechecked(self, cur, source: str, changed: pd.DataFrame, candidates) -> None:
+        """Queue the people of re-checked rows whose link changed (``recheck_stage``): the
+        person before and after, the review candidates the rows lose and the ones they get."""
+        new = [] if candidates is None or not len(candidates) else candidates["so_dinh_danh"]
+        self._queue_status(
+            cur, pd.concat([changed["so_dinh_danh_old"], changed["so_dinh_danh"],
+                            pd.Series(new, dtype=object)]), "recheck",
+        )  # fmt: skip
+        self._run(
+            cur,
+            "INSERT INTO status_dirty (so_dinh_danh, reason) SELECT c.so_dinh_danh, 'recheck' "
+            "FROM review_candidate c WHERE c.source = %s AND EXISTS (SELECT 1 FROM "
+            "recheck_stage s WHERE s.changed = 1 AND s.delivery = c.delivery "
+            "AND s.record_id = c.record_id)",
+            (source,),
+        )
+
+    def _queue_replaced(self, cur, source: str, delivery: str, mode: str, table: str) -> None:
+        """Before a batch deletes the rows it replaces (its delivery's, or its record ids' in
+        an incremental pull), queue the people those rows count for, or might: the linked
+        person, the review candidates, the person an unlinked or quarantined row names."""
+        scope = " AND record_id IN (SELECT record_id FROM batch_key)" if mode == "upsert" else ""
+        person = _quarantine_person(self._db.name)
+        for person_of, target, condition in (
+            ("so_dinh_danh", "{table}", "decision = 'match'"),
+            ("id_number", "{table}", "decision = 'no_match' AND id_number IS NOT NULL"),
+            ("so_dinh_danh", "review_candidate", "TRUE"),
+            (person, "quarantine", f"{person} IS NOT NULL"),
+        ):
+            self._run(
+                cur,
+                f"INSERT INTO status_dirty (so_dinh_danh, reason) SELECT {person_of}, "  # noqa: S608
+                f"'replaced' FROM {target} WHERE source = %s AND delivery = %s "
+                f"AND {condition}{scope}",
+                (source, delivery),
+                table=table,
+            )
+
+    def _status_date(self, cur, run_id, as_of) -> dt.date:
+        if as_of is not None:
+            return pd.Timestamp(as_of).date()
+        if run_id is not None:
+            found = self._run(cur, "SELECT run_date FROM run WHERE run_id = %s",
+                              (run_id,)).fetchone()  # fmt: skip
+        else:
+            found = self._run(
+                cur,
+                "SELECT max(run_date) FROM run WHERE status = 'loaded' AND source <> %s",
+                (self.catalog.register.id,),
+            ).fetchone()
+        return pd.Timestamp(found[0]).date() if found and found[0] else dt.date.today()
+
+    def _touched(self, cur, seq, person_ids, run_id, everyone, as_of) -> pd.Index:
+        """The people to recompute (register people only), each once."""
+        parts = [] if person_ids is None else [pd.Series(list(person_ids), dtype=object)]
+        relations = ["SELECT so_dinh_danh FROM person_status WHERE valid_until <= %s"]
+        params: list = [str(as_of)]
+        self._run(cur, "UPDATE status_dirty SET taken = %s WHERE taken IS NULL", (seq,))
+        relations.append(
+            "SELECT d.so_dinh_danh FROM status_dirty d JOIN person p "
+            "ON p.so_dinh_danh = d.so_dinh_danh WHERE d.taken = %s"
+        )
+        params.append(seq)
+        table = None
+        if everyone:
+            relations.append("SELECT so_dinh_danh FROM person")
+        if run_id is not None:
+            found = self._run(cur, "SELECT source FROM run WHERE run_id = %s",
+                              (run_id,)).fetchone()  # fmt: skip
+            if found and found[0] != self.catalog.register.id:
+                table = self._table_of(found[0])
+                person = _quarantine_person(self._db.name, "q.")
+                relations += [
+                    "SELECT so_dinh_danh FROM {table} WHERE run_id = %s AND decision = 'match'",
+                    "SELECT so_dinh_danh FROM review_candidate WHERE run_id = %s",
+                    "SELECT x.id_number FROM {table} x JOIN person p "
+                    "ON p.so_dinh_danh = x.id_number WHERE x.run_id = %s "
+                    "AND x.decision = 'no_match'",
+                    f"SELECT {person} FROM quarantine q JOIN person p "  # noqa: S608 (fixed SQL)
+                    f"ON p.so_dinh_danh = {person} WHERE q.run_id = %s",
+                ]
+                params += [run_id] * 4
+        found = read_frame(
+            self, cur, "\nUNION ALL\n".join(relations), tuple(params), {"so_dinh_danh": TEXT},
+            **({"table": table} if table else {}),
+        )  # fmt: skip
+        parts.append(found["so_dinh_danh"])
+        if person_ids is not None and len(parts[0]):
+            # People named by the caller: only those of the register.
+            self._stage_people(cur, _unique(parts[0]))
+            known = read_frame(
+                self, cur, "SELECT t.so_dinh_danh FROM status_touched t JOIN person p "
+                "ON p.so_dinh_danh = t.so_dinh_danh", (), {"so_dinh_danh": TEXT},
+            )  # fmt: skip
+            parts[0] = known["so_dinh_danh"]
+        return _unique(pd.concat(parts, ignore_index=True))
+
+    def _stage_people(self, cur, people: pd.Index) -> None:
+        """The people of this refresh in the temporary table ``status_touched``."""
+        self._run(cur, "DROP TABLE IF EXISTS status_touched")
+        self._run(cur, "CREATE TEMP TABLE status_touched (so_dinh_danh text PRIMARY KEY)")
+        if len(people):
+            frame = pd.DataFrame({"so_dinh_danh": people.sort_values()})
+            self._db.bulk_insert(
+                cur, "status_touched", to_arrow(frame, {"so_dinh_danh": TEXT}, {}, "people")
+            )
+        self._run(cur, "ANALYZE status_touched")
+
+    def _recompute(self, cur, seq: int, people: pd.Index, as_of: dt.date, steps) -> dict:
+        self._stage_people(cur, people)
+        inputs, pending = {}, []
+        for kind, source in EVENT_SOURCES.items():
+            if source not in self.catalog:
+                continue
+            first, second = EVENT_COLUMNS[kind]
+            rows = read_frame(
+                self, cur,
+                "SELECT t.so_dinh_danh, x.decision, x.{first}, x.{second} FROM {table} x "
+                "JOIN status_touched t ON t.so_dinh_danh = CASE WHEN x.decision = 'match' "
+                "THEN x.so_dinh_danh WHEN x.decision = 'no_match' THEN x.id_number END",
+                (),
+                {"so_dinh_danh": TEXT, "decision": TEXT, first: DATE,
+                 second: TEXT if kind == "doses" else DATE},
+                table=self._table_of(source), first=first, second=second,
+            )  # fmt: skip
+            linked = rows["decision"].eq("match").to_numpy()
+            inputs[kind] = rows[linked]
+            pending.append(rows.loc[~linked, ["so_dinh_danh"]].assign(rows_unlinked=1))
+        person = _quarantine_person(self._db.name, "q.")
+        for field, query in (
+            ("rows_in_review", "SELECT c.so_dinh_danh FROM review_candidate c "
+             "JOIN status_touched t ON t.so_dinh_danh = c.so_dinh_danh"),
+            ("rows_quarantined", "SELECT t.so_dinh_danh FROM quarantine q "  # noqa: S608
+             f"JOIN status_touched t ON t.so_dinh_danh = {person}"),
+        ):  # fmt: skip
+            found = read_frame(self, cur, query, (), {"so_dinh_danh": TEXT})
+            pending.append(found.assign(**{field: 1}))
+        pending = pd.concat(pending, ignore_index=True).fillna(0)
+        pending = pending.reindex(columns=["so_dinh_danh", *PENDING_FIELDS], fill_value=0)
+        before = read_frame(
+            self, cur,
+            "SELECT p.so_dinh_danh, {columns} FROM person_status p JOIN status_touched t "
+            "ON t.so_dinh_danh = p.so_dinh_danh",
+            (), {"so_dinh_danh": TEXT, **_BEFORE}, columns=list(_BEFORE),
+        ).set_index("so_dinh_danh")  # fmt: skip
+        steps("read")
+        after = compute_status(people, pending=pending, as_of=as_of, **inputs)
+        after["status_hash"] = status_hash(after)
+        steps("compute")
+        outcome = _changes(before.reindex(after.index), after, _empty_hash())
+        changed = after[outcome.pop("changed_mask")]
+        existing = changed.index[changed.index.isin(before.index)]
+        if len(existing):
+            self._run(cur, "DROP TABLE IF EXISTS status_changed")
+            self._run(cur, "CREATE TEMP TABLE status_changed (so_dinh_danh text)")
+            self._db.bulk_insert(
+                cur, "status_changed",
+                to_arrow(pd.DataFrame({"so_dinh_danh": existing}), {"so_dinh_danh": TEXT}, {},
+                         "changed"),
+            )  # fmt: skip
+            self._run(
+                cur,
+                "DELETE FROM person_status WHERE so_dinh_danh IN "
+                "(SELECT so_dinh_danh FROM status_changed)",
+            )
+        if len(changed):
+            rows = changed.sort_index().reset_index()
+            constants = {"as_of": as_of, "change_seq": seq}
+            self._db.bulk_insert(
+                cur, "person_status", to_arrow(rows, STORED_COLUMNS, constants, "person status")
+            )
+        steps("write")
+        return outcome
+
+
+def _changes(before: pd.DataFrame, after: pd.DataFrame, empty: int) -> dict:
+    """Who changed (the digest differs; a person never seen whose status is empty is not a
+    change) and the counts the batch summary carries."""
+    known = before["status_hash"].notna().to_numpy()
+    old_hash = before["status_hash"].fillna(0).to_numpy(dtype=np.int64)
+    new_hash = after["status_hash"].to_numpy(dtype=np.int64)
+    changed = (known & (old_hash != new_hash)) | (~known & (new_hash != empty))
+    was_complete = before["primary_complete"].fillna(False).astype(bool).to_numpy()
+    is_complete = after["primary_complete"].to_numpy(dtype=bool)
+    was_insured = before["insured"].fillna(False).astype(bool).to_numpy()
+    is_insured = after["insured"].to_numpy(dtype=bool)
+    more = {
+        name: int(
+            (after[name].to_numpy(dtype=np.int64) > before[name].fillna(0).to_numpy(np.int64)).sum()
+        )
+        for name in ("boosters", "f0_episodes")
+    }
+    pending = after[list(PENDING_FIELDS)].sum(axis=1).to_numpy() > 0
+    return {
+        "changed_mask": changed,
+        "changed": int(changed.sum()),
+        "new": int((changed & ~known).sum()),
+        "became_fully_vaccinated": int((is_complete & ~was_complete).sum()),
+        "no_longer_fully_vaccinated": int((was_complete & ~is_complete).sum()),
+        "got_booster": more["boosters"],
+        "new_f0_episode": more["f0_episodes"],
+        "became_insured": int((is_insured & ~was_insured).sum()),
+        "no_longer_insured": int((was_insured & ~is_insured).sum()),
+        "with_pending_rows": int(pending.sum()),
+    }
+
+
+def _empty_hash() -> int:
+    """The digest of a person with nothing: no event, no pending row."""
+    nobody = compute_status(["-"], as_of=dt.date(2000, 1, 1))
+    return int(status_hash(nobody).iloc[0])
+
+
+def _unique(values) -> pd.Index:
+    series = pd.Series(values, dtype=object).dropna()
+    return pd.Index(series[series.astype(str).str.len() > 0].unique(), name="so_dinh_danh")
+
+
+def _quarantine_person(backend: str, alias: str = "") -> str:
+    """SQL for the person a quarantined row points at: the one the linker gave it, else the ID
+    it declares (row_data is the row as JSON)."""
+    if backend == "postgresql":
+        return f"coalesce({alias}row_data->>'so_dinh_danh', {alias}row_data->>'id_number')"
+    return (f"coalesce(json_extract({alias}row_data, '$.so_dinh_danh'), "
+            f"json_extract({alias}row_data, '$.id_number'))")  # fmt: skip
