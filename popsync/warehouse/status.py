@@ -116,6 +116,19 @@ class PersonStatus:
                 )  # fmt: skip
         return frame.set_index("so_dinh_danh").sort_index()
 
+    def stored_events(self, source: str) -> pd.DataFrame:
+        """Every row of an extract the tables hold (loaded, unlinked or in review; not the
+        quarantined ones), with its link and the columns its status reads: ``delivery``,
+        ``record_id``, ``decision``, ``so_dinh_danh``, ``id_number`` and the two event
+        columns. For audits, such as comparing the status with a generated set's truth."""
+        kind = next(k for k, s in EVENT_SOURCES.items() if s == source)
+        first, second = EVENT_COLUMNS[kind]
+        types = {"delivery": TEXT, "record_id": TEXT, "decision": TEXT, "so_dinh_danh": TEXT,
+                 "id_number": TEXT, first: DATE, second: TEXT if kind == "doses" else DATE}  # fmt: skip
+        with self._transaction() as cur:
+            return read_frame(self, cur, "SELECT {columns} FROM {table}", (), types,
+                              columns=list(types), table=self._table_of(source))  # fmt: skip
+
     # ------------------------------------------------------------------ in a transaction
 
     def _queue_status(self, cur, people, reason: str) -> None:
