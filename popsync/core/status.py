@@ -20,6 +20,8 @@ from functools import cache
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from popsync.core import domain
 from popsync.core.contracts import BOOL, DATE, INT, TEXT
@@ -115,21 +117,48 @@ def compute_status(
     datetime64, ``vaccine`` a ``vaccines.csv`` product or null); events of people not asked
     for are left out. ``pending``: ``so_dinh_danh`` and ``PENDING_FIELDS`` counts. ``as_of``:
     the day "insured" is about (the run date)."""
-    index = pd.Index(pd.unique(np.asarray(people, dtype=object)), name="so_dinh_danh")
-    r, n = rules(), len(index)
+    keys = people_keys(people)
+    r, n = rules(), len(keys)
     out: dict[str, np.ndarray] = {}
-    out.update(_vaccination(*_events(index, doses, "doses", r), n, r))
-    out.update(_f0(*_events(index, cases, "cases", r), n, r))
+    out.update(_vaccination(*_events(keys, doses, "doses", r), n, r))
+    out.update(_f0(*_events(keys, cases, "cases", r), n, r))
     as_of_day = int(np.datetime64(pd.Timestamp(as_of).date(), "D").astype(np.int64))
-    out.update(_insurance(*_events(index, periods, "periods", r), n, as_of_day, r))
+    out.update(_insurance(*_events(keys, periods, "periods", r), n, as_of_day, r))
     for field in PENDING_FIELDS:
         counts = np.zeros(n, dtype=np.int64)
         if pending is not None and len(pending):
-            codes = index.get_indexer(pending["so_dinh_danh"])
+            codes = person_codes(keys, pending["so_dinh_danh"])
             found = codes >= 0
             np.add.at(counts, codes[found], pending[field].to_numpy(dtype=np.int64)[found])
         out[field] = counts
+    index = pd.Index(keys.to_pandas(), name="so_dinh_danh")
     return _frame(out, index)
+
+
+def people_keys(people) -> pa.Array:
+    """The distinct so_dinh_danh values, in first-seen order, as an Arrow string array."""
+    if isinstance(people, pa.ChunkedArray):
+        people = people.combine_chunks()
+    values = people if isinstance(people, pa.Array) else _strings(people)
+    return pc.unique(values.cast(pa.string()))
+
+
+def person_codes(keys: pa.Array, values) -> np.ndarray:
+    """The position of each value among ``keys`` (-1 when absent), hashed in Arrow."""
+    found = pc.index_in(_strings(values), value_set=keys)
+    return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _strings(values) -> pa.Array:
+    """Values as an Arrow string array (zero-copy from pandas' Arrow-backed strings)."""
+    if isinstance(values, pa.ChunkedArray):
+        return values.combine_chunks().cast(pa.string())
+    if isinstance(values, pd.Series | pd.Index):
+        values = values.array
+    array = pa.array(values, from_pandas=True) if not isinstance(values, pa.Array) else values
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    return array.cast(pa.string()) if array.type != pa.string() else array
 
 
 def _days(values) -> np.ndarray:
@@ -137,16 +166,15 @@ def _days(values) -> np.ndarray:
     return pd.to_datetime(pd.Series(values)).to_numpy(dtype="datetime64[D]").view(np.int64)
 
 
-def _events(index: pd.Index, frame: pd.DataFrame | None, kind: str, r: Rules) -> tuple:
-    """(person code, first column, second column) of the events of the people in ``index``."""
+def _events(keys: pa.Array, frame: pd.DataFrame | None, kind: str, r: Rules) -> tuple:
+    """(person code, first column, second column) of the events of the people of ``keys``."""
     if frame is None or frame.empty:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
-    codes = index.get_indexer(frame["so_dinh_danh"].astype(object))
+    codes = person_codes(keys, frame["so_dinh_danh"])
     first, second = EVENT_COLUMNS[kind]
     a = _days(frame[first])
     if kind == "doses":
-        products = pd.Index(r.products)
-        b = products.get_indexer(frame[second].astype(object).where(frame[second].notna(), None))
+        b = person_codes(pa.array(r.products, pa.string()), frame[second])
     else:
         b = _days(frame[second])
     keep = (codes >= 0) & (a != NONE)
@@ -155,7 +183,19 @@ def _events(index: pd.Index, frame: pd.DataFrame | None, kind: str, r: Rules) ->
 
 def _ranked(codes: np.ndarray, *keys: np.ndarray) -> tuple[np.ndarray, ...]:
     """Events sorted by person then ``keys``, duplicates of (person, keys...) dropped."""
-    order = np.lexsort((*reversed(keys), codes))
+    columns = [codes, *keys]
+    # One int64 sort key when the columns' ranges fit in 63 bits (they do: people, days,
+    # products), else a lexicographic sort.
+    low = [c.min() if len(c) else 0 for c in columns]
+    spans = [int(c.max()) - int(m) if len(c) else 0 for c, m in zip(columns, low, strict=True)]
+    bits = [max(int(span).bit_length(), 1) for span in spans]
+    if sum(bits) <= 63:
+        packed = np.zeros(len(codes), dtype=np.int64)
+        for column, start, width in zip(columns, low, bits, strict=True):
+            packed = (packed << width) | (column - start)
+        order = np.argsort(packed, kind="stable")
+    else:
+        order = np.lexsort((*reversed(keys), codes))
     columns = [codes[order], *(k[order] for k in keys)]
     if len(order):
         new = np.ones(len(order), dtype=bool)
@@ -335,16 +375,20 @@ def _frame(out: dict[str, np.ndarray], index: pd.Index) -> pd.DataFrame:
 def status_hash(frame: pd.DataFrame) -> pd.Series:
     """A signed 64-bit digest of each row's ``STATUS_FIELDS``, the same whatever the dtypes the
     values come in (int32 or int64, datetime64 of any unit, nullable or not)."""
-    canonical = {}
+    digest = np.full(len(frame), 0x9E3779B97F4A7C15, dtype=np.uint64)
     for field, kind in STATUS_FIELDS.items():
         values = frame[field]
         if kind == DATE:
-            canonical[field] = _days(values)
+            canonical = _days(values)
         elif kind == BOOL:
-            canonical[field] = values.astype("Int8").fillna(-1).to_numpy(dtype=np.int64)
+            canonical = values.astype("Int8").fillna(-1).to_numpy(dtype=np.int64)
         elif kind == INT:
-            canonical[field] = values.to_numpy(dtype=np.int64)
-        else:
-            canonical[field] = values.astype(object).where(values.notna(), "\x00").to_numpy()
-    digest = pd.util.hash_pandas_object(pd.DataFrame(canonical), index=False)
-    return pd.Series(digest.to_numpy().view(np.int64), index=frame.index, name="status_hash")
+            canonical = values.to_numpy(dtype=np.int64)
+        else:  # few distinct values: each hashed once, by its text
+            codes, uniques = pd.factorize(values, use_na_sentinel=True)
+            hashed = pd.util.hash_array(np.asarray(uniques, dtype=object)).astype(np.int64)
+            canonical = np.append(hashed, -1)[codes]
+        # Each field's values hashed, then folded in order (FNV-style multiply and xor).
+        column = pd.util.hash_array(canonical.astype(np.int64))
+        digest = (digest * np.uint64(0x100000001B3)) ^ column
+    return pd.Series(digest.view(np.int64), index=frame.index, name="status_hash")

@@ -20,7 +20,7 @@ def read_frame(
 ) -> pd.DataFrame:
     """The rows of a query (``{name}`` identifiers, ``%s`` values) in the caller's transaction,
     as a frame of the columns of ``types`` (name -> ``TEXT`` | ``INT`` | ``DATE`` | ``BOOL``, in
-    the query's order): text as objects, integers as int64 (Int64 with nulls), dates as datetime64, booleans
+    the query's order): text as strings (Arrow-backed, as pyarrow reads them), integers as int64 (Int64 with nulls), dates as datetime64, booleans
     as the nullable ``boolean``."""
     query = store._db.query(template, **identifiers)
     columns, names = types, list(types)
@@ -57,6 +57,6 @@ def _typed(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
             frame[name] = values.astype("boolean")
         elif kind == INT and not pd.api.types.is_integer_dtype(values.dtype):
             frame[name] = pd.to_numeric(values).astype("Int64")
-        elif kind == TEXT and values.dtype != object:
-            frame[name] = values.astype(object)
+        elif kind == TEXT and values.dtype == object:
+            frame[name] = values.astype("str")
     return frame

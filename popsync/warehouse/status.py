@@ -20,6 +20,8 @@ import json
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from popsync.core.contracts import BOOL, DATE, INT, TEXT
 from popsync.core.status import (
@@ -29,6 +31,8 @@ from popsync.core.status import (
     STATUS_FIELDS,
     VALID_UNTIL,
     compute_status,
+    people_keys,
+    person_codes,
     status_hash,
 )
 from popsync.core.timing import Steps
@@ -81,7 +85,7 @@ class PersonStatus:
             self._db.lock(cur, STATUS_LOCK)
             seq = 1 + self._scalar(cur, "SELECT coalesce(max(seq), 0) FROM status_refresh")
             as_of = self._status_date(cur, run_id, as_of)
-            people = self._touched(cur, seq, person_ids, run_id, everyone, as_of)
+            people = self._touched(cur, person_ids, run_id, everyone, as_of)
             steps("touched")
             result = self._recompute(cur, seq, people, as_of, steps)
             summary = {"seq": seq, "as_of": str(as_of), "people": len(people), **result}
@@ -94,7 +98,6 @@ class PersonStatus:
                 (seq, run_id, reason or ("batch" if run_id else "people"), str(as_of), started,
                  now(), len(people), result["changed"], json.dumps(summary)),
             )  # fmt: skip
-            self._run(cur, "DELETE FROM status_dirty WHERE taken = %s", (seq,))
         return summary
 
     def status_of(self, person_ids=None) -> pd.DataFrame:
@@ -107,7 +110,7 @@ class PersonStatus:
                 frame = read_frame(self, cur, "SELECT {columns} FROM person_status", (),
                                    columns, columns=list(columns))  # fmt: skip
             else:
-                self._stage_people(cur, _unique(person_ids))
+                self._stage_people(cur, people_keys(_unique(person_ids)))
                 frame = read_frame(
                     self, cur,
                     "SELECT {columns} FROM person_status p WHERE so_dinh_danh IN "
@@ -165,12 +168,15 @@ class PersonStatus:
         person, the review candidates, the person an unlinked or quarantined row names."""
         scope = " AND record_id IN (SELECT record_id FROM batch_key)" if mode == "upsert" else ""
         person = _quarantine_person(self._db.name)
+        # Linked rows and candidates name register people; what an unlinked or quarantined row
+        # declares is queued only when it is a register person.
         for person_of, target, condition in (
             ("so_dinh_danh", "{table}", "decision = 'match'"),
-            ("id_number", "{table}", "decision = 'no_match' AND id_number IS NOT NULL"),
+            ("id_number", "{table}", "decision = 'no_match' AND id_number IN "
+             "(SELECT so_dinh_danh FROM person)"),
             ("so_dinh_danh", "review_candidate", "TRUE"),
-            (person, "quarantine", f"{person} IS NOT NULL"),
-        ):
+            (person, "quarantine", f"{person} IN (SELECT so_dinh_danh FROM person)"),  # noqa: S608
+        ):  # fmt: skip
             self._run(
                 cur,
                 f"INSERT INTO status_dirty (so_dinh_danh, reason) SELECT {person_of}, "  # noqa: S608
@@ -194,20 +200,21 @@ class PersonStatus:
             ).fetchone()
         return pd.Timestamp(found[0]).date() if found and found[0] else dt.date.today()
 
-    def _touched(self, cur, seq, person_ids, run_id, everyone, as_of) -> pd.Index:
-        """The people to recompute (register people only), each once."""
-        parts = [] if person_ids is None else [pd.Series(list(person_ids), dtype=object)]
+    def _touched(self, cur, person_ids, run_id, everyone, as_of) -> pa.Array:
+        """The people to recompute (register people only), each once, as Arrow strings."""
         relations = ["SELECT so_dinh_danh FROM person_status WHERE valid_until <= %s"]
         params: list = [str(as_of)]
-        self._run(cur, "UPDATE status_dirty SET taken = %s WHERE taken IS NULL", (seq,))
-        relations.append(
-            "SELECT d.so_dinh_danh FROM status_dirty d JOIN person p "
-            "ON p.so_dinh_danh = d.so_dinh_danh WHERE d.taken = %s"
-        )
-        params.append(seq)
+        queued = self._take_queue(cur)
         table = None
         if everyone:
             relations.append("SELECT so_dinh_danh FROM person")
+        if person_ids is not None:
+            # People named by the caller: only those of the register.
+            self._stage_people(cur, people_keys(_unique(person_ids)))
+            relations.append(
+                "SELECT t.so_dinh_danh FROM status_touched t JOIN person p "
+                "ON p.so_dinh_danh = t.so_dinh_danh"
+            )
         if run_id is not None:
             found = self._run(cur, "SELECT source FROM run WHERE run_id = %s",
                               (run_id,)).fetchone()  # fmt: skip
@@ -228,29 +235,34 @@ class PersonStatus:
             self, cur, "\nUNION ALL\n".join(relations), tuple(params), {"so_dinh_danh": TEXT},
             **({"table": table} if table else {}),
         )  # fmt: skip
-        parts.append(found["so_dinh_danh"])
-        if person_ids is not None and len(parts[0]):
-            # People named by the caller: only those of the register.
-            self._stage_people(cur, _unique(parts[0]))
-            known = read_frame(
-                self, cur, "SELECT t.so_dinh_danh FROM status_touched t JOIN person p "
-                "ON p.so_dinh_danh = t.so_dinh_danh", (), {"so_dinh_danh": TEXT},
-            )  # fmt: skip
-            parts[0] = known["so_dinh_danh"]
-        return _unique(pd.concat(parts, ignore_index=True))
+        keys = people_keys(pd.concat([found["so_dinh_danh"], queued]).dropna())
+        return keys.filter(pc.greater(pc.utf8_length(keys), 0))
 
-    def _stage_people(self, cur, people: pd.Index) -> None:
-        """The people of this refresh in the temporary table ``status_touched``."""
+    def _take_queue(self, cur) -> pd.Series:
+        """The people queued for a refresh (``status_dirty``), taken off the queue in this
+        transaction: on PostgreSQL by a DELETE ... RETURNING (rows a concurrent transaction
+        queues meanwhile stay for the next refresh), on SQLite under its one write lock."""
+        if self._db.name == "postgresql":
+            found = read_frame(self, cur, "DELETE FROM status_dirty RETURNING so_dinh_danh", (),
+                               {"so_dinh_danh": TEXT})  # fmt: skip
+        else:
+            found = read_frame(self, cur, "SELECT so_dinh_danh FROM status_dirty", (),
+                               {"so_dinh_danh": TEXT})  # fmt: skip
+            self._run(cur, "DELETE FROM status_dirty")
+        return found["so_dinh_danh"]
+
+    def _stage_people(self, cur, people: pa.Array) -> None:
+        """The people of this refresh in the temporary table ``status_touched``. PostgreSQL
+        joins it by hashing (no index to build); SQLite looks it up, by its primary key."""
         self._run(cur, "DROP TABLE IF EXISTS status_touched")
-        self._run(cur, "CREATE TEMP TABLE status_touched (so_dinh_danh text PRIMARY KEY)")
+        key = "" if self._db.name == "postgresql" else " PRIMARY KEY"
+        self._run(cur, f"CREATE TEMP TABLE status_touched (so_dinh_danh text{key})")
         if len(people):
-            frame = pd.DataFrame({"so_dinh_danh": people.sort_values()})
-            self._db.bulk_insert(
-                cur, "status_touched", to_arrow(frame, {"so_dinh_danh": TEXT}, {}, "people")
-            )
+            ordered = people.take(pc.sort_indices(people))
+            self._db.bulk_insert(cur, "status_touched", pa.table({"so_dinh_danh": ordered}))
         self._run(cur, "ANALYZE status_touched")
 
-    def _recompute(self, cur, seq: int, people: pd.Index, as_of: dt.date, steps) -> dict:
+    def _recompute(self, cur, seq: int, people: pa.Array, as_of: dt.date, steps) -> dict:
         self._stage_people(cur, people)
         inputs, pending = {}, []
         for kind, source in EVENT_SOURCES.items():
@@ -267,7 +279,7 @@ class PersonStatus:
                  second: TEXT if kind == "doses" else DATE},
                 table=self._table_of(source), first=first, second=second,
             )  # fmt: skip
-            linked = rows["decision"].eq("match").to_numpy()
+            linked = rows["decision"].eq("match").to_numpy(dtype=bool)
             inputs[kind] = rows[linked]
             pending.append(rows.loc[~linked, ["so_dinh_danh"]].assign(rows_unlinked=1))
         person = _quarantine_person(self._db.name, "q.")
@@ -279,36 +291,44 @@ class PersonStatus:
         ):  # fmt: skip
             found = read_frame(self, cur, query, (), {"so_dinh_danh": TEXT})
             pending.append(found.assign(**{field: 1}))
-        pending = pd.concat(pending, ignore_index=True).fillna(0)
-        pending = pending.reindex(columns=["so_dinh_danh", *PENDING_FIELDS], fill_value=0)
-        before = read_frame(
+        pending = pd.concat(pending, ignore_index=True)
+        pending = pending.reindex(columns=["so_dinh_danh", *PENDING_FIELDS]).fillna(
+            dict.fromkeys(PENDING_FIELDS, 0)
+        )
+        stored = read_frame(
             self, cur,
             "SELECT p.so_dinh_danh, {columns} FROM person_status p JOIN status_touched t "
             "ON t.so_dinh_danh = p.so_dinh_danh",
             (), {"so_dinh_danh": TEXT, **_BEFORE}, columns=list(_BEFORE),
-        ).set_index("so_dinh_danh")  # fmt: skip
+        )  # fmt: skip
+        # Aligned with the people, by position (no string index).
+        before = (
+            stored.drop(columns="so_dinh_danh")
+            .astype({name: "Int64" for name, kind in _BEFORE.items() if kind == INT})
+            .set_axis(person_codes(people, stored["so_dinh_danh"]))
+            .reindex(range(len(people)))
+        )
         steps("read")
         after = compute_status(people, pending=pending, as_of=as_of, **inputs)
+        after = after.reset_index()
         after["status_hash"] = status_hash(after)
         steps("compute")
-        outcome = _changes(before.reindex(after.index), after, _empty_hash())
-        changed = after[outcome.pop("changed_mask")]
-        existing = changed.index[changed.index.isin(before.index)]
-        if len(existing):
+        outcome = _changes(before, after, _empty_hash())
+        changed = outcome.pop("changed_mask")
+        existing = changed & before["status_hash"].notna().to_numpy()
+        if existing.any():
             self._run(cur, "DROP TABLE IF EXISTS status_changed")
             self._run(cur, "CREATE TEMP TABLE status_changed (so_dinh_danh text)")
-            self._db.bulk_insert(
-                cur, "status_changed",
-                to_arrow(pd.DataFrame({"so_dinh_danh": existing}), {"so_dinh_danh": TEXT}, {},
-                         "changed"),
-            )  # fmt: skip
+            ids = people.filter(pa.array(existing))
+            self._db.bulk_insert(cur, "status_changed", pa.table({"so_dinh_danh": ids}))
             self._run(
                 cur,
                 "DELETE FROM person_status WHERE so_dinh_danh IN "
                 "(SELECT so_dinh_danh FROM status_changed)",
             )
-        if len(changed):
-            rows = changed.sort_index().reset_index()
+        if changed.any():
+            rows = after[changed]
+            rows = rows.iloc[pc.sort_indices(pa.array(rows["so_dinh_danh"])).to_numpy()]
             constants = {"as_of": as_of, "change_seq": seq}
             self._db.bulk_insert(
                 cur, "person_status", to_arrow(rows, STORED_COLUMNS, constants, "person status")

@@ -37,7 +37,7 @@ CREATE TABLE person_status (
     status_hash bigint NOT NULL,
     change_seq bigint NOT NULL
 );
-CREATE INDEX person_status_change ON person_status (change_seq);
+-- Its index on change_seq (what a publication reads) is 0003: BRIN on PostgreSQL.
 
 -- One row per recomputation (Warehouse.refresh_status), numbered: after a batch (run_id), a
 -- steward's decision, a re-check, or on demand. summary: what changed, in counts only.
@@ -56,11 +56,10 @@ CREATE INDEX status_refresh_run ON status_refresh (run_id);
 
 -- People whose status must be recomputed by the next refresh, written in the transaction that
 -- changed their rows: a later version of a delivery replaced them, a steward decided, a
--- re-check moved a link. A refresh takes them (taken = its seq) and deletes them on commit.
+-- re-check moved a link. A refresh takes them off (deletes them) in its own transaction.
 CREATE TABLE status_dirty (
     so_dinh_danh text NOT NULL,
-    reason text NOT NULL,
-    taken bigint
+    reason text NOT NULL
 );
 
 -- Every delta written to the register (popsync publish): the refreshes it covers
