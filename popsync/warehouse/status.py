@@ -169,18 +169,19 @@ class PersonStatus:
         scope = " AND record_id IN (SELECT record_id FROM batch_key)" if mode == "upsert" else ""
         person = _quarantine_person(self._db.name)
         # Linked rows and candidates name register people; what an unlinked or quarantined row
-        # declares is queued only when it is a register person.
-        for person_of, target, condition in (
-            ("so_dinh_danh", "{table}", "decision = 'match'"),
-            ("id_number", "{table}", "decision = 'no_match' AND id_number IN "
-             "(SELECT so_dinh_danh FROM person)"),
-            ("so_dinh_danh", "review_candidate", "TRUE"),
-            (person, "quarantine", f"{person} IN (SELECT so_dinh_danh FROM person)"),  # noqa: S608
+        # declares may be anyone: queued as "declared", kept by the refresh for register people
+        # only (a join here would cost the load a lookup per row).
+        for person_of, target, condition, reason in (
+            ("so_dinh_danh", "{table}", "decision = 'match'", "replaced"),
+            ("id_number", "{table}", "decision = 'no_match' AND id_number IS NOT NULL",
+             "declared"),
+            ("so_dinh_danh", "review_candidate", "TRUE", "replaced"),
+            (person, "quarantine", f"{person} IS NOT NULL", "declared"),
         ):  # fmt: skip
             self._run(
                 cur,
                 f"INSERT INTO status_dirty (so_dinh_danh, reason) SELECT {person_of}, "  # noqa: S608
-                f"'replaced' FROM {target} WHERE source = %s AND delivery = %s "
+                f"'{reason}' FROM {target} WHERE source = %s AND delivery = %s "
                 f"AND {condition}{scope}",
                 (source, delivery),
                 table=table,
@@ -241,14 +242,25 @@ class PersonStatus:
     def _take_queue(self, cur) -> pd.Series:
         """The people queued for a refresh (``status_dirty``), taken off the queue in this
         transaction: on PostgreSQL by a DELETE ... RETURNING (rows a concurrent transaction
-        queues meanwhile stay for the next refresh), on SQLite under its one write lock."""
+        queues meanwhile stay for the next refresh), on SQLite under its one write lock. IDs
+        queued as "declared" (by unlinked or quarantined rows) count for register people only."""
+        types = {"so_dinh_danh": TEXT, "reason": TEXT}
         if self._db.name == "postgresql":
-            found = read_frame(self, cur, "DELETE FROM status_dirty RETURNING so_dinh_danh", (),
-                               {"so_dinh_danh": TEXT})  # fmt: skip
+            found = read_frame(self, cur, "DELETE FROM status_dirty RETURNING so_dinh_danh, "
+                               "reason", (), types)  # fmt: skip
         else:
-            found = read_frame(self, cur, "SELECT so_dinh_danh FROM status_dirty", (),
-                               {"so_dinh_danh": TEXT})  # fmt: skip
+            found = read_frame(self, cur, "SELECT so_dinh_danh, reason FROM status_dirty", (),
+                               types)  # fmt: skip
             self._run(cur, "DELETE FROM status_dirty")
+        declared = found["reason"].eq("declared").to_numpy(dtype=bool)
+        if declared.any():
+            self._stage_people(cur, people_keys(found.loc[declared, "so_dinh_danh"].dropna()))
+            known = read_frame(
+                self, cur, "SELECT t.so_dinh_danh FROM status_touched t WHERE EXISTS "
+                "(SELECT 1 FROM person p WHERE p.so_dinh_danh = t.so_dinh_danh)", (),
+                {"so_dinh_danh": TEXT},
+            )  # fmt: skip
+            return pd.concat([found.loc[~declared, "so_dinh_danh"], known["so_dinh_danh"]])
         return found["so_dinh_danh"]
 
     def _stage_people(self, cur, people: pa.Array) -> None:
@@ -315,23 +327,30 @@ class PersonStatus:
         steps("compute")
         outcome = _changes(before, after, _empty_hash())
         changed = outcome.pop("changed_mask")
-        existing = changed & before["status_hash"].notna().to_numpy()
-        if existing.any():
-            self._run(cur, "DROP TABLE IF EXISTS status_changed")
-            self._run(cur, "CREATE TEMP TABLE status_changed (so_dinh_danh text)")
-            ids = people.filter(pa.array(existing))
-            self._db.bulk_insert(cur, "status_changed", pa.table({"so_dinh_danh": ids}))
+        known = before["status_hash"].notna().to_numpy()
+        constants = {"as_of": as_of, "change_seq": seq}
+        for rows, target in (
+            (changed & known, "status_stage"),
+            (changed & ~known, "person_status"),
+        ):
+            if not rows.any():
+                continue
+            rows = after[rows]
+            rows = rows.iloc[pc.sort_indices(pa.array(rows["so_dinh_danh"])).to_numpy()]
+            if target == "status_stage":
+                self._run(cur, "DROP TABLE IF EXISTS status_stage")
+                self._run(cur, "CREATE TEMP TABLE status_stage AS SELECT * FROM person_status "
+                               "WHERE 1 = 0")  # fmt: skip
+            data = to_arrow(rows, STORED_COLUMNS, constants, "person status")
+            self._db.bulk_insert(cur, target, data)
+        if (changed & known).any():
+            # An update in place: the key does not change, so PostgreSQL rewrites the row in its
+            # page (a HOT update: fillfactor leaves the room, 0003) without touching the index.
+            sets = ", ".join(f"{c} = s.{c}" for c in STORED_COLUMNS if c != "so_dinh_danh")
             self._run(
                 cur,
-                "DELETE FROM person_status WHERE so_dinh_danh IN "
-                "(SELECT so_dinh_danh FROM status_changed)",
-            )
-        if changed.any():
-            rows = after[changed]
-            rows = rows.iloc[pc.sort_indices(pa.array(rows["so_dinh_danh"])).to_numpy()]
-            constants = {"as_of": as_of, "change_seq": seq}
-            self._db.bulk_insert(
-                cur, "person_status", to_arrow(rows, STORED_COLUMNS, constants, "person status")
+                f"UPDATE person_status SET {sets} FROM status_stage s "  # noqa: S608 (fixed names)
+                "WHERE person_status.so_dinh_danh = s.so_dinh_danh",
             )
         steps("write")
         return outcome

@@ -37,7 +37,7 @@ CREATE TABLE person_status (
     status_hash bigint NOT NULL,
     change_seq bigint NOT NULL
 );
--- Its index on change_seq (what a publication reads) is 0003: BRIN on PostgreSQL.
+-- How it is written and read by change_seq differs by backend: 0003.
 
 -- One row per recomputation (Warehouse.refresh_status), numbered: after a batch (run_id), a
 -- steward's decision, a re-check, or on demand. summary: what changed, in counts only.
