@@ -5,6 +5,8 @@ agree for at least 99.9% of people. The same on 20,000 people: bench/status_trut
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from popsync import pipeline
@@ -29,6 +31,11 @@ def test_each_batch_says_what_it_changed_in_people_s_status(synced):
     assert by_source["f0"]["new_f0_episode"] > 300
     assert by_source["bhxh"]["became_insured"] > 200
     assert all(batch["timings"]["status"] > 0 for batch in batches)
+    report = Path(batches[0]["report"]).read_text(encoding="utf-8")
+    assert "What the batch changed in people&#39;s status" in report or (
+        "What the batch changed in people's status" in report
+    )
+    assert f"{by_source['tiem_chung']['became_fully_vaccinated']:,}" in report
 
 
 def test_the_status_from_popsync_s_links_equals_the_status_from_the_true_links(synced):
