@@ -39,6 +39,7 @@ from popsync.core.timing import Steps
 from popsync.warehouse.batch import to_arrow
 from popsync.warehouse.db import now
 from popsync.warehouse.frames import read_frame
+from popsync.warehouse.status_queue import StatusQueue, quarantine_person, unique_ids
 
 # Refreshes (and the reads of a publication) are serialized by this lock.
 STATUS_LOCK = "person_status"
@@ -51,7 +52,7 @@ _BEFORE = {"status_hash": INT, "primary_complete": BOOL, "boosters": INT, "f0_ep
            "insured": BOOL}  # fmt: skip
 
 
-class PersonStatus:
+class PersonStatus(StatusQueue):
     def refresh_status(
         self,
         person_ids=None,
@@ -110,7 +111,7 @@ class PersonStatus:
                 frame = read_frame(self, cur, "SELECT {columns} FROM person_status", (),
                                    columns, columns=list(columns))  # fmt: skip
             else:
-                self._stage_people(cur, people_keys(_unique(person_ids)))
+                self._stage_people(cur, people_keys(unique_ids(person_ids)))
                 frame = read_frame(
                     self, cur,
                     "SELECT {columns} FROM person_status p WHERE so_dinh_danh IN "
@@ -133,59 +134,6 @@ class PersonStatus:
                               columns=list(types), table=self._table_of(source))  # fmt: skip
 
     # ------------------------------------------------------------------ in a transaction
-
-    def _queue_status(self, cur, people, reason: str) -> None:
-        """Queue people for the next refresh, in the caller's transaction (the one that changes
-        their rows)."""
-        ids = _unique(people)
-        if len(ids):
-            frame = pd.DataFrame({"so_dinh_danh": ids, "reason": reason})
-            self._db.bulk_insert(
-                cur, "status_dirty", to_arrow(frame, {"so_dinh_danh": TEXT, "reason": TEXT}, {},
-                                              "status queue"),
-            )  # fmt: skip
-
-    def _queue_rechecked(self, cur, source: str, changed: pd.DataFrame, candidates) -> None:
-        """Queue the people of re-checked rows whose link changed (``recheck_stage``): the
-        person before and after, the review candidates the rows lose and the ones they get."""
-        new = [] if candidates is None or not len(candidates) else candidates["so_dinh_danh"]
-        self._queue_status(
-            cur, pd.concat([changed["so_dinh_danh_old"], changed["so_dinh_danh"],
-                            pd.Series(new, dtype=object)]), "recheck",
-        )  # fmt: skip
-        self._run(
-            cur,
-            "INSERT INTO status_dirty (so_dinh_danh, reason) SELECT c.so_dinh_danh, 'recheck' "
-            "FROM review_candidate c WHERE c.source = %s AND EXISTS (SELECT 1 FROM "
-            "recheck_stage s WHERE s.changed = 1 AND s.delivery = c.delivery "
-            "AND s.record_id = c.record_id)",
-            (source,),
-        )
-
-    def _queue_replaced(self, cur, source: str, delivery: str, mode: str, table: str) -> None:
-        """Before a batch deletes the rows it replaces (its delivery's, or its record ids' in
-        an incremental pull), queue the people those rows count for, or might: the linked
-        person, the review candidates, the person an unlinked or quarantined row names."""
-        scope = " AND record_id IN (SELECT record_id FROM batch_key)" if mode == "upsert" else ""
-        person = _quarantine_person(self._db.name)
-        # Linked rows and candidates name register people; what an unlinked or quarantined row
-        # declares may be anyone: queued as "declared", kept by the refresh for register people
-        # only (a join here would cost the load a lookup per row).
-        for person_of, target, condition, reason in (
-            ("so_dinh_danh", "{table}", "decision = 'match'", "replaced"),
-            ("id_number", "{table}", "decision = 'no_match' AND id_number IS NOT NULL",
-             "declared"),
-            ("so_dinh_danh", "review_candidate", "TRUE", "replaced"),
-            (person, "quarantine", f"{person} IS NOT NULL", "declared"),
-        ):  # fmt: skip
-            self._run(
-                cur,
-                f"INSERT INTO status_dirty (so_dinh_danh, reason) SELECT {person_of}, "  # noqa: S608
-                f"'{reason}' FROM {target} WHERE source = %s AND delivery = %s "
-                f"AND {condition}{scope}",
-                (source, delivery),
-                table=table,
-            )
 
     def _status_date(self, cur, run_id, as_of) -> dt.date:
         if as_of is not None:
@@ -211,7 +159,7 @@ class PersonStatus:
             relations.append("SELECT so_dinh_danh FROM person")
         if person_ids is not None:
             # People named by the caller: only those of the register.
-            self._stage_people(cur, people_keys(_unique(person_ids)))
+            self._stage_people(cur, people_keys(unique_ids(person_ids)))
             relations.append(
                 "SELECT t.so_dinh_danh FROM status_touched t JOIN person p "
                 "ON p.so_dinh_danh = t.so_dinh_danh"
@@ -221,7 +169,7 @@ class PersonStatus:
                               (run_id,)).fetchone()  # fmt: skip
             if found and found[0] != self.catalog.register.id:
                 table = self._table_of(found[0])
-                person = _quarantine_person(self._db.name, "q.")
+                person = quarantine_person(self._db.name, "q.")
                 relations += [
                     "SELECT so_dinh_danh FROM {table} WHERE run_id = %s AND decision = 'match'",
                     "SELECT so_dinh_danh FROM review_candidate WHERE run_id = %s",
@@ -238,30 +186,6 @@ class PersonStatus:
         )  # fmt: skip
         keys = people_keys(pd.concat([found["so_dinh_danh"], queued]).dropna())
         return keys.filter(pc.greater(pc.utf8_length(keys), 0))
-
-    def _take_queue(self, cur) -> pd.Series:
-        """The people queued for a refresh (``status_dirty``), taken off the queue in this
-        transaction: on PostgreSQL by a DELETE ... RETURNING (rows a concurrent transaction
-        queues meanwhile stay for the next refresh), on SQLite under its one write lock. IDs
-        queued as "declared" (by unlinked or quarantined rows) count for register people only."""
-        types = {"so_dinh_danh": TEXT, "reason": TEXT}
-        if self._db.name == "postgresql":
-            found = read_frame(self, cur, "DELETE FROM status_dirty RETURNING so_dinh_danh, "
-                               "reason", (), types)  # fmt: skip
-        else:
-            found = read_frame(self, cur, "SELECT so_dinh_danh, reason FROM status_dirty", (),
-                               types)  # fmt: skip
-            self._run(cur, "DELETE FROM status_dirty")
-        declared = found["reason"].eq("declared").to_numpy(dtype=bool)
-        if declared.any():
-            self._stage_people(cur, people_keys(found.loc[declared, "so_dinh_danh"].dropna()))
-            known = read_frame(
-                self, cur, "SELECT t.so_dinh_danh FROM status_touched t WHERE EXISTS "
-                "(SELECT 1 FROM person p WHERE p.so_dinh_danh = t.so_dinh_danh)", (),
-                {"so_dinh_danh": TEXT},
-            )  # fmt: skip
-            return pd.concat([found.loc[~declared, "so_dinh_danh"], known["so_dinh_danh"]])
-        return found["so_dinh_danh"]
 
     def _stage_people(self, cur, people: pa.Array) -> None:
         """The people of this refresh in the temporary table ``status_touched``. PostgreSQL
@@ -294,7 +218,7 @@ class PersonStatus:
             linked = rows["decision"].eq("match").to_numpy(dtype=bool)
             inputs[kind] = rows[linked]
             pending.append(rows.loc[~linked, ["so_dinh_danh"]].assign(rows_unlinked=1))
-        person = _quarantine_person(self._db.name, "q.")
+        person = quarantine_person(self._db.name, "q.")
         for field, query in (
             ("rows_in_review", "SELECT c.so_dinh_danh FROM review_candidate c "
              "JOIN status_touched t ON t.so_dinh_danh = c.so_dinh_danh"),
@@ -392,17 +316,3 @@ def _empty_hash() -> int:
     """The digest of a person with nothing: no event, no pending row."""
     nobody = compute_status(["-"], as_of=dt.date(2000, 1, 1))
     return int(status_hash(nobody).iloc[0])
-
-
-def _unique(values) -> pd.Index:
-    series = pd.Series(values, dtype=object).dropna()
-    return pd.Index(series[series.astype(str).str.len() > 0].unique(), name="so_dinh_danh")
-
-
-def _quarantine_person(backend: str, alias: str = "") -> str:
-    """SQL for the person a quarantined row points at: the one the linker gave it, else the ID
-    it declares (row_data is the row as JSON)."""
-    if backend == "postgresql":
-        return f"coalesce({alias}row_data->>'so_dinh_danh', {alias}row_data->>'id_number')"
-    return (f"coalesce(json_extract({alias}row_data, '$.so_dinh_danh'), "
-            f"json_extract({alias}row_data, '$.id_number'))")  # fmt: skip
