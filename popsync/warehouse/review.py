@@ -73,7 +73,9 @@ class Review:
         and ``popsync review list`` show it), read in the same transaction. ``delivery``: the
         row's delivery, needed only when its record id is in more than one delivery.
         Returns ``source``, ``delivery``, ``record_id``, ``decision``, ``so_dinh_danh``, ``run_id``,
-        ``decided_by``, ``decided_at`` and the run's ``counts``."""
+        ``decided_by``, ``decided_at``, the run's ``counts`` and ``status``: what the decision
+        changed in people's status (``refresh_status``, run right after the decision's
+        transaction; the people stay queued for the next refresh should it fail)."""
         table = self._table_of(source)
         decided_by = (decided_by or "").strip()
         if not decided_by:
@@ -170,6 +172,9 @@ class Review:
                  decided_by, note, decision["decided_at"], run_id),
             )  # fmt: skip
             decision["counts"] = self._recount(cur, run_id, source)
+            self._queue_status(cur, [*candidates, person], "review")
+        # The people the decision concerns get their status recomputed at once (counts only).
+        decision["status"] = self.refresh_status(reason="review")
         return decision
 
 
