@@ -39,7 +39,8 @@ DATE = _DateType()
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="popsync")
 def main() -> None:
-    """popsync: link extracts to the population register, check them, load them."""
+    """popsync: link extracts to the population register, check them, load them, and publish
+    each person's status back to the register."""
 
 
 @main.command()
@@ -218,6 +219,37 @@ from popsync.cli_stewards import review, serve, users  # noqa: E402 (the steward
 
 for _command in (review, users, serve):
     main.add_command(_command)
+
+
+@main.command()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Feed folder: each publication is a new folder in it.")  # fmt: skip
+@click.option(
+    "--since",
+    default=None,
+    metavar="RUN_ID|YYYY-MM-DD",
+    help="The changes of that run's refresh and later ones, or made on or after that day "
+    "(default: since the last publication).",
+)
+@_database_options("Where the embedded database is (when no database URL is given).")
+def publish(out_dir, since, database_url, workdir):
+    """Write the people whose status changed (ID and status only) for the register: Parquet,
+    CSV and a manifest with counts and checksums."""
+    from popsync import pipeline
+
+    try:
+        res = _resources(database_url, workdir)
+        if not res.database_url and not res.has_embedded_database:
+            raise UserError(f"no embedded database in {res.workarea.url}: run 'popsync run' "
+                            "first (or give --database-url / POPSYNC_DATABASE_URL)")  # fmt: skip
+        done = pipeline.publish_status(res, out_dir, since=since)
+    except UserError as error:
+        _fail(error)
+    click.echo(
+        f"published {done['people']:,} people whose status changed "
+        f"(refreshes {done['since_seq'] + 1}-{done['through_seq']}): {done['path']}"
+    )
+
 
 if __name__ == "__main__":
     main()

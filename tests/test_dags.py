@@ -68,6 +68,7 @@ print(json.dumps({"errors": {k: str(v) for k, v in bag.import_errors.items()}, "
         "validate_post",
         "load",
         "recheck",
+        "status",
         "finish_batch",
     ]
 

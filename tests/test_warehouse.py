@@ -156,6 +156,8 @@ def test_migrations_are_idempotent(url):
     with warehouse.connect(url) as store:
         assert store.migrate() == [
             "0001_initial",
+            "0002_person_status",
+            "0003_person_status_change",
             "0004_stewards",
             "table vaccination_dose",
             "table f0_case",
@@ -164,6 +166,8 @@ def test_migrations_are_idempotent(url):
         assert store.migrate() == []
         assert query(store, "SELECT version, name FROM schema_migrations ORDER BY 1") == [
             (1, "0001_initial"),
+            (2, "0002_person_status"),
+            (3, "0003_person_status_change"),
             (4, "0004_stewards"),
         ]
         assert query(store, "SELECT count(*) FROM link") == [(0,)]

@@ -114,3 +114,19 @@ def employer_name_parts() -> dict[str, tuple[str, ...]]:
 def admin_aliases() -> tuple[dict[str, str], ...]:
     """Alternative names (abbreviations, former names, merged units) of administrative units."""
     return tuple(_rows("admin_aliases.csv"))
+
+
+@cache
+def status_rules() -> dict[str, Any]:
+    """The rules of each person's status by name (value only; each entry of
+    ``status_rules.yaml`` also names its source and whether it was verified)."""
+    with _open("status_rules.yaml") as handle:
+        raw = yaml.safe_load(handle)
+    return {name: entry["value"] for name, entry in raw.items()}
+
+
+@cache
+def vaccine_mixing() -> tuple[dict[str, str], ...]:
+    """Which product may follow which: series, dose (primary|booster), product, source,
+    verified (``*`` any series, ``=`` the series' own product)."""
+    return tuple(_rows("vaccine_mixing.csv"))

@@ -3,6 +3,8 @@
 - ``batch``: the batch record (a JSON dict) and where its files live in the work area;
 - ``stages``: register, standardize, validate (pre-link), link, validate (post-link), load;
 - ``recheck``: re-linking the rows a register change flagged, a stage of its own;
+- ``status``: each person's status after the batch (``stage_status``, the last stage) and the
+  delta feed to the register (``publish_status``, ``popsync publish``);
 - ``run``: every stage of a batch in order, its summary and report; ``run all``;
 - ``commands``: the one-file commands (standardize, match, validate).
 
@@ -24,15 +26,18 @@ from popsync.pipeline.stages import (
     stage_validate_post,
     stage_validate_pre,
 )
+from popsync.pipeline.status import STATUS_ASSET, publish_status, stage_status
 
 __all__ = [
     "STAGES",
+    "STATUS_ASSET",
     "batch_findings",
     "finish_batch",
     "match_files",
     "new_batch",
     "plan_batches",
     "prepare_register",
+    "publish_status",
     "read_standardized",
     "recheck_extract",
     "run_all",
@@ -43,6 +48,7 @@ __all__ = [
     "stage_name",
     "stage_recheck",
     "stage_register",
+    "stage_status",
     "stage_standardize",
     "stage_validate_post",
     "stage_validate_pre",

@@ -80,9 +80,8 @@ def batch_view(store, catalog: SourceCatalog, run_id: str) -> dict[str, Any] | N
         "review_total": page["total"],
         "review": [masked_review_row(item) for item in page["rows"]],
         "blocked": [],
-        # What the batch changed in people's status (person_status): filled in when the
-        # warehouse keeps it; the report has its place.
-        "status_changes": None,
+        # What the batch changed in people's status (person_status), counts only.
+        "status_changes": store.status_changes(run_id),
     }
 
 

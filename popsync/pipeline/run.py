@@ -17,6 +17,7 @@ from popsync.pipeline.stages import (
     stage_validate_post,
     stage_validate_pre,
 )
+from popsync.pipeline.status import stage_status
 from popsync.resources import Resources
 
 STAGES = (
@@ -27,6 +28,7 @@ STAGES = (
     stage_validate_post,
     stage_load,
     stage_recheck,
+    stage_status,
 )
 
 

@@ -35,6 +35,19 @@ REVIEW_REASONS = {
     "no_candidate": "Không có ứng viên",
 }
 SEX = {"M": "Nam", "F": "Nữ", "O": "Khác"}
+# What a batch changed in people's status (popsync.pipeline.status), in the report's order.
+STATUS_CHANGES = {
+    "people": "người được tính lại (có dòng trong lô)",
+    "changed": "người thay đổi trạng thái (vào bản cập nhật gửi CSDL dân cư)",
+    "new": "người lần đầu có trạng thái",
+    "became_fully_vaccinated": "tiêm đủ liều cơ bản",
+    "no_longer_fully_vaccinated": "không còn đủ liều cơ bản (dòng bị thay thế hoặc liên kết lại)",
+    "got_booster": "tiêm thêm mũi nhắc lại",
+    "new_f0_episode": "có thêm một lần mắc COVID-19 (F0)",
+    "became_insured": "có bảo hiểm xã hội vào ngày chạy",
+    "no_longer_insured": "không còn bảo hiểm xã hội vào ngày chạy",
+    "with_pending_rows": "có dòng chờ duyệt, chưa liên kết hoặc bị cách ly có thể là của họ",
+}
 
 
 def number(value) -> str:

@@ -91,6 +91,16 @@ def print_run_summary(summary: dict[str, Any]) -> None:
             soft_wrap=True,
             highlight=False,
         )
+    status = summary.get("status") or {}
+    if status:
+        console.print(
+            f"  status: {status['people']:,} people recomputed, {status['changed']:,} changed"
+            f" ({status['became_fully_vaccinated']:,} became fully vaccinated,"
+            f" {status['new_f0_episode']:,} new F0 episodes,"
+            f" {status['became_insured']:,} became insured)",
+            soft_wrap=True,
+            highlight=False,
+        )
     console.print(f"  report: {summary.get('report', '')}", soft_wrap=True, highlight=False)
 
 

@@ -1,5 +1,6 @@
-"""The warehouse: schema migrations, the register merge, the batch load, the re-check and the
-review queue, each in a file of its own and together one ``Warehouse``.
+"""The warehouse: schema migrations, the register merge, the batch load, the re-check, the
+review queue, each person's status and its publications, each in a file of its own and together
+one ``Warehouse``.
 
 Two backends behind it (``backends``):
 
@@ -27,12 +28,14 @@ from popsync.warehouse.db import Database
 from popsync.warehouse.deliveries import Deliveries
 from popsync.warehouse.load import BatchLoad
 from popsync.warehouse.migrate import Migrations
+from popsync.warehouse.publication import Publications
 from popsync.warehouse.queue import ReviewQueue
 from popsync.warehouse.recheck import Recheck
 from popsync.warehouse.register import RegisterMerge
 from popsync.warehouse.reports import BatchReports
 from popsync.warehouse.review import Review
 from popsync.warehouse.runs import ReconciliationError, RunRecords
+from popsync.warehouse.status import PersonStatus
 from popsync.warehouse.undo import ReviewUndo
 
 __all__ = ["Batch", "ReconciliationError", "Warehouse", "build_batch", "connect", "open_backend"]
@@ -50,6 +53,8 @@ class Warehouse(
     StewardAudit,
     BatchReports,
     RunRecords,
+    PersonStatus,
+    Publications,
     Database,
 ):
     """The pipeline's database. Every write method runs in one transaction: on failure

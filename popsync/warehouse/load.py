@@ -178,6 +178,8 @@ class BatchLoad:
                     (source, delivery, run_id),
                     target=target,
                 )
+        # The people these rows count for get their status recomputed (``PersonStatus``).
+        self._queue_replaced(cur, source, delivery, batch.mode, table)
         for target in (table, "quarantine", "review_candidate", "quality_finding"):
             self._run(cur, _DELETE[batch.mode], (source, delivery), target=target)
         return moved, retired

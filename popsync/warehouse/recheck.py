@@ -118,6 +118,8 @@ class Recheck:
                 (source,),
                 table=table,
             ).rowcount
+            # Their people's status is recomputed by the next refresh (``stage_status``).
+            self._queue_rechecked(cur, source, work[work["changed"].eq(1)], candidates)
             self._run(
                 cur,
                 "DELETE FROM review_candidate WHERE source = %s AND EXISTS "

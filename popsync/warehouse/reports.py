@@ -213,3 +213,15 @@ class BatchReports:
              "delivery": delivery}
             for record_id, src_row, rules, data, delivery in rows
         ]  # fmt: skip
+
+    def status_changes(self, run_id: str) -> dict | None:
+        """What the run's batch changed in people's status (``status_refresh.summary`` of the
+        refresh after it: counts only), or None when no refresh followed it."""
+        found = self.fetch(
+            "SELECT summary FROM status_refresh WHERE run_id = %s ORDER BY seq DESC LIMIT 1",
+            (run_id,),
+        )
+        if not found or found[0][0] is None:
+            return None
+        summary = found[0][0]
+        return summary if isinstance(summary, dict) else json.loads(summary)

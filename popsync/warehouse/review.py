@@ -78,8 +78,10 @@ class Review:
         ``so_dinh_danh``: the candidate of that rank, read in the same transaction.
         ``delivery``: the row's delivery, needed only when its record id is in more than one.
         Returns ``source``, ``delivery``, ``record_id``, ``decision``, ``so_dinh_danh``,
-        ``rank``, ``run_id``, ``decided_by``, ``decided_at``, ``decision_id`` and the run's
-        ``counts``."""
+        ``rank``, ``run_id``, ``decided_by``, ``decided_at``, ``decision_id``, the run's
+        ``counts`` and ``status``: what the decision changed in people's status
+        (``refresh_status``, run right after the decision's transaction; the people stay queued
+        for the next refresh should it fail)."""
         table = self._table_of(source)
         decided_by = (decided_by or "").strip()
         if not decided_by:
@@ -161,6 +163,9 @@ class Review:
                                 "so_dinh_danh": mask_id(person) or None, "note": note,
                                 "decision_id": decision["decision_id"]})  # fmt: skip
             decision["counts"] = self._recount(cur, run_id, source)
+            self._queue_status(cur, [*(r[1] for r in ranked), person], "review")
+        # The people the decision concerns get their status recomputed at once (counts only).
+        decision["status"] = self.refresh_status(reason="review")
         return decision
 
     def _review_row(self, cur, source, record_id, delivery, what) -> tuple[str, str, tuple]:

@@ -31,7 +31,8 @@ class ReviewUndo:
         before decisions could be undone (no ``undo_data``), or when the row is no longer as
         the decision left it (a later run linked it otherwise). Returns ``source``,
         ``delivery``, ``record_id``, the undone ``decision`` and ``so_dinh_danh``,
-        ``decision_id``, ``undone_by``, ``undone_at`` and the run's ``counts``."""
+        ``decision_id``, ``undone_by``, ``undone_at``, the run's ``counts`` and ``status`` (what
+        the undo changed in people's status, as ``decide_review``)."""
         table = self._table_of(source)
         undone_by = (undone_by or "").strip()
         if not undone_by:
@@ -87,6 +88,10 @@ class ReviewUndo:
                         detail={"decision": decision, "so_dinh_danh": mask_id(person) or None,
                                 "note": note, "decision_id": decision_id})  # fmt: skip
             counts = self._recount(cur, run_id, source)
+            people = [c["so_dinh_danh"] for c in undo["candidates"]]
+            self._queue_status(cur, [*people, person], "review")
+        # The people the undo concerns get their status recomputed at once (counts only).
+        status = self.refresh_status(reason="review")
         return {
             "source": source,
             "delivery": delivery,
@@ -97,6 +102,7 @@ class ReviewUndo:
             "undone_by": undone_by,
             "undone_at": undone_at,
             "counts": counts,
+            "status": status,
         }
 
     def recent_decisions(self, limit: int = 10, decided_by: str | None = None) -> list[dict]:

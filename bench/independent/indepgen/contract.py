@@ -1,0 +1,66 @@
+"""The files' layout as the contract (/work/shared/spec/extracts.md) fixes it: the sources,
+their column headers, and for xlsx which columns hold IDs/phones, dates and record ids."""
+
+SOURCES = ["tiem_chung", "f0", "bhxh"]
+HEADERS = {
+    "dan_cu": [
+        "so_dinh_danh",
+        "so_cmnd",
+        "ho_ten",
+        "ngay_sinh",
+        "gioi_tinh",
+        "ma_tinh",
+        "ma_huyen",
+        "ma_xa",
+        "dia_chi",
+        "so_dien_thoai",
+        "ngay_mat",
+        "ngay_cap_nhat",
+    ],
+    "tiem_chung": [
+        "Mã bản ghi",
+        "Họ và tên",
+        "Ngày sinh",
+        "Giới tính",
+        "Số CMND/CCCD",
+        "Số điện thoại",
+        "Địa chỉ",
+        "Tỉnh/Thành phố",
+        "Quận/Huyện",
+        "Xã/Phường",
+        "Mũi tiêm",
+        "Tên vắc xin",
+        "Ngày tiêm",
+        "Số lô",
+        "Cơ sở tiêm chủng",
+    ],
+    "f0": [
+        "Mã ca bệnh",
+        "Họ và tên",
+        "Ngày sinh",
+        "Giới tính",
+        "Số CCCD",
+        "Số điện thoại",
+        "Địa chỉ",
+        "Ngày dương tính",
+        "Loại xét nghiệm",
+        "Ngày khỏi bệnh",
+        "Nơi điều trị",
+    ],
+    "bhxh": [
+        "Mã số BHXH",
+        "Họ và tên",
+        "Ngày sinh",
+        "Giới tính",
+        "Số CCCD",
+        "Địa chỉ",
+        "Mã đơn vị",
+        "Tên đơn vị",
+        "Loại đối tượng",
+        "Từ ngày",
+        "Đến ngày",
+    ],
+}
+XLSX_ID_COLS = {"tiem_chung": [4, 5], "f0": [4, 5], "bhxh": [4]}
+XLSX_DATE_COLS = {"tiem_chung": [2, 12], "f0": [2, 7, 9], "bhxh": [2, 9, 10]}
+XLSX_KEEP_TEXT = {"tiem_chung": [0], "f0": [0], "bhxh": [0, 9]}

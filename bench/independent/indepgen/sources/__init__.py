@@ -1,0 +1,1 @@
+"""Rows of the register and of the three extracts, one chunk of households at a time."""
