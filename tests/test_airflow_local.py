@@ -16,18 +16,21 @@ import pytest
 from airflow_api import AirflowApi
 from airflow_stack import (
     DAG_IDS,
+    DATE,
     EXTRACT_DAGS,
     REPO,
     TABLES,
+    TcpProxy,
     free_port,
+    loaded_runs,
     local_env,
     query,
     standalone,
     table_rows,
+    wait_quiet,
 )
 
 pytestmark = pytest.mark.slow
-DATE = "2023-01-15"
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +64,10 @@ def airflow(tmp_path_factory, warehouse_url):
     elsewhere.mkdir()
     airflow_local.seed_landing(landing)
     port = free_port()
-    more = {"POPSYNC_DATABASE_URL": warehouse_url, "POPSYNC_RETRY_DELAY_SECONDS": "2",
+    # Airflow reaches the warehouse through a proxy the tests can stop and start again.
+    proxy = TcpProxy(5432).start()
+    through_proxy = warehouse_url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
+    more = {"POPSYNC_DATABASE_URL": through_proxy, "POPSYNC_RETRY_DELAY_SECONDS": "2",
             "POPSYNC_SETTLE_SECONDS": "0"}  # fmt: skip
     stack = standalone(home, port, landing, more, cwd=elsewhere)
     try:
@@ -72,29 +78,10 @@ def airflow(tmp_path_factory, warehouse_url):
         api = AirflowApi.for_standalone(f"http://127.0.0.1:{port}", home)
         api.wait_ready(DAG_IDS)
         yield {"api": api, "home": home, "landing": landing, "port": port, "more": more,
-               "stack": stack}  # fmt: skip
+               "stack": stack, "proxy": proxy, "elsewhere": elsewhere}  # fmt: skip
     finally:
         stack.stop()
-
-
-def wait_quiet(api: AirflowApi, dag_ids, timeout: float = 900) -> None:
-    """Until no run of these DAGs is queued or running (three looks 5 s apart)."""
-    deadline, calm = time.monotonic() + timeout, 0
-    while calm < 3:
-        assert time.monotonic() < deadline, {d: api.runs(d)[:3] for d in dag_ids}
-        busy = any(r["state"] in ("queued", "running") for d in dag_ids for r in api.runs(d))
-        calm = 0 if busy else calm + 1
-        time.sleep(5)
-
-
-def loaded_runs(url: str) -> dict[str, list[tuple]]:
-    rows = query(url, "SELECT source, delivery, version, rows_read, rows_loaded, "
-                      "rows_quarantined, rows_review FROM run WHERE status = 'loaded' "
-                      "ORDER BY source, delivery, version")  # fmt: skip
-    found: dict[str, list[tuple]] = {}
-    for source, *rest in rows:
-        found.setdefault(source, []).append(tuple(rest))
-    return found
+        proxy.stop()
 
 
 def test_scheduled_runs_pull_the_landing_folder_and_load_like_the_cli(
@@ -174,7 +161,7 @@ def _redeliver_without_last_rows(landing, name: str, drop: int) -> int:
     """A corrected re-delivery of a landed file (same name, its last rows gone); its rows."""
     path = landing / name
     if path.suffix == ".xlsx":
-        frame = pd.read_excel(path, dtype=str)
+        frame = pd.read_excel(path, dtype=str, engine="calamine")
         frame.iloc[:-drop].to_excel(path, index=False)
         return len(frame) - drop
     lines = path.read_bytes().splitlines(keepends=True)  # the file's own encoding kept
@@ -205,9 +192,11 @@ def test_one_broken_file_fails_its_own_dag_and_corrected_files_replace_their_bat
     assert after["f0"] == before["f0"]
     # The corrected files were the only ones pulled, and replaced their batch whole.
     for source in ("tiem_chung", "bhxh"):
-        assert len(after[source]) == 2
-        delivery, version, read, *placed = after[source][-1]
+        [(delivery, version, read, *placed)] = after[source]  # version 1 is 'replaced' now
         assert version == 2 and read == rows[source] == sum(placed)
+        [(status,)] = query(warehouse_url, "SELECT status FROM run WHERE source = %s AND "
+                            "version = 1", (source,))  # fmt: skip
+        assert status == "replaced"
         [(count,)] = query(warehouse_url, f"SELECT count(*) FROM {TABLES[source]}")  # noqa: S608
         [(quarantined,)] = query(warehouse_url, "SELECT count(*) FROM quarantine q JOIN run r "
                                  "ON r.run_id = q.run_id WHERE r.source = %s", (source,))  # fmt: skip
@@ -252,6 +241,40 @@ def test_a_truncated_file_is_blocked_and_loads_nothing(airflow, warehouse_url):
     again = api.trigger("f0_sync")
     assert api.wait("f0_sync", again) == "success"
     assert "0 new item(s)" in api.log("f0_sync", again, "pull")
+
+
+def _wait_for_state(api, dag_id, run_id, task, states, timeout=600):
+    deadline = time.monotonic() + timeout
+    while (found := api.task_states(dag_id, run_id).get(task)) not in states:
+        assert time.monotonic() < deadline, (task, found, api.task_states(dag_id, run_id))
+        time.sleep(0.5)
+    return found
+
+
+def test_a_refused_warehouse_connection_is_retried_until_the_database_is_back(
+    airflow, warehouse_url
+):
+    api, landing, proxy = airflow["api"], airflow["landing"], airflow["proxy"]
+    rows = _redeliver_without_last_rows(landing, f"bhxh_{DATE}.csv", 10)  # version 3
+    run_id = api.trigger("social_insurance_sync")
+    # The database goes away while the file is being linked (no warehouse needed there)...
+    _wait_for_state(api, "social_insurance_sync", run_id, "file.link[0]", {"running", "success"})
+    proxy.stop()
+    try:
+        # ... so the load's connection is refused: it waits for a retry, it does not fail.
+        state = _wait_for_state(api, "social_insurance_sync", run_id, "file.load[0]",
+                                {"up_for_retry", "failed", "success"})  # fmt: skip
+        assert state == "up_for_retry"
+    finally:
+        proxy.start()
+    assert api.wait("social_insurance_sync", run_id) == "success"
+    [load] = [t for t in api.task_instances("social_insurance_sync", run_id)
+              if t["task_id"] == "file.load"]  # fmt: skip
+    assert load["try_number"] >= 2
+    assert "OperationalError" in api.log("social_insurance_sync", run_id, "file.load", 0, 1)
+    [(version, read)] = query(warehouse_url, "SELECT version, rows_read FROM run WHERE source = "
+                              "'bhxh' AND status = 'loaded' ORDER BY version DESC LIMIT 1")  # fmt: skip
+    assert (version, read) == (3, rows)
 
 
 def test_the_grid_shows_a_green_run_and_a_blocked_gate_in_chromium(airflow):
