@@ -1,0 +1,40 @@
+"""Pulling extracts from where they live: a landing area of dated files (a local folder, an SFTP
+server, any fsspec URL) and source tables read incrementally by a watermark column. Each
+delivery is processed exactly once, through the warehouse's ledger (``delivery``).
+
+The API the CLI (``popsync pull``, ``rerun``, ``backfill``) and the Airflow DAGs share; items
+are small JSON-able records (``PullItem.to_dict`` / ``from_dict``) that travel through XCom:
+
+- ``PullSettings.from_environment(spec)`` (or ``airflow_settings.settings_from_airflow``): where a
+  source's deliveries are, made at the edge, credentials included (never in an item);
+- ``pending(res, settings, since=None, until=None) -> list[PullItem]``: what is new;
+- ``fetch(res, item, settings) -> PullItem``: copied into the work area (``item.key``), its
+  arrival recorded in the ledger;
+- ``run_item(res, item, population, run_date=None) -> dict``: the whole job on it (raises
+  ``BatchBlocked``, e.g. ``RowCountMismatch``, after recording the blocked run);
+- ``fetch_register(res, register_settings) -> key``: the newest register file, for
+  ``population``;
+- ``pull_source(res, settings, population, ...)``: all of it for one source, one item failing
+  alone; ``rerun(res, run_id)``.
+"""
+
+from popsync.pull.fetch import fetch, item_key, local_copy, pending
+from popsync.pull.item import PullItem
+from popsync.pull.register import fetch_register
+from popsync.pull.rerun import rerun
+from popsync.pull.run import RowCountMismatch, pull_source, run_item
+from popsync.pull.settings import PullSettings
+
+__all__ = [
+    "PullItem",
+    "PullSettings",
+    "RowCountMismatch",
+    "fetch",
+    "fetch_register",
+    "item_key",
+    "local_copy",
+    "pending",
+    "pull_source",
+    "rerun",
+    "run_item",
+]

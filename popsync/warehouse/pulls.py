@@ -1,0 +1,82 @@
+"""What a pull asks the ledger (``delivery``, migration 0006) beyond its versions: whether a
+landing file was already seen as it is now, where a source table's watermark stands, and the
+run record of a delivery blocked before its load."""
+
+from __future__ import annotations
+
+from popsync.warehouse.runs import run_record
+
+# A version in one of these states was processed: pulling its content again does nothing.
+PROCESSED = ("loaded", "blocked")
+
+
+class Pulls:
+    def receive_pulled(
+        self,
+        source: str,
+        delivery: str,
+        input_sha256: str,
+        *,
+        origin: str,
+        stated_rows: int | None = None,
+        origin_size: int | None = None,
+        origin_mtime: str | None = None,
+        watermark_column: str | None = None,
+        watermark: str | None = None,
+    ) -> dict:
+        """``receive_delivery`` plus what the pull saw: the file's size and modification time
+        (updated when an already known content is seen again, e.g. a file touched), or the
+        watermark a table slice reaches. Returns the ledger entry."""
+        entry = self.receive_delivery(source, delivery, input_sha256, origin, stated_rows)
+        with self._transaction() as cur:
+            self._run(
+                cur,
+                "UPDATE delivery SET origin = %s, origin_size = %s, origin_mtime = %s, "
+                "stated_rows = coalesce(%s, stated_rows), watermark_column = %s, watermark = %s "
+                "WHERE source = %s AND delivery = %s AND version = %s",
+                (origin, origin_size, origin_mtime, stated_rows, watermark_column, watermark,
+                 source, delivery, entry["version"]),
+            )  # fmt: skip
+        return entry
+
+    def seen_unchanged(self, source: str, delivery: str, size: int, mtime: str) -> bool:
+        """Whether the latest version of this delivery was processed and was pulled from a file
+        of this size and modification time (then the file is not fetched again)."""
+        found = self.fetch(
+            "SELECT status, origin_size, origin_mtime FROM delivery WHERE source = %s "
+            "AND delivery = %s ORDER BY version DESC LIMIT 1",
+            (source, delivery),
+        )
+        return bool(found) and found[0][0] in PROCESSED and found[0][1:] == (size, mtime)
+
+    def committed_watermark(self, source: str, delivery: str) -> tuple[str, str] | None:
+        """``(column, value)`` of the table's latest loaded version; None before its first."""
+        found = self.fetch(
+            "SELECT watermark_column, watermark FROM delivery WHERE source = %s "
+            "AND delivery = %s AND status = 'loaded' AND watermark IS NOT NULL "
+            "ORDER BY version DESC LIMIT 1",
+            (source, delivery),
+        )
+        return (found[0][0], found[0][1]) if found else None
+
+    def record_outcome(self, batch: dict, status: str, error: str) -> None:
+        """A run stopped before its load (``blocked`` by a quality rule or a stated row count
+        that does not match, or ``failed``): its run record with the cause and the ledger's
+        entry, in one transaction. Nothing of the batch is loaded."""
+        run = run_record(
+            {**batch, "input_file": batch.get("input_path")},
+            batch["source"],
+            batch.get("rows_read") or 0,
+        )
+        run.update(status=status, error=error)
+        with self._transaction() as cur:
+            self._receive(cur, batch["source"], batch["delivery"], batch["input_sha256"],
+                          None, None)  # fmt: skip
+            self._write_run(cur, run)
+            self._run(
+                cur,
+                "UPDATE delivery SET status = %s, run_id = %s WHERE source = %s "
+                "AND delivery = %s AND input_sha256 = %s AND status <> 'loaded'",
+                (status, batch["run_id"], batch["source"], batch["delivery"],
+                 batch["input_sha256"]),
+            )  # fmt: skip
