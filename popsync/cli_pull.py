@@ -1,7 +1,8 @@
 """``popsync pull``, ``popsync backfill`` and ``popsync rerun``: extracts taken from where they
 live (``popsync.pull``), one short line per file or table slice.
 
-Exit codes: 0 every item loaded (or nothing new); 2 a usage or input error (as every command);
+Exit codes: 0 every item loaded (or nothing new); 2 a usage or input error (as every command;
+a source whose landing area or table cannot be read: the other sources still go on);
 3 a delivery was blocked by a quality rule or a row count that does not match (nothing of it
 loaded); 4 an item failed (a crash, an unreachable database: worth a retry). Blocked and
 failed items leave their run record in the warehouse, with the cause."""
@@ -44,7 +45,10 @@ def _line(outcome: dict) -> str:
 
 def _exit_code(outcomes: list[dict]) -> int:
     kinds = {o["outcome"] for o in outcomes}
-    return EXIT_FAILED if "failed" in kinds else EXIT_BLOCKED if "blocked" in kinds else 0
+    for kind, code in (("failed", EXIT_FAILED), ("error", 2), ("blocked", EXIT_BLOCKED)):
+        if kind in kinds:
+            return code
+    return 0
 
 
 def _pull(source, population, run_date, since, until, settle, database_url, workdir):
@@ -67,8 +71,12 @@ def _pull(source, population, run_date, since, until, settle, database_url, work
         population = pull.fetch_register(res, register)
     outcomes = []
     for settings in every:
-        done = pull.pull_source(res, settings, population, run_date, since, until,
-                                on_outcome=lambda o: click.echo(_line(o)))  # fmt: skip
+        try:
+            done = pull.pull_source(res, settings, population, run_date, since, until,
+                                    on_outcome=lambda o: click.echo(_line(o)))  # fmt: skip
+        except UserError as error:  # this source's configuration: the others go on
+            click.secho(f"{settings.source}: error: {error}", fg="red", err=True)
+            done = [{"outcome": "error"}]
         if not done:
             click.echo(f"{settings.source}: nothing new")
         outcomes += done

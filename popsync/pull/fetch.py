@@ -39,7 +39,8 @@ def pending(
 ) -> list[PullItem]:
     """The source's items not processed yet: each settled landing file (dated within
     ``since``..``until`` when given) whose name and look the ledger does not know as processed,
-    oldest date first; then the table's slice above its committed watermark."""
+    oldest date first; then (without a date range) the table's slice above its committed
+    watermark."""
     if not settings.configured:
         raise UserError(
             f"{settings.source}: nothing to pull from: set POPSYNC_LANDING_"
@@ -66,7 +67,7 @@ def pending(
                     location=f"{base}/{file.name}", path=file.path, size=file.size,
                     mtime=file.mtime, date=file.date, stated_rows=rows, problem=problem,
                 ))  # fmt: skip
-        if settings.table:
+        if settings.table and since is None and until is None:  # a date range names files
             name = table.delivery_name(settings)
             found = table.pending_slice(settings, store.committed_watermark(settings.source, name))
             if found is not None:
