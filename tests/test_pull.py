@@ -211,3 +211,27 @@ def test_the_pulled_warehouse_equals_a_run_of_the_same_file(tmp_path, backend, r
     else:  # the same rows; the two databases print their types their own way
         assert {k: len(v) for k, v in got.items()} == {k: len(v) for k, v in expected.items()}
         assert table_rows(pulled) == table_rows(ran)
+
+
+def test_a_block_by_the_registers_gate_leaves_the_file_to_be_pulled_again(tmp_path):
+    """A register too old for the file's date blocks the batch, but the file is not at fault:
+    the ledger keeps it to be taken again (with a fresh register, or a run date that fits)."""
+    import datetime as dt
+
+    _, rows = bhxh_rows()
+    land = tmp_path / "landing"
+    age(write_extract(land / "bhxh_2023-09-01.csv", rows[:60]))
+    res = resources(tmp_path, None)
+    config = settings(res, land)
+
+    (blocked,) = pull.pull_source(res, config, REGISTER)
+    assert blocked["outcome"] == "blocked"
+    assert "register_snapshot_not_stale" in blocked["error"]
+    with res.warehouse() as store:
+        assert store.fetch("SELECT status, error FROM run WHERE source = 'bhxh'")[0][0] == "blocked"
+    assert ledger(res) == [("bhxh_2023-09-01.csv", 1, "failed")]
+    assert [i.delivery for i in pull.pending(res, config)] == ["bhxh_2023-09-01.csv"]
+
+    (loaded,) = pull.pull_source(res, config, REGISTER, run_date=dt.date(2023, 1, 16))
+    assert loaded["outcome"] == "loaded", loaded.get("error")
+    assert ledger(res) == [("bhxh_2023-09-01.csv", 1, "loaded")]

@@ -59,10 +59,13 @@ class Pulls:
         )
         return (found[0][0], found[0][1]) if found else None
 
-    def record_outcome(self, batch: dict, status: str, error: str) -> None:
+    def record_outcome(
+        self, batch: dict, status: str, error: str, ledger_status: str | None = None
+    ) -> None:
         """A run stopped before its load (``blocked`` by a quality rule or a stated row count
-        that does not match, or ``failed``): its run record with the cause and the ledger's
-        entry, in one transaction. Nothing of the batch is loaded."""
+        that does not match, or ``failed``): its run record with the cause (unless the load
+        recorded its own failure) and the ledger's entry (``ledger_status``, default the run's),
+        in one transaction. Nothing of the batch is loaded."""
         run = run_record(
             {**batch, "input_file": batch.get("input_path")},
             batch["source"],
@@ -72,11 +75,13 @@ class Pulls:
         with self._transaction() as cur:
             self._receive(cur, batch["source"], batch["delivery"], batch["input_sha256"],
                           None, None)  # fmt: skip
-            self._write_run(cur, run)
+            known = self._run(cur, "SELECT 1 FROM run WHERE run_id = %s", (batch["run_id"],))
+            if known.fetchone() is None:
+                self._write_run(cur, run)
             self._run(
                 cur,
                 "UPDATE delivery SET status = %s, run_id = %s WHERE source = %s "
                 "AND delivery = %s AND input_sha256 = %s AND status <> 'loaded'",
-                (status, batch["run_id"], batch["source"], batch["delivery"],
+                (ledger_status or status, batch["run_id"], batch["source"], batch["delivery"],
                  batch["input_sha256"]),
             )  # fmt: skip
