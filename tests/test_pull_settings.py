@@ -92,3 +92,25 @@ def test_an_airflow_sftp_connection_reaches_a_real_server(tmp_path, monkeypatch,
         res.workarea.local_path(fetched.key).read_bytes()
         == (land / "bhxh_2023-01-16.csv").read_bytes()
     )
+
+
+def test_a_work_area_off_this_disk_gets_the_fetched_file_whole(tmp_path):
+    """Workers share a work area by URL: the pulled copy goes there, and a worker reads it back
+    into a local file of its own (here fsspec's in-memory file system stands for an object
+    store)."""
+    import uuid
+
+    from popsync.resources import Resources
+    from popsync.workarea import WorkArea
+
+    _, rows = bhxh_rows()
+    land = tmp_path / "landing"
+    extract = write_extract(land / "bhxh_2023-01-16.csv", rows[:5])
+    age(extract)
+    res = Resources(workarea=WorkArea(f"memory://pulls-{uuid.uuid4().hex}"),
+                    database_url=f"sqlite:///{tmp_path / 'w.sqlite3'}")  # fmt: skip
+    config = pull.PullSettings(spec=BHXH, landing=str(land), settle_seconds=0)
+    fetched = pull.fetch(res, pull.pending(res, config)[0], config)
+    assert res.workarea.exists(fetched.key) and res.workarea.exists(fetched.key + ".pull.json")
+    local = pull.local_copy(res, fetched.key)
+    assert local.read_bytes() == extract.read_bytes() and not str(local).startswith("memory")
