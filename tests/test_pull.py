@@ -161,6 +161,10 @@ def test_a_stated_row_count_that_does_not_match_blocks_the_file(tmp_path, pg_url
     assert ("bhxh_2023-01-16.csv", 1, "blocked") in ledger(res)
     assert pull.pending(res, config) == []  # a blocked file is not tried again as it is
 
+    (land / "bhxh_2023-01-18.csv.count").write_text("10")  # its sidecar corrected
+    assert _names(pull.pull_source(res, config, REGISTER)) == {"bhxh_2023-01-18.csv": "loaded"}
+    assert _stored(res, "bhxh_2023-01-18.csv") == _record_ids(rows[80:90])
+
     age(write_extract(land / "bhxh_2023-01-16.csv", rows[:43], count=43), 30)  # re-sent whole
     again = pull.pull_source(res, config, REGISTER)
     assert _names(again) == {"bhxh_2023-01-16.csv": "loaded"}

@@ -26,6 +26,10 @@ SIDECAR_SUFFIXES = (".count", ".json")
 
 @dataclass(frozen=True)
 class LandingFile:
+    """A file as the listing shows it. ``mtime``: its modification time, followed by its
+    sidecar's name, size and time when it has one (a sidecar written after its file, or
+    corrected, makes the file look changed)."""
+
     name: str
     path: str
     size: int
@@ -83,7 +87,8 @@ def list_files(fs, root: str, settings: PullSettings) -> dict[str, LandingFile]:
         entries = fs.ls(root, detail=True)
     except FileNotFoundError:
         raise UserError(f"{settings.source}: landing area {root} does not exist") from None
-    names = {entry["name"].rsplit("/", 1)[-1] for entry in entries}
+    by_name = {entry["name"].rsplit("/", 1)[-1]: entry for entry in entries}
+    names = set(by_name)
     found = {}
     for entry in entries:
         name = entry["name"].rsplit("/", 1)[-1]
@@ -96,8 +101,10 @@ def list_files(fs, root: str, settings: PullSettings) -> dict[str, LandingFile]:
             dt.date.fromisoformat(match["date"])
         except ValueError:
             continue  # 2022-02-30 is no date: not one of the source's files
-        found[name] = LandingFile(name, f"{root}/{name}", int(entry["size"]), _mtime(entry),
-                                  match["date"])  # fmt: skip
+        look = _mtime(entry)
+        for sidecar in (name + suffix for suffix in SIDECAR_SUFFIXES if name + suffix in names):
+            look += f" {sidecar} {by_name[sidecar]['size']} {_mtime(by_name[sidecar])}"
+        found[name] = LandingFile(name, f"{root}/{name}", int(entry["size"]), look, match["date"])
     return found
 
 

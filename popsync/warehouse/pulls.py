@@ -26,18 +26,29 @@ class Pulls:
     ) -> dict:
         """``receive_delivery`` plus what the pull saw: the file's size and modification time
         (updated when an already known content is seen again, e.g. a file touched), or the
-        watermark a table slice reaches. Returns the ledger entry."""
-        entry = self.receive_delivery(source, delivery, input_sha256, origin, stated_rows)
+        watermark a table slice reaches. A known content that was blocked is received again
+        when the row count its delivery states has changed (a sidecar corrected or come late):
+        it deserves another check. Returns the ledger entry."""
         with self._transaction() as cur:
+            self._db.lock(cur, source)
+            version = self._receive(cur, source, delivery, input_sha256, origin, stated_rows)
+            status, stated_before = self._run(
+                cur,
+                "SELECT status, stated_rows FROM delivery WHERE source = %s AND delivery = %s "
+                "AND version = %s",
+                (source, delivery, version),
+            ).fetchone()
+            if status == "blocked" and stated_before != stated_rows:
+                status = "received"
             self._run(
                 cur,
                 "UPDATE delivery SET origin = %s, origin_size = %s, origin_mtime = %s, "
-                "stated_rows = coalesce(%s, stated_rows), watermark_column = %s, watermark = %s "
+                "stated_rows = %s, watermark_column = %s, watermark = %s, status = %s "
                 "WHERE source = %s AND delivery = %s AND version = %s",
                 (origin, origin_size, origin_mtime, stated_rows, watermark_column, watermark,
-                 source, delivery, entry["version"]),
+                 status, source, delivery, version),
             )  # fmt: skip
-        return entry
+        return self.delivery_state(source, delivery, input_sha256)
 
     def seen_unchanged(self, source: str, delivery: str, size: int, mtime: str) -> bool:
         """Whether the latest version of this delivery was processed and was pulled from a file

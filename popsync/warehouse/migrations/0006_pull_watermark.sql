@@ -1,8 +1,8 @@
 -- 0006: pulls (popsync pull, the source DAGs' pull task). 0005 is the reliability migration.
 
--- What the landing area showed of a delivery's file when it was pulled (its size and its
--- modification time, as the landing's file system gives them): a file seen again unchanged is
--- not fetched and hashed again.
+-- What the landing area showed of a delivery's file when it was pulled (its size, and its
+-- modification time followed by its sidecar's name, size and time): a file seen again unchanged
+-- is not fetched and hashed again.
 ALTER TABLE delivery ADD COLUMN origin_size bigint;
 ALTER TABLE delivery ADD COLUMN origin_mtime text;
 
