@@ -97,12 +97,16 @@ def extract_dag(spec: SourceSpec, register_asset):
     def extract_sync():
         @task(**task_options("pull"))
         def pull() -> list[dict]:
-            return steps.pull(ctx.task_resources(), spec.id)
+            return steps.pull_items(ctx.task_resources(), spec.id)
 
         @task(**task_options("standardize"), **label)
         def standardize(item: dict) -> dict:
             _labelled(item)
-            return steps.standardize(ctx.task_resources(), item, ctx.run_day(get_current_context()))
+            day = ctx.run_day(get_current_context())
+            batch = steps.standardize(ctx.task_resources(), item, day)
+            if batch is None:
+                raise AirflowSkipException(f"{item['delivery']} was processed meanwhile")
+            return batch
 
         @task(**task_options("load"), **label, outlets=[table])
         def load(batch: dict) -> dict:
@@ -181,15 +185,15 @@ def register_dag(spec: SourceSpec, register_asset):
     def register_sync():
         @task(**task_options("pull"))
         def pull() -> dict:
-            items = steps.pull(ctx.task_resources(), spec.id)
-            if not items:
-                raise AirflowSkipException("no new register snapshot")
-            return items[-1]
+            day = ctx.run_day(get_current_context())
+            batch = steps.register_pull(ctx.task_resources(), day)
+            if batch is None:
+                raise AirflowSkipException("the newest register snapshot is loaded already")
+            return batch
 
         @task(**task_options("validate"))
-        def validate(item: dict) -> dict:
-            day = ctx.run_day(get_current_context())
-            return steps.register_validate(ctx.task_resources(), item, day)
+        def validate(batch: dict) -> dict:
+            return steps.register_validate(ctx.task_resources(), batch)
 
         @task(**task_options("load"), outlets=[register_asset])
         def load(batch: dict) -> dict:

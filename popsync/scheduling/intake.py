@@ -1,52 +1,47 @@
-"""What a DAG run works on: the pulled items of a source (``popsync.pull``) turned into batches,
+"""What a DAG run works on, through ``popsync.pull`` (the same pull, ledger and settings as
+``popsync pull``): a source's new items, each fetched into the work area and started as a batch,
 and the register snapshot the extracts are linked to.
 
 The register's DAG records the snapshot it loaded in the work area (``register/current.json``:
-the file, its sha256 and date); the extracts' DAGs link to that one, so every extract of a day
-uses the same register and none reads it from a worker's disk of its own."""
+its work-area key, sha256 and date); the extracts' DAGs link to that one, so every extract of a
+day uses the same register and no worker reads it from a disk of its own."""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
-from pathlib import Path
 from typing import Any
 
+from popsync import pull
 from popsync.core.errors import UserError
-from popsync.pipeline.batch import file_sha256, new_batch
+from popsync.pipeline.batch import file_sha256
 from popsync.resources import Resources
 
 CURRENT_REGISTER = "register/current.json"
-_DATED = re.compile(r"_(\d{4}-\d{2}-\d{2})\.(csv|xlsx|parquet)$")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def _landing(source: str) -> Path:
-    import os
+def settings(res: Resources, source: str) -> pull.PullSettings:
+    """Where the source's deliveries are: Airflow's connections and Variables, else the
+    environment (``popsync.pull.airflow_settings``)."""
+    from popsync.pull.airflow_settings import settings_from_airflow
 
-    folder = os.environ.get(f"POPSYNC_LANDING_{source.upper()}") or ""
-    if not folder:
-        raise UserError(f"{source}: no landing area (set POPSYNC_LANDING_{source.upper()})")
-    return Path(folder)
+    return settings_from_airflow(res.catalog[source])
 
 
 def pending(res: Resources, source: str) -> list[dict[str, Any]]:
-    """The source's files not processed yet (the ledger knows the others), oldest first."""
-    items = []
-    with res.warehouse() as store:
-        store.migrate()
-        for path in sorted(_landing(source).glob(f"{source}_*")):
-            dated = _DATED.search(path.name)
-            if not dated:
-                continue
-            sha = file_sha256(path)
-            state = store.delivery_state(source, path.name, sha)
-            if state and state["status"] in ("loaded", "blocked", "superseded"):
-                continue
-            sidecar = path.with_name(path.name + ".count")
-            stated = int(sidecar.read_text().strip()) if sidecar.exists() else None
-            items.append({"source": source, "delivery": path.name, "path": str(path),
-                          "date": dated.group(1), "sha256": sha, "stated_rows": stated})  # fmt: skip
-    return sorted(items, key=lambda item: (item["date"], item["delivery"]))
+    """The source's items not processed yet (files oldest first, then the table's slice)."""
+    return [item.to_dict() for item in pull.pending(res, settings(res, source))]
+
+
+def start_batch(res: Resources, item: dict[str, Any], run_day: str) -> dict[str, Any] | None:
+    """Fetch one item into the work area and start its batch against the current register;
+    None when the ledger says it was processed meanwhile. Its date: the file's, else the
+    run's day (a table slice)."""
+    fetched = pull.fetch(res, item, settings(res, item["source"]))
+    if pull.processed(res, fetched):
+        return None
+    register = current_register(res)
+    return pull.start_batch(res, fetched, register["key"], fetched.run_date or run_day)
 
 
 def current_register(res: Resources, required: bool = True) -> dict[str, Any] | None:
@@ -60,18 +55,23 @@ def current_register(res: Resources, required: bool = True) -> dict[str, Any] | 
     return found
 
 
+def newest_register(res: Resources, run_day: str) -> dict[str, Any] | None:
+    """The newest register snapshot of its landing area, fetched into the work area, as a
+    batch to validate; None when it is the one loaded already."""
+    spec = res.catalog.register
+    key = pull.fetch_register(res, settings(res, spec.id))
+    current = current_register(res, required=False)
+    if current and current["key"] == key:
+        return None
+    path = pull.local_copy(res, key)
+    dated = _DATE.search(path.name)
+    return {"source": spec.id, "delivery": path.name, "key": key, "input_path": str(path),
+            "input_sha256": file_sha256(path), "run_date": dated.group(0) if dated else run_day}  # fmt: skip
+
+
 def set_current_register(res: Resources, batch: dict[str, Any]) -> dict[str, Any]:
     """Record the register snapshot just loaded as the one extracts link to."""
-    current = {"population": batch["input_path"], "sha256": batch["register_sha256"],
-               "date": batch["run_date"], "run_id": batch.get("run_id")}  # fmt: skip
+    current = {"key": batch["key"], "sha256": batch["input_sha256"], "date": batch["run_date"],
+               "run_id": batch.get("run_id")}  # fmt: skip
     res.workarea.write_json(CURRENT_REGISTER, current)
     return current
-
-
-def batch_of(item: dict[str, Any], population: str, run_day: str) -> dict[str, Any]:
-    """The batch of one pulled item: its file, the register, and its date (the file's own,
-    else the run's day)."""
-    run_date = item.get("date") or run_day
-    dt.date.fromisoformat(run_date)
-    batch = new_batch(item["source"], item["path"], population, run_date, item["delivery"])
-    return batch | {"stated_rows": item.get("stated_rows")}

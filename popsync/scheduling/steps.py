@@ -11,11 +11,13 @@ failures told apart:
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
-from popsync import pipeline
+from expectations import BatchBlocked
+from popsync import pipeline, pull
 from popsync.core.errors import UserError
-from popsync.pipeline.batch import file_sha256, in_folder
+from popsync.pipeline.batch import in_folder
 from popsync.resources import Resources
 from popsync.scheduling import intake
 
@@ -35,25 +37,18 @@ def _fail(message: str, error: Exception):
     raise AirflowFailException(message) from error
 
 
-def _blocked(batch: dict[str, Any], res: Resources, step: str, error: Exception):
-    """Record and report a blocked batch, then fail the task without retries."""
-    pipeline.report_blocked(batch, res, error)
-    with res.warehouse() as store:
-        store.migrate()
-        run_id = store.record_blocked(
-            {**batch, "input_file": batch.get("input_path")},
-            batch["source"],
-            batch.get("rows_read", 0),
-            str(error),
-        )
-        if batch.get("input_sha256"):
-            store.mark_delivery(
-                batch["source"], batch["delivery"], batch["input_sha256"], "blocked", run_id
-            )
-    where = f"; report: {_report_path(batch, res)}" if "folder" in batch else ""
-    log.error("BLOCKED %s %s: %s; nothing loaded (run %s)%s",
-              step, batch["delivery"], error, run_id, where)  # fmt: skip
-    _fail(f"BLOCKED at {step}: {error}", error)
+def _stopped(batch: dict[str, Any], res: Resources, step: str, error: Exception):
+    """A batch a gate blocked (its report too) or wrong input stopped: its run record and the
+    ledger say so (``popsync.pull.record_stopped``), one line says why, the task fails without
+    retries."""
+    blocked = isinstance(error, BatchBlocked)
+    if blocked:
+        pipeline.report_blocked(batch, res, error)
+    pull.record_stopped(res, batch, error)
+    where = f"; report: {_report_path(batch, res)}" if blocked and "folder" in batch else ""
+    log.error("%s %s %s: %s; nothing loaded (run %s)%s", "BLOCKED" if blocked else "FAILED",
+              step, batch["delivery"], error, batch.get("run_id"), where)  # fmt: skip
+    _fail(f"{'BLOCKED' if blocked else 'FAILED'} at {step}: {error}", error)
 
 
 def _report_path(batch: dict[str, Any], res: Resources) -> str:
@@ -62,16 +57,11 @@ def _report_path(batch: dict[str, Any], res: Resources) -> str:
 
 def guarded(step: str, batch: dict[str, Any], res: Resources, work) -> dict[str, Any]:
     """``work(batch)``, with blocks and wrong input turned into failures without retries."""
-    from expectations import BatchBlocked
-
     quiet_libraries()
     try:
         return work(batch)
-    except BatchBlocked as error:
-        _blocked(batch, res, step, error)
-    except UserError as error:
-        log.error("FAILED %s %s: %s", step, batch.get("delivery", batch["source"]), error)
-        _fail(f"{step}: {error}", error)
+    except (BatchBlocked, UserError) as error:
+        _stopped(batch, res, step, error)
 
 
 def _pct(scores: dict[str, Any]) -> str:
@@ -82,7 +72,7 @@ def _pct(scores: dict[str, Any]) -> str:
 # ------------------------------------------------------------------------- the steps
 
 
-def pull(res: Resources, source: str) -> list[dict[str, Any]]:
+def pull_items(res: Resources, source: str) -> list[dict[str, Any]]:
     """The source's new items (files, table slices), oldest first. An extract waits for the
     register: none is pulled before a register snapshot is loaded."""
     if source != res.catalog.register.id and intake.current_register(res, False) is None:
@@ -95,10 +85,13 @@ def pull(res: Resources, source: str) -> list[dict[str, Any]]:
     return items
 
 
-def standardize(res: Resources, item: dict[str, Any], run_day: str) -> dict[str, Any]:
-    """Read and standardize one item's file, with the register prepared for its date."""
-    register = intake.current_register(res)
-    batch = intake.batch_of(item, register["population"], run_day)
+def standardize(res: Resources, item: dict[str, Any], run_day: str) -> dict[str, Any] | None:
+    """Fetch one item, start its batch, read and standardize it with the register prepared
+    for its date; None when it was processed meanwhile."""
+    batch = intake.start_batch(res, item, run_day)
+    if batch is None:
+        log.info("standardize %s: processed meanwhile, nothing to do", item["delivery"])
+        return None
 
     def work(batch):
         batch = pipeline.stage_register(batch, res)
@@ -111,21 +104,9 @@ def standardize(res: Resources, item: dict[str, Any], run_day: str) -> dict[str,
     return batch
 
 
-def _check_stated_rows(batch: dict[str, Any]) -> None:
-    """A delivery whose sidecar states another row count is truncated or not the file sent."""
-    from expectations import BatchBlocked
-
-    stated = batch.get("stated_rows")
-    if stated is not None and stated != batch["rows_read"]:
-        raise BatchBlocked(
-            f"{batch['source']}: batch blocked by row_count_as_stated: the delivery states "
-            f"{stated:,} rows, {batch['rows_read']:,} were read (truncated or wrong file)"
-        )
-
-
 def validate_pre(res: Resources, batch: dict[str, Any]) -> dict[str, Any]:
     def work(batch):
-        _check_stated_rows(batch)
+        pull.check_stated_rows(batch)  # a truncated delivery: row_count_as_stated
         return pipeline.stage_validate_pre(batch, res)
 
     batch = guarded("validate_pre", batch, res, work)
@@ -190,11 +171,20 @@ def publish(res: Resources, out_dir: str) -> dict[str, Any]:
 # --------------------------------------------------------------- the register's steps
 
 
-def register_validate(res: Resources, item: dict[str, Any], run_day: str) -> dict[str, Any]:
+def register_pull(res: Resources, run_day: str) -> dict[str, Any] | None:
+    """The newest register snapshot, when it is not the one loaded already."""
+    batch = intake.newest_register(res, run_day)
+    if batch is None:
+        log.info("pull %s: the newest snapshot is loaded already", res.catalog.register.id)
+    else:
+        log.info("pull %s: new snapshot %s (%s)", batch["source"], batch["delivery"],
+                 batch["input_sha256"][:12])  # fmt: skip
+    return batch
+
+
+def register_validate(res: Resources, batch: dict[str, Any]) -> dict[str, Any]:
     """Read, standardize and validate a register snapshot (the register's gate)."""
-    batch = {"source": item["source"], "delivery": item["delivery"],
-             "input_path": item["path"], "input_sha256": file_sha256(item["path"]),
-             "run_date": item.get("date") or run_day}  # fmt: skip
+    batch = batch | {"run_id": str(uuid.uuid4())}
     batch = guarded("validate", batch, res,
                     lambda b: b | pipeline.prepare_register(res, b["input_path"], b["run_date"]))  # fmt: skip
     log.info("validate %s: PASSED (verdict %s; %s)", batch["delivery"],
@@ -205,8 +195,9 @@ def register_validate(res: Resources, item: dict[str, Any], run_day: str) -> dic
 def register_load(res: Resources, batch: dict[str, Any]) -> dict[str, Any]:
     """Merge the snapshot into the warehouse's people and make it the one extracts link to."""
     area = res.workarea
-    meta = {"delivery": batch["delivery"], "input_file": batch["input_path"],
-            "input_sha256": batch["input_sha256"], "run_date": batch["run_date"]}  # fmt: skip
+    meta = {"run_id": batch["run_id"], "delivery": batch["delivery"],
+            "input_file": batch["input_path"], "input_sha256": batch["input_sha256"],
+            "run_date": batch["run_date"]}  # fmt: skip
     with res.warehouse() as store:
         store.migrate()
         loaded = store.load_register(area.read_parquet(batch["register"]), meta,

@@ -84,14 +84,6 @@ class RunRecords:
             columns=list(_RUN_COLUMNS),
         )
 
-    def record_blocked(self, meta: dict, source: str, rows_read: int, error: str) -> str:
-        """The run record of a batch a quality gate blocked (status ``blocked``, ``error``
-        naming the rule): it loaded nothing. Returns its run id."""
-        run = {**run_record(meta, source, rows_read), "status": "blocked", "error": error}
-        with self._transaction() as cur:
-            self._write_run(cur, run)
-        return run["run_id"]
-
     def _record_failure(self, run: dict, error: Exception, steps) -> None:
         """After the rollback, in a transaction of its own: the run, failed, and why."""
         run = {**run, "status": "failed", "error": _error_text(error),
