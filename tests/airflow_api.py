@@ -113,3 +113,10 @@ class AirflowApi:
         assets = self._call("GET", "/api/v2/assets?limit=100")["assets"]
         ids = {a["id"] for a in assets if a["name"] == asset_name}
         return [e for e in events if e["asset_id"] in ids]
+
+    def set_variable(self, key: str, value: str) -> None:
+        self._call("POST", "/api/v2/variables", {"key": key, "value": value})
+
+    def add_connection(self, conn_id: str, conn_type: str, **fields) -> None:
+        self._call("POST", "/api/v2/connections",
+                   {"connection_id": conn_id, "conn_type": conn_type, **fields})  # fmt: skip

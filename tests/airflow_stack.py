@@ -82,8 +82,9 @@ def standalone(home: Path, port: int, landing: Path, more: dict[str, str], cwd: 
     return stack
 
 
-def table_rows(url: str, table: str, without=("run_id",)) -> list[tuple]:
-    """A table's rows (sorted, ``without`` those columns): what two runs must agree on."""
+def table_rows(url: str, table: str, without=("run_id", "src_file")) -> list[tuple]:
+    """A table's rows (sorted, ``without`` those columns): what two runs must agree on. The
+    file a row was read from is its local copy (each run its own); its sha256 is compared."""
     with psycopg2.connect(url) as conn, conn.cursor() as cur:
         cur.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_name = %s "
