@@ -11,7 +11,9 @@
   renamed when whole; the publication is recorded in the warehouse only after that, so an
   interrupted publication leaves nothing half-written and is simply done again by the next one
   (at least once: a crash between the rename and the record gives a folder the next delta
-  repeats). Publishing with nothing new writes an empty delta.
+  repeats); the hidden ``.<id>.partial`` folder of a process killed half way is removed by the
+  next publication, and publications into one folder take turns (a lock file,
+  ``.publish.lock``). Publishing with nothing new writes an empty delta.
 
 Airflow: call ``publish_status(resources, out_dir)`` in a task with
 ``outlets=[Asset(STATUS_ASSET)]`` (``popsync_person_status``) and pass its return value's
@@ -21,6 +23,7 @@ Airflow: call ``publish_status(resources, out_dir)`` in a task with
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import hashlib
 import json
 import os
@@ -39,6 +42,7 @@ from popsync.resources import Resources
 
 STATUS_ASSET = "popsync_person_status"
 FEED_NAME = "person_status"
+LOCK_NAME = ".publish.lock"
 RULE_FILES = ("status_rules.yaml", "vaccine_mixing.csv", "vaccines.csv")
 
 
@@ -70,10 +74,19 @@ def publish_status(
 
 def write_delta(store, out_dir: str | Path, since: str | dt.date | None = None) -> dict[str, Any]:
     """``publish_status`` on an open warehouse (migrated)."""
-    from popsync.warehouse.publication import FEED_COLUMNS
-
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    with open(out_dir / LOCK_NAME, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one publication at a time into a folder
+        # What a publication killed half way left (no exception ran to remove it).
+        for stale in out_dir.glob(".*.partial"):
+            shutil.rmtree(stale, ignore_errors=True)
+        return _write_delta(store, out_dir, since)
+
+
+def _write_delta(store, out_dir: Path, since) -> dict[str, Any]:
+    from popsync.warehouse.publication import FEED_COLUMNS
+
     delta, window = store.status_delta(since)
     published_at = dt.datetime.now(dt.UTC)
     publication_id = f"{window['number']:06d}-{published_at:%Y%m%dT%H%M%SZ}"
