@@ -35,8 +35,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _shared import temporary_database  # noqa: E402
 from load import synthesize  # noqa: E402
-from run import temporary_database  # noqa: E402
 
 from popsync import warehouse  # noqa: E402
 from popsync.pipeline.status import write_delta  # noqa: E402
