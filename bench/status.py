@@ -12,7 +12,12 @@ recomputed):
 
 - ``load_batch`` (the load stage's work: checks, COPY, reconciliation, commit);
 - ``refresh_status(run_id=...)`` (what ``stage_status`` runs);
-- ``publish_status`` (the delta's Parquet, CSV and manifest, written and recorded).
+- ``publish_status`` (the delta's Parquet, CSV and manifest, written and recorded: its
+  ``write_delta``, on the same connection).
+
+Each in wall seconds and in CPU seconds (this process plus the PostgreSQL backend serving it,
+read from /proc when the server runs on this machine), with the load average: on a shared
+machine the wall time follows the other processes, the CPU time much less.
 
     .venv/bin/python bench/status.py [--rows 1000000] [--people 1000000] [--no-others] [--profile]
 
