@@ -93,7 +93,12 @@ def table_rows(url: str, table: str, without=("run_id", "src_file")) -> list[tup
         )
         columns = [c for (c,) in cur.fetchall() if c not in without]
         cur.execute(f"SELECT {', '.join(columns)} FROM {table}")  # noqa: S608 (test's own names)
-        return sorted(cur.fetchall(), key=repr)
+        rows = [
+            tuple({k: v for k, v in value.items() if k not in without}
+                  if isinstance(value, dict) else value for value in row)  # (a row kept as JSON)
+            for row in cur.fetchall()
+        ]  # fmt: skip
+        return sorted(rows, key=repr)
 
 
 def query(url: str, sql: str, params=()) -> list[tuple]:
@@ -179,3 +184,21 @@ def loaded_runs(url: str) -> dict[str, list[tuple]]:
     for source, *rest in rows:
         found.setdefault(source, []).append(tuple(rest))
     return found
+
+
+def assert_same_tables(one: str, other: str, tables) -> None:
+    """The tables hold the same rows in both warehouses; on a difference, say which columns
+    differ in the first rows that differ."""
+    for table in tables:
+        left, right = table_rows(one, table), table_rows(other, table)
+        if left == right:
+            continue
+        columns = [c for (c,) in query(one, "SELECT column_name FROM information_schema.columns "
+                                       "WHERE table_name = %s ORDER BY ordinal_position", (table,))
+                   if c not in ("run_id", "src_file")]  # fmt: skip
+        only_left = [r for r in left if r not in right][:3]
+        only_right = [r for r in right if r not in left][:3]
+        diffs = [{c: (a, b) for c, a, b in zip(columns, x, y, strict=False) if a != b}
+                 for x, y in zip(only_left, only_right, strict=False)]  # fmt: skip
+        raise AssertionError(f"{table}: {len(left)} vs {len(right)} rows; first differences "
+                             f"{diffs or (only_left, only_right)}")  # fmt: skip

@@ -21,10 +21,10 @@ from airflow_stack import (
     REPO,
     TABLES,
     Stack,
+    assert_same_tables,
     free_port,
     loaded_runs,
     local_env,
-    table_rows,
     wait_quiet,
 )
 from conftest import DEFAULT_TEST_DATABASE_URL, _admin_connection
@@ -136,5 +136,4 @@ def test_the_celery_worker_runs_every_task_and_loads_like_the_cli(celery_airflow
             capture_output=True, text=True, timeout=600, cwd=REPO,
         )  # fmt: skip
         assert done.returncode == 0, done.stdout + done.stderr
-    for table in [*TABLES.values(), "person", "quarantine"]:
-        assert table_rows(pg_url, table) == table_rows(warehouse, table), table
+    assert_same_tables(pg_url, warehouse, [*TABLES.values(), "person", "quarantine"])

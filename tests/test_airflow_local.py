@@ -21,12 +21,12 @@ from airflow_stack import (
     REPO,
     TABLES,
     TcpProxy,
+    assert_same_tables,
     free_port,
     loaded_runs,
     local_env,
     query,
     standalone,
-    table_rows,
     wait_quiet,
 )
 
@@ -137,8 +137,7 @@ def test_scheduled_runs_pull_the_landing_folder_and_load_like_the_cli(
             capture_output=True, text=True, timeout=600, cwd=REPO,
         )  # fmt: skip
         assert done.returncode == 0, done.stdout + done.stderr
-    for table in [*TABLES.values(), "person", "quarantine"]:
-        assert table_rows(pg_url, table) == table_rows(warehouse_url, table), table
+    assert_same_tables(pg_url, warehouse_url, [*TABLES.values(), "person", "quarantine"])
 
     # A manual run (no logical date) finds nothing new; so does a backfill over two days.
     manual = api.trigger("f0_sync")

@@ -23,10 +23,10 @@ from airflow_stack import (
     DAG_IDS,
     REPO,
     TABLES,
+    assert_same_tables,
     free_port,
     query,
     standalone,
-    table_rows,
     wait_quiet,
 )
 from conftest import DEFAULT_TEST_DATABASE_URL, _admin_connection
@@ -69,8 +69,7 @@ def _cli_pull(env: dict, database_url: str, workdir, *sources: str) -> None:
 
 
 def _same_warehouse(one: str, other: str) -> None:
-    for table in [*TABLES.values(), "person", "quarantine"]:
-        assert table_rows(one, table) == table_rows(other, table), table
+    assert_same_tables(one, other, [*TABLES.values(), "person", "quarantine"])
     versions = (
         "SELECT source, delivery, version, status, rows_read FROM run "
         "WHERE source <> 'dan_cu' ORDER BY 1, 2, 3"
