@@ -204,7 +204,7 @@ def stage_load(batch: dict[str, Any], res: Resources) -> dict[str, Any]:
 
     area = res.workarea
     load = warehouse.build_batch(
-        run_id=str(uuid.uuid4()),
+        run_id=batch.get("run_id") or str(uuid.uuid4()),
         source=batch["source"],
         delivery=batch["delivery"],
         mode=batch.get("mode", "replace"),
