@@ -159,6 +159,7 @@ def test_migrations_are_idempotent(url):
             "0002_person_status",
             "0003_person_status_change",
             "0004_stewards",
+            "0005_run_lifecycle",
             "table vaccination_dose",
             "table f0_case",
             "table social_insurance_period",
@@ -169,6 +170,7 @@ def test_migrations_are_idempotent(url):
             (2, "0002_person_status"),
             (3, "0003_person_status_change"),
             (4, "0004_stewards"),
+            (5, "0005_run_lifecycle"),
         ]
         assert query(store, "SELECT count(*) FROM link") == [(0,)]
 
