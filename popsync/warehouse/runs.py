@@ -94,7 +94,10 @@ class RunRecords:
         """After the rollback, in a transaction of its own: the run, failed, and why. Its
         counts are what the tables hold for it: nothing (the load's transaction rolled back),
         whatever the load had counted before its commit failed."""
-        run = {**run, "status": "failed", "error": error_text(error),
+        cause = error_text(error)
+        if not isinstance(error, UserError):
+            cause = f"{type(error).__name__}: {cause}"
+        run = {**run, "status": "failed", "error": cause,
                "rows_loaded": 0, "rows_quarantined": 0, "rows_review": 0, "rows_retired": 0,
                "timings": {**run["timings"], "load": steps.seconds}}  # fmt: skip
         try:
