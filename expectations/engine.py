@@ -14,7 +14,7 @@ import pandas as pd
 from expectations import data_docs, gx_adapter, rules
 from expectations.stored import Rule, build_suite, load_rules, suite_name
 from popsync.core.contracts import PILLARS, VALIDATION_FINDING_COLUMNS
-from popsync.core.errors import QualityBlocked, UserError
+from popsync.core.errors import QualityBlocked
 from popsync.core.privacy import PERSONAL_FIELDS, mask_patterns, mask_value
 from popsync.core.sources import SourceSpec
 

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import click
 
+from popsync.cli_failures import PopsyncGroup
 from popsync.cli_options import EXTRACT_CHOICE, EXTRACT_SOURCES, SOURCE_CHOICE
 from popsync.cli_options import database_options as _database_options
 from popsync.cli_options import fail as _fail
 from popsync.cli_options import resources as _resources
-from popsync.cli_failures import PopsyncGroup
 from popsync.core.errors import UsageError, UserError
 
 EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)

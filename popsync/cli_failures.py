@@ -17,6 +17,7 @@ from popsync.failures import describe_failure
 # Interrupted by the operator (Ctrl-C, SIGTERM through click): the shell's convention.
 EXIT_INTERRUPTED = 130
 
+
 def exit_with(error: BaseException) -> None:
     """Print the ``error:`` line (and the traceback when ``POPSYNC_DEBUG`` is set), then exit
     with the error's code."""

@@ -39,8 +39,19 @@ def tiny(tmp_path_factory) -> Path:
 
 
 def run_cli(tiny: Path, workdir: Path, *extra: str, source="f0", database_url=None):
-    args = ["run", source, "--input", str(tiny / f"{source}.csv"), "--population",
-            str(tiny / "dan_cu.csv"), "--date", "2023-01-15", "--workdir", str(workdir), *extra]
+    args = [
+        "run",
+        source,
+        "--input",
+        str(tiny / f"{source}.csv"),
+        "--population",
+        str(tiny / "dan_cu.csv"),
+        "--date",
+        "2023-01-15",
+        "--workdir",
+        str(workdir),
+        *extra,
+    ]
     if database_url:
         args += ["--database-url", database_url]
     return CliRunner(env={"POPSYNC_DATABASE_URL": None}).invoke(main, args)
@@ -207,18 +218,18 @@ def test_a_failed_commit_claims_no_rows(url):  # noqa: F811
     assert (status, loaded, quarantined, review) == ("failed", 0, 0, 0)
 
 
-def _hold_source_lock(url: str, source: str, release: threading.Event, held: threading.Event):
+def _hold_source_lock(database: str, source: str, release: threading.Event, held: threading.Event):
     """Another run's transaction that holds ``source``'s lock until ``release``."""
-    if url.startswith("sqlite:///"):
-        conn = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+    if database.startswith("sqlite:///"):
+        conn = sqlite3.connect(database.removeprefix("sqlite:///"), isolation_level=None)
         conn.execute("BEGIN IMMEDIATE")
     else:
-        conn = psycopg2.connect(url)
+        conn = psycopg2.connect(database)
         key = zlib.crc32(source.encode()) - 2**31
         conn.cursor().execute("SELECT pg_advisory_xact_lock(%s, %s)", (0x706F7073, key))
     held.set()
     release.wait(30)
-    conn.rollback() if not url.startswith("sqlite") else conn.execute("ROLLBACK")
+    conn.rollback() if not database.startswith("sqlite") else conn.execute("ROLLBACK")
     conn.close()
 
 

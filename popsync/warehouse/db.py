@@ -4,7 +4,7 @@ transactions, and the small query helpers every part of the warehouse uses."""
 from __future__ import annotations
 
 import datetime as dt
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from popsync.core.sources import SourceCatalog
 from popsync.warehouse.failures import named_database_failures
@@ -24,10 +24,8 @@ class Database:
         return self._db.name
 
     def close(self) -> None:
-        try:
+        with suppress(Exception):  # closing a lost connection: nothing left to do
             self._db.conn.close()
-        except Exception:  # noqa: S110 (closing a lost connection: nothing left to do)
-            pass
 
     def __enter__(self):
         return self
@@ -51,10 +49,8 @@ class Database:
                     error.add_note(f"rollback failed too: {type(rollback_error).__name__}")
                 raise
             finally:
-                try:
+                with suppress(Exception):  # a lost connection's cursor: nothing to free
                     cur.close()
-                except Exception:  # noqa: S110 (a closed connection's cursor: nothing to free)
-                    pass
 
     def _run(self, cur, template: str, params=(), **identifiers):
         cur.execute(self._db.query(template, **identifiers), params)

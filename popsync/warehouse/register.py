@@ -21,10 +21,14 @@ _KEY, _VERSION = "so_dinh_danh", "ngay_cap_nhat"
 
 def _differs(new: str, old: str) -> str:
     """SQL: the identity of ``new``'s person differs from ``old``'s (nulls compared as values)."""
-    return "(" + " OR ".join(
-        f"NOT ({new}.{f} = {old}.{f} OR ({new}.{f} IS NULL AND {old}.{f} IS NULL))"
-        for f in IDENTITY_FIELDS
-    ) + ")"
+    return (
+        "("
+        + " OR ".join(
+            f"NOT ({new}.{f} = {old}.{f} OR ({new}.{f} IS NULL AND {old}.{f} IS NULL))"
+            for f in IDENTITY_FIELDS
+        )
+        + ")"
+    )
 
 
 def _replaces(new: str, old: str) -> str:

@@ -68,7 +68,7 @@ def _format(path, data: bytes) -> str:
     """The format by the file's content first (a workbook renamed ``.csv`` is read as a
     workbook), then by its suffix."""
     if data[:8] == _OLE2:
-        if "EncryptionInfo".encode("utf-16-le") in data[:1 << 20]:
+        if "EncryptionInfo".encode("utf-16-le") in data[: 1 << 20]:
             raise ReadError(f"{path}: the workbook is protected by a password (encrypted): "
                             "save it without a password and send it again")  # fmt: skip
         raise ReadError(f"{path}: an Excel 97-2003 workbook (.xls) or another OLE file: "
@@ -161,7 +161,9 @@ def _conflicts(earlier, columns: list, names: list[str], indices: list[int], pat
     for other in columns[1:]:
         both = pc.and_(differ, pc.is_valid(other))
         disagree = pc.or_(disagree, pc.fill_null(pc.and_(both, pc.not_equal(first, other)), False))
-    shown = " and ".join(f"{name!r} (column {i + 1})" for name, i in zip(names, indices, strict=True))
+    shown = " and ".join(
+        f"{name!r} (column {i + 1})" for name, i in zip(names, indices, strict=True)
+    )
     log.warning("%s: the header %s appears %d times; the first non-empty value of each row is "
                 "read", path, names[0], len(names))  # fmt: skip
     message = pa.scalar(f"columns {shown} disagree", pa.string())

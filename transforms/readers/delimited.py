@@ -106,7 +106,9 @@ def read_csv(data: bytes, known: frozenset[str] = frozenset()) -> tuple[pa.Table
     return table.rename_columns(header), errors
 
 
-def _checked(table: pa.Table, text: str, sep: str, header: list[str]) -> tuple[pa.Table, list | None]:
+def _checked(
+    table: pa.Table, text: str, sep: str, header: list[str]
+) -> tuple[pa.Table, list | None]:
     """The fast path's table, unless a value spans lines because a quote was left open: then
     the file read line by line (``read_csv_lines``), where that row is flagged and the records
     it would have swallowed are rows of their own."""
