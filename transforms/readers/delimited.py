@@ -63,8 +63,11 @@ def _is_utf8(line: bytes) -> bool:
 def check_text(data: bytes) -> None:
     """A ``ReadError`` saying what the bytes are when they are not CSV text a person can fix by
     saving again: UTF-16 (Excel's "Unicode Text"), a workbook renamed ``.csv`` is read as one."""
-    head = data[:4096]
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or head.count(b"\x00") > len(head) // 4:
+    head = data[:512]
+    odd, even = head[1::2].count(b"\x00"), head[0::2].count(b"\x00")
+    # UTF-16 without a BOM: ASCII characters leave a NUL in every other byte.
+    alternating = len(head) >= 8 and max(odd, even) > len(head) // 4 and min(odd, even) <= 2
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or alternating:
         raise ReadError("the file is UTF-16 text (Excel's 'Unicode Text'), not UTF-8 CSV: save "
                         "it as 'CSV UTF-8 (comma delimited)' and send it again")  # fmt: skip
 
@@ -228,8 +231,14 @@ def _balanced(text: str) -> bool:
     return text.count('"') % 2 == 0
 
 
+# Stands in for a carriage return while one line is split into fields (Python's csv reader
+# refuses one outside quotes): a noncharacter, never in text.
+_CR = "\U0010fffe"
+
+
 def _fields(line: str, sep: str) -> list[str]:
-    return next(csv.reader([line], delimiter=sep), [])
+    fields = next(csv.reader([line.replace("\r", _CR)], delimiter=sep), [])
+    return [field.replace(_CR, "\r") for field in fields]
 
 
 def _joined(lines: list[str], at: int, line: str, sep: str, width: int):
