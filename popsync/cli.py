@@ -231,9 +231,10 @@ def run(source, input_path, population, samples, run_date, delivery, lock_timeou
         _fail(error)
 
 
+from popsync.cli_pull import backfill, pull, rerun  # noqa: E402 (pulling extracts)
 from popsync.cli_stewards import review, serve, users  # noqa: E402 (the stewards' commands)
 
-for _command in (review, users, serve):
+for _command in (review, users, serve, pull, backfill, rerun):
     main.add_command(_command)
 
 

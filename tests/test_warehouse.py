@@ -160,6 +160,7 @@ def test_migrations_are_idempotent(url):
             "0003_person_status_change",
             "0004_stewards",
             "0005_run_lifecycle",
+            "0006_pull_watermark",
             "table vaccination_dose",
             "table f0_case",
             "table social_insurance_period",
@@ -171,6 +172,7 @@ def test_migrations_are_idempotent(url):
             (3, "0003_person_status_change"),
             (4, "0004_stewards"),
             (5, "0005_run_lifecycle"),
+            (6, "0006_pull_watermark"),
         ]
         assert query(store, "SELECT count(*) FROM link") == [(0,)]
 

@@ -30,6 +30,7 @@ from popsync.warehouse.lifecycle import RunLifecycle
 from popsync.warehouse.load import BatchLoad
 from popsync.warehouse.migrate import Migrations
 from popsync.warehouse.publication import Publications
+from popsync.warehouse.pulls import Pulls
 from popsync.warehouse.queue import ReviewQueue
 from popsync.warehouse.recheck import Recheck
 from popsync.warehouse.register import RegisterMerge
@@ -47,6 +48,7 @@ class Warehouse(
     RegisterMerge,
     BatchLoad,
     Deliveries,
+    Pulls,
     Recheck,
     Review,
     ReviewQueue,
