@@ -65,7 +65,7 @@ def test_kills_and_server_restarts_never_leave_a_partial_batch(tmp_path):
         assert undisturbed.wait(600) == 0, undisturbed.stderr.read().decode()
         duration = time.monotonic() - started
         expected = tables(baseline_url)
-        assert expected["f0_case"] and expected["quarantine"]
+        assert expected["f0_case"] and expected["person"]
 
         url = cluster.database("chaos")
         res = Resources.from_environment(database_url=url, workdir=tmp_path / "w")
