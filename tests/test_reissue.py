@@ -20,7 +20,7 @@ def test_three_reissues_leave_exactly_the_latest_version(tmp_path, database_url)
     generate_dataset(out_dir=tmp_path / "set", people=300, seed=3, formats="csv")
     first = pd.read_csv(tmp_path / "set" / "f0.csv", dtype=str, keep_default_na=False)
     second = first.copy()
-    second.loc[:4, "Nơi điều trị"] = "Bệnh viện Dã chiến số 2"  # edited
+    second.loc[10:14, "Nơi điều trị"] = "Bệnh viện Dã chiến số 2"  # edited
     third = pd.concat([second.iloc[10:], second.iloc[:3].assign(  # removed and added
         **{"Mã ca bệnh": lambda f: f["Mã ca bệnh"] + "-B"})], ignore_index=True)
     fourth = third.copy()
