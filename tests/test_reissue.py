@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from popsync import pipeline, warehouse
+from popsync import pipeline
 from popsync.generate import generate_dataset
 from popsync.resources import Resources
 
@@ -21,8 +21,15 @@ def test_three_reissues_leave_exactly_the_latest_version(tmp_path, database_url)
     first = pd.read_csv(tmp_path / "set" / "f0.csv", dtype=str, keep_default_na=False)
     second = first.copy()
     second.loc[10:14, "Nơi điều trị"] = "Bệnh viện Dã chiến số 2"  # edited
-    third = pd.concat([second.iloc[10:], second.iloc[:3].assign(  # removed and added
-        **{"Mã ca bệnh": lambda f: f["Mã ca bệnh"] + "-B"})], ignore_index=True)
+    third = pd.concat(
+        [
+            second.iloc[10:],
+            second.iloc[:3].assign(  # removed and added
+                **{"Mã ca bệnh": lambda f: f["Mã ca bệnh"] + "-B"}
+            ),
+        ],
+        ignore_index=True,
+    )
     fourth = third.copy()
     fourth.loc[len(fourth) - 1, "Số điện thoại"] = ""  # edited again
     res = Resources.from_environment(database_url=database_url, workdir=tmp_path / "w")
