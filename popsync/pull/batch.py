@@ -100,6 +100,7 @@ def record_stopped(res: Resources, batch: dict[str, Any], error: BaseException) 
     ledger = status if blocked and "register" in batch else "failed"
     try:
         with res.warehouse() as store:
-            store.record_outcome(batch, status, describe_failure(error)[1], ledger)
+            cause = f"{type(error).__name__}: {describe_failure(error)[1]}"
+            store.record_outcome(batch, status, cause, ledger)
     except Exception as record_error:
         error.add_note(f"the {status} run could not be recorded: {record_error}")
