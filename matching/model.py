@@ -99,24 +99,26 @@ class Model:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
         except (OSError, ValueError) as error:
             raise UserError(f"cannot read the linkage model {path}: {error}") from error
-        if data.get("settings_fingerprint") != settings.fingerprint():
+        return cls.from_dict(data, settings, where=str(path))
+
+    @classmethod
+    def from_dict(cls, data: dict, settings: LinkageSettings, where: str = "") -> Model:
+        if not isinstance(data, dict) or data.get("settings_fingerprint") != settings.fingerprint():
+            found = data.get("settings_fingerprint") if isinstance(data, dict) else None
             raise UserError(
-                f"the linkage model {path} was trained with other settings "
-                f"({data.get('settings_fingerprint')}, these are {settings.fingerprint()}): "
-                "train it again (popsync train)"
+                f"the linkage model {where} was trained with other settings ({found}, these are "
+                f"{settings.fingerprint()}): train it again (popsync train)"
             )
         tables = data["comparisons"]
-        names = [c.level_names for c in settings.comparisons]
+        m, u = [], []
+        for comparison in settings.comparisons:
+            levels = [tables[comparison.name][name] for name in comparison.level_names]
+            m.append(np.array([level["m"] for level in levels]))
+            u.append(np.array([level["u"] for level in levels]))
         return cls(
             comparisons=settings.comparisons,
-            m=[
-                np.array([tables[c.name][lv]["m"] for lv in n])
-                for c, n in zip(settings.comparisons, names, strict=True)
-            ],
-            u=[
-                np.array([tables[c.name][lv]["u"] for lv in n])
-                for c, n in zip(settings.comparisons, names, strict=True)
-            ],
+            m=m,
+            u=u,
             fingerprint=data["settings_fingerprint"],
             link_rate=float(data["link_rate"]),
             tf_min=float(data["tf_min"]),
