@@ -183,7 +183,9 @@ def _decide(extract_std, prep: Prepared, settings, pairs: Pairs | None, linker: 
         ranked = linker.rank(pairs)
         rows = ranked["row"]
         decision[rows] = ranked["decision"]
-        score[rows] = ranked["probability"]
+        review = ranked["decision"] == REVIEW
+        first = ranked["review_order"][ranked["starts"]]
+        score[rows] = np.where(review, ranked["review_probability"][first], ranked["probability"])
         matched = ranked["decision"] == MATCH
         person[rows[matched]] = pairs.ri[ranked["best"][matched]]
         best = np.full(n, -1)
@@ -208,20 +210,23 @@ def _decide(extract_std, prep: Prepared, settings, pairs: Pairs | None, linker: 
 
 def _review_candidates(pairs, ranked, linker: Linker, record_ids, prep, settings) -> pd.DataFrame:
     """The top candidates of every ``review`` row, best first, each with its own probability."""
-    order, starts, counts = ranked["order"], ranked["starts"], ranked["count"]
+    order, starts, counts = ranked["review_order"], ranked["starts"], ranked["count"]
     review = ranked["decision"] == REVIEW
     keep = np.minimum(counts[review], settings.max_review_candidates)
     rank = np.arange(keep.sum()) - np.repeat(np.cumsum(keep) - keep, keep)
     index = order[np.repeat(starts[review], keep) + rank]
     counts_each = np.repeat(counts[review], keep)
+    ranked_pairs = Pairs(pairs.li, pairs.ri, pairs.rule, pairs.levels, pairs.weights,
+                         ranked["review_score"])  # fmt: skip
     return pd.DataFrame(
         {
             "record_id": record_ids.iloc[pairs.li[index]].reset_index(drop=True),
             "so_dinh_danh": _take(prep.person_ids, pairs.ri[index]),
-            "score": np.round(ranked["pair_probability"][index], 6),
+            "score": np.round(ranked["review_probability"][index], 6),
             "rank": (rank + 1).astype(np.int64),
             "explanation": pd.Series(
-                explain(pairs, index, counts_each, settings, linker.is_id_pass), dtype="string"
+                explain(ranked_pairs, index, counts_each, settings, linker.is_id_pass),
+                dtype="string",
             ),
         }
     )

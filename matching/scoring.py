@@ -52,6 +52,20 @@ class Pairs:
         )
 
 
+def _shares(score, order, starts, counts) -> tuple[np.ndarray, np.ndarray]:
+    """Per pair, ``odds / (1 + sum of the row's odds)``; per row, the sum of those shares (the
+    chance that the row is one of its candidates). ``order`` groups the rows, best first."""
+    best = order[starts]
+    top = np.repeat(score[best], counts)
+    relative = np.exp2(score[order] - top)  # <= 1, the best is 1
+    total = np.add.reduceat(relative, starts)
+    # every odds divided by the best one's
+    denominator = np.exp2(np.minimum(-score[best], 1000.0)) + total
+    probability = np.empty(len(score))
+    probability[order] = relative / np.repeat(denominator, counts)
+    return probability, total / denominator
+
+
 class Linker:
     def __init__(self, prep: Prepared, settings: LinkageSettings, model: Model):
         self.prep = prep
@@ -106,25 +120,30 @@ class Linker:
 
     def rank(self, pairs: Pairs) -> dict[str, np.ndarray]:
         """Per extract row with candidates: best pair, count, decision; per pair its probability
-        among the row's candidates (``pair_probability``) and the order (best first)."""
+        among the row's candidates (``pair_probability``) and the order (best first).
+
+        Review rows are ranked again on the fields every candidate of the row can be compared
+        on (``review_order``, ``review_probability``, ``review_score``): a field missing for one
+        candidate (a child's register entry has no phone) must not rank its household's other
+        members first, nor the owner of an ID the row borrowed."""
         order = np.lexsort((pairs.ri, -pairs.score, pairs.li))
         rows = pairs.li[order]
         starts = np.nonzero(np.r_[True, rows[1:] != rows[:-1]])[0]
         counts = np.diff(np.r_[starts, len(rows)])
         best = order[starts]
-        top = np.repeat(pairs.score[best], counts)
-        relative = np.exp2(pairs.score[order] - top)  # <= 1, the best is 1
-        # odds_i / (1 + sum odds) with every odds divided by the best one's
-        total = np.add.reduceat(relative, starts)
-        denominator = np.exp2(np.minimum(-pairs.score[best], 1000.0)) + total
-        probability = np.empty(len(pairs))
-        probability[order] = relative / np.repeat(denominator, counts)
+        probability, total = _shares(pairs.score, order, starts, counts)
         best_probability = probability[best]
         settings = self.settings
         vetoed = self._vetoed(pairs, best) | self._contested(pairs, order, starts, counts)
         match = (best_probability >= settings.match_threshold) & ~vetoed
         # Review when the row is probably one of its candidates, even if no single one is.
-        review = ~match & (total / denominator >= settings.review_threshold)
+        review = ~match & (total >= settings.review_threshold)
+        missing = np.logical_or.reduceat(pairs.levels[order] < 0, starts, axis=0)
+        common = np.empty(len(pairs))
+        kept = ~np.repeat(missing, counts, axis=0)
+        common[order] = self.log2_prior + (pairs.weights[order] * kept).sum(axis=1)
+        review_order = np.lexsort((pairs.ri, -common, pairs.li))
+        review_probability, _ = _shares(common, review_order, starts, counts)
         return {
             "row": rows[starts],
             "best": best,
@@ -134,6 +153,9 @@ class Linker:
             "decision": np.where(match, MATCH, np.where(review, REVIEW, NO_MATCH)),
             "order": order,
             "starts": starts,
+            "review_order": review_order,
+            "review_probability": review_probability,
+            "review_score": common,
         }
 
     def _vetoed(self, pairs: Pairs, best: np.ndarray) -> np.ndarray:
