@@ -273,9 +273,10 @@ def _check_settings(path: Path) -> None:
     matching.load_settings(path)
 
 
+from popsync.cli_pull import backfill, pull, rerun  # noqa: E402 (pulling extracts)
 from popsync.cli_stewards import review, serve, users  # noqa: E402 (the stewards' commands)
 
-for _command in (review, users, serve):
+for _command in (review, users, serve, pull, backfill, rerun):
     main.add_command(_command)
 
 
