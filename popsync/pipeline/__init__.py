@@ -12,7 +12,13 @@ Every stage takes the batch and the ``Resources`` made at the edge (``popsync.re
 """
 
 from popsync.pipeline.batch import new_batch, plan_batches
-from popsync.pipeline.commands import match_files, standardize_file, validate_files
+from popsync.pipeline.commands import (
+    match_files,
+    standardize_file,
+    train_files,
+    validate_files,
+)
+from popsync.pipeline.lifecycle import close_run, fail_run, heartbeat, open_run
 from popsync.pipeline.recheck import recheck_extract, stage_recheck
 from popsync.pipeline.run import STAGES, finish_batch, run_all, run_batch, run_source, stage_name
 from popsync.pipeline.stages import (
@@ -29,11 +35,16 @@ from popsync.pipeline.stages import (
 from popsync.pipeline.status import STATUS_ASSET, publish_status, stage_status
 
 __all__ = [
+    "close_run",
+    "fail_run",
+    "heartbeat",
+    "open_run",
     "STAGES",
     "STATUS_ASSET",
     "batch_findings",
     "finish_batch",
     "match_files",
+    "train_files",
     "new_batch",
     "plan_batches",
     "prepare_register",

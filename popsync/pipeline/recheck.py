@@ -18,7 +18,7 @@ log = logging.getLogger("popsync")
 @_timed("recheck")
 def stage_recheck(batch: dict[str, Any], res: Resources) -> dict[str, Any]:
     """Link again the rows of the batch's source (all its batches) flagged ``needs_recheck``,
-    against the batch's standardized register, and write the outcome
+    against the batch's standardized register with the model its link stage used, and write the outcome
     (``Warehouse.apply_recheck``). ``batch["recheck"]``: ``rechecked`` (rows whose flag was
     cleared) and ``changed`` (of those, rows whose decision or person changed; each has a
     ``link_rechecked`` finding), plus ``deferred`` when another register snapshot was loaded
@@ -29,17 +29,51 @@ def stage_recheck(batch: dict[str, Any], res: Resources) -> dict[str, Any]:
         if rows.empty:
             return batch | {"recheck": {"rechecked": 0, "changed": 0}}
         import matching
+        from popsync.pipeline.linkage import batch_model, batch_settings
         from popsync.warehouse.batch import row_keys
 
         register = res.workarea.read_parquet(batch["register"])
         # Record ids are scoped to their delivery: the linker gets the rows' full keys.
         keyed = rows.assign(record_id=row_keys(rows)).drop(columns="delivery")
-        result = matching.link(register, recheck_extract(keyed, source))
-        outcome = store.apply_recheck(
-            source, result.decisions, result.candidates, batch["run_id"], batch["register_run_id"]
-        )
-    log.info("%s: %s rows re-checked, %s changed", source, outcome["rechecked"], outcome["changed"])
-    return batch | {"recheck": {k: v for k, v in outcome.items() if k != "deferred" or v}}
+        extract = recheck_extract(keyed, source)
+        settings = batch_settings(batch, res)
+        model, _ = batch_model(batch, res, settings, register, extract)
+        result = matching.link(register, extract, settings, model=model)
+        quarantine = _quarantined_again(extract, result.decisions, register, res, batch)
+        outcome = store.apply_recheck(source, result.decisions, result.candidates,
+                                      batch["run_id"], batch["register_run_id"],
+                                      quarantine=quarantine)  # fmt: skip
+    log.info("%s: %s rows re-checked, %s changed, %s quarantined", source, outcome["rechecked"],
+             outcome["changed"], outcome["quarantined"])  # fmt: skip
+    return batch | {"recheck": {k: v for k, v in outcome.items()
+                                if k not in ("deferred", "quarantined") or v}}  # fmt: skip
+
+
+def _quarantined_again(extract, decisions, register, res: Resources, batch: dict[str, Any]):
+    """The re-checked rows the post-link rules quarantine with their new links (as a full
+    re-run of those rows would): the stored columns, ``rules`` and ``findings``."""
+    import expectations
+    from popsync.pipeline.batch import as_date
+
+    spec = res.catalog.extract(batch["source"])
+    result = expectations.validate_post_link(
+        extract, decisions, register, spec, as_date(batch["run_date"])
+    )
+    found = result.findings
+    if not len(found):
+        return None
+    found = found[found["severity"].eq("quarantine") & found["record_id"].notna()]
+    if not len(found):
+        return None
+    columns = ["rule", "pillar", "severity", "observed", "reason"]
+    per_row = found.groupby("record_id", sort=False)
+    rows = extract[extract["record_id"].isin(found["record_id"])].drop(
+        columns=["run_id"], errors="ignore"
+    )
+    rules = per_row["rule"].agg(";".join)
+    listed = per_row[columns].apply(lambda group: group.to_dict("records"))
+    return rows.assign(rules=rows["record_id"].map(rules),
+                       findings=rows["record_id"].map(listed))  # fmt: skip
 
 
 def recheck_extract(rows, source: str):

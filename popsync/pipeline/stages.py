@@ -15,6 +15,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from popsync.core.errors import UserError
 from popsync.core.sources import SourceSpec
 from popsync.core.timing import Steps
 from popsync.pipeline.batch import (
@@ -159,12 +160,17 @@ def stage_validate_pre(batch: dict[str, Any], res: Resources) -> dict[str, Any]:
 @_timed("link")
 def stage_link(batch: dict[str, Any], res: Resources) -> dict[str, Any]:
     """Link every row to the register: ``linked.personal.parquet`` and the review
-    ``candidates.personal.parquet`` (unmasked IDs: named as personal)."""
+    ``candidates.personal.parquet`` (unmasked IDs: named as personal), with the model of the
+    register snapshot and source (``pipeline.linkage``; its key in ``batch["link_model"]``)."""
     import matching
+    from popsync.pipeline.linkage import batch_model, batch_settings
 
     area = res.workarea
     extract = area.read_parquet(batch["standardized"])
-    result = matching.link(area.read_parquet(batch["register"]), extract)
+    register = area.read_parquet(batch["register"])
+    settings = batch_settings(batch, res)
+    model, batch["link_model"] = batch_model(batch, res, settings, register, extract)
+    result = matching.link(register, extract, settings, model=model)
     decisions = result.decisions[["record_id", "so_dinh_danh", "decision", "score", "explanation"]]
     linked = extract.join(decisions.drop(columns="record_id").set_axis(extract.index))
     area.write_parquet(result.candidates, in_folder(batch, "candidates.personal.parquet"))
@@ -229,6 +235,13 @@ def stage_load(batch: dict[str, Any], res: Resources) -> dict[str, Any]:
             },
             findings=area.read_parquet(batch["register_findings"]),
         )
+        if register_load.get("stale_people"):
+            raise UserError(
+                f"register {Path(batch['population']).name} is older than the one the database "
+                f"holds: {register_load['stale_people']:,} of its people have changed since "
+                "(a later snapshot was loaded); the batch was linked against people as they "
+                "no longer are. Run it with the current register snapshot."
+            )
         loaded = store.load_batch(load)
     counts = {name: loaded[f"rows_{name}"] for name in ("read", "loaded", "quarantined", "review")}
     batch.update(

@@ -22,7 +22,6 @@ from popsync.core.contracts import (
     quarantine_rules,
 )
 from popsync.core.errors import UserError
-from popsync.core.privacy import mask_value
 
 ARROW_TYPES = {
     TEXT: pa.string(),
@@ -161,26 +160,14 @@ def rows_as_json(frame: pd.DataFrame) -> pd.Series:
     if frame.empty:
         return pd.Series([], index=frame.index, dtype="str")
     lines = frame.to_json(orient="records", lines=True, date_format="iso", force_ascii=False)
-    return pd.Series(lines.splitlines(), index=frame.index, dtype="str")
+    # Only "\n" ends a record: JSON escapes it inside strings, not U+0085 / U+2028 / U+2029,
+    # which str.splitlines would split on too.
+    return pd.Series(lines.rstrip("\n").split("\n"), index=frame.index, dtype="str")
 
 
 def arrow_or_none(frame: pd.DataFrame, columns: dict, constants: dict, what: str):
     """``to_arrow``, or None for an empty frame (nothing to write)."""
     return to_arrow(frame, columns, constants, what) if len(frame) else None
-
-
-def require_unique_ids(frame: pd.DataFrame, column: str, what: str) -> None:
-    """A ``UserError`` (values masked) when ``column`` is missing, null or repeated."""
-    if column not in frame.columns:
-        raise UserError(f"{what}: missing column {column}")
-    ids = frame[column]
-    if ids.isna().any():
-        raise UserError(f"{what}: {int(ids.isna().sum())} rows without {column}")
-    duplicated = ids[ids.duplicated()]
-    if len(duplicated):
-        examples = (mask_value(column, value) for value in duplicated.unique()[:3])
-        raise UserError(f"{what}: {len(duplicated)} duplicated {column} values, e.g. "
-                        f"{', '.join(examples)}")  # fmt: skip
 
 
 def typed(frame: pd.DataFrame) -> pd.DataFrame:

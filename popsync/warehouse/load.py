@@ -8,10 +8,10 @@ import pandas as pd
 from popsync.core.contracts import CANDIDATE_COLUMNS, FINDING_COLUMNS, QUARANTINE_COLUMNS
 from popsync.core.errors import UserError
 from popsync.core.timing import Steps
+from popsync.core.unique import require_unique_ids
 from popsync.warehouse.batch import (
     Batch,
     arrow_or_none,
-    require_unique_ids,
     rows_as_json,
     to_arrow,
 )
@@ -180,8 +180,12 @@ class BatchLoad:
                 )
         # The people these rows count for get their status recomputed (``PersonStatus``).
         self._queue_replaced(cur, source, delivery, batch.mode, table)
-        for target in (table, "quarantine", "review_candidate", "quality_finding"):
+        for target in (table, "quarantine", "review_candidate"):
             self._run(cur, _DELETE[batch.mode], (source, delivery), target=target)
+        # The findings of the runs replaced; re-check findings belong to the run that re-checked
+        # (its report keeps them), not to the rows' own runs.
+        self._run(cur, _DELETE[batch.mode] + " AND stage <> 'recheck'", (source, delivery),
+                  target="quality_finding")  # fmt: skip
         return moved, retired
 
     def _moved(self, cur, run_id: str, source: str, count: int, batch: Batch) -> None:
