@@ -202,3 +202,7 @@ def assert_same_tables(one: str, other: str, tables) -> None:
                  for x, y in zip(only_left, only_right, strict=False)]  # fmt: skip
         raise AssertionError(f"{table}: {len(left)} vs {len(right)} rows; first differences "
                              f"{diffs or (only_left, only_right)}")  # fmt: skip
+
+
+# The CLI of this checkout (not an editable install of another one), for comparisons.
+CHECKOUT_ENV = {**os.environ, "PYTHONPATH": str(REPO)}

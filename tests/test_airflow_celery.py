@@ -16,6 +16,7 @@ import redis
 from airflow_api import AirflowApi
 from airflow_stack import (
     BIN,
+    CHECKOUT_ENV,
     DAG_IDS,
     DATE,
     REPO,
@@ -133,7 +134,7 @@ def test_the_celery_worker_runs_every_task_and_loads_like_the_cli(celery_airflow
             [str(BIN / "popsync"), "run", source, "--input", str(extract), "--population",
              str(register), "--date", DATE, "--batch", extract.name, "--database-url", pg_url,
              "--workdir", str(celery_airflow["home"] / "cli_work")],
-            capture_output=True, text=True, timeout=600, cwd=REPO,
+            capture_output=True, text=True, timeout=600, cwd=REPO, env=CHECKOUT_ENV,
         )  # fmt: skip
         assert done.returncode == 0, done.stdout + done.stderr
     assert_same_tables(pg_url, warehouse, [*TABLES.values(), "person", "quarantine"])

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from airflow_api import AirflowApi
 from airflow_stack import (
+    CHECKOUT_ENV,
     DAG_IDS,
     DATE,
     EXTRACT_DAGS,
@@ -134,7 +135,7 @@ def test_scheduled_runs_pull_the_landing_folder_and_load_like_the_cli(
             [str(REPO / ".venv/bin/popsync"), "run", source, "--input", str(extract),
              "--population", str(register), "--date", DATE, "--batch", extract.name,
              "--database-url", pg_url, "--workdir", str(airflow["home"] / "cli_work")],
-            capture_output=True, text=True, timeout=600, cwd=REPO,
+            capture_output=True, text=True, timeout=600, cwd=REPO, env=CHECKOUT_ENV,
         )  # fmt: skip
         assert done.returncode == 0, done.stdout + done.stderr
     assert_same_tables(pg_url, warehouse_url, [*TABLES.values(), "person", "quarantine"])
