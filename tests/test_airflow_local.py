@@ -224,14 +224,14 @@ def test_a_truncated_file_is_blocked_and_loads_nothing(airflow, warehouse_url):
     assert states["file.load[1]"] == "success" and states["publish_status"] == "success"
     gate_log = api.log("f0_sync", run_id, "file.validate_pre", map_index=0)
     assert (
-        "BLOCKED validate_pre f0_2023-01-17.csv" in gate_log and "row_count_as_stated" in gate_log
+        "BLOCKED validate_pre f0_2023-01-17.csv" in gate_log and "the delivery states" in gate_log
     )
     [ti] = [t for t in api.task_instances("f0_sync", run_id)
             if t["task_id"] == "file.validate_pre" and t["map_index"] == 0]  # fmt: skip
     assert ti["try_number"] == 1  # a block is not retried
     [(status, error)] = query(warehouse_url, "SELECT status, error FROM run WHERE delivery = %s",
                               ("f0_2023-01-17.csv",))  # fmt: skip
-    assert status == "blocked" and "row_count_as_stated" in error
+    assert status == "blocked" and "the delivery states" in error
     assert query(warehouse_url, "SELECT count(*) FROM f0_case WHERE delivery = %s",
                  ("f0_2023-01-17.csv",)) == [(0,)]  # fmt: skip
     [(delivery_status,)] = query(warehouse_url, "SELECT status FROM delivery WHERE delivery = %s",

@@ -17,6 +17,7 @@ from typing import Any
 from expectations import BatchBlocked
 from popsync import pipeline, pull
 from popsync.core.errors import UserError
+from popsync.pipeline import lifecycle
 from popsync.pipeline.batch import in_folder
 from popsync.resources import Resources
 from popsync.scheduling import intake
@@ -44,6 +45,7 @@ def _stopped(batch: dict[str, Any], res: Resources, step: str, error: Exception)
     blocked = isinstance(error, BatchBlocked)
     if blocked:
         pipeline.report_blocked(batch, res, error)
+    lifecycle.fail_run(res, batch, error)
     pull.record_stopped(res, batch, error)
     where = f"; report: {_report_path(batch, res)}" if blocked and "folder" in batch else ""
     log.error("%s %s %s: %s; nothing loaded (run %s)%s", "BLOCKED" if blocked else "FAILED",
@@ -58,6 +60,7 @@ def _report_path(batch: dict[str, Any], res: Resources) -> str:
 def guarded(step: str, batch: dict[str, Any], res: Resources, work) -> dict[str, Any]:
     """``work(batch)``, with blocks and wrong input turned into failures without retries."""
     quiet_libraries()
+    lifecycle.heartbeat(res, batch, step)  # the run is alive (another worker's task, maybe)
     try:
         return work(batch)
     except (BatchBlocked, UserError) as error:
@@ -92,6 +95,7 @@ def standardize(res: Resources, item: dict[str, Any], run_day: str) -> dict[str,
     if batch is None:
         log.info("standardize %s: processed meanwhile, nothing to do", item["delivery"])
         return None
+    batch = lifecycle.open_run(res, batch)  # its stages run as tasks, on any worker
 
     def work(batch):
         batch = pipeline.stage_register(batch, res)
@@ -106,7 +110,7 @@ def standardize(res: Resources, item: dict[str, Any], run_day: str) -> dict[str,
 
 def validate_pre(res: Resources, batch: dict[str, Any]) -> dict[str, Any]:
     def work(batch):
-        pull.check_stated_rows(batch)  # a truncated delivery: row_count_as_stated
+        pull.check_stated_rows(batch)  # a truncated delivery: RowCountMismatch
         return pipeline.stage_validate_pre(batch, res)
 
     batch = guarded("validate_pre", batch, res, work)
@@ -139,6 +143,7 @@ def load(res: Resources, batch: dict[str, Any]) -> dict[str, Any]:
     def work(batch):
         for stage in (pipeline.stage_load, pipeline.stage_recheck, pipeline.stage_status):
             batch = stage(batch, res)
+        lifecycle.close_run(res, batch)
         return batch
 
     batch = guarded("load", batch, res, work)
