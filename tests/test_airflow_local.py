@@ -196,7 +196,7 @@ def test_one_broken_file_fails_its_own_dag_and_corrected_files_replace_their_bat
         assert version == 2 and read == rows[source] == sum(placed)
         [(status,)] = query(warehouse_url, "SELECT status FROM run WHERE source = %s AND "
                             "version = 1", (source,))  # fmt: skip
-        assert status == "replaced"
+        assert status == "superseded"
         [(count,)] = query(warehouse_url, f"SELECT count(*) FROM {TABLES[source]}")  # noqa: S608
         [(quarantined,)] = query(warehouse_url, "SELECT count(*) FROM quarantine q JOIN run r "
                                  "ON r.run_id = q.run_id WHERE r.source = %s", (source,))  # fmt: skip

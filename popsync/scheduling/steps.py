@@ -57,10 +57,12 @@ def _report_path(batch: dict[str, Any], res: Resources) -> str:
     return res.workarea.path(in_folder(batch, "report.html"))
 
 
-def guarded(step: str, batch: dict[str, Any], res: Resources, work) -> dict[str, Any]:
-    """``work(batch)``, with blocks and wrong input turned into failures without retries."""
+def guarded(step: str, batch: dict[str, Any], res: Resources, work, alive=True) -> dict[str, Any]:
+    """``work(batch)``, with blocks and wrong input turned into failures without retries;
+    ``alive``: the batch's run record (``lifecycle.open_run``) first says it starts ``step``."""
     quiet_libraries()
-    lifecycle.heartbeat(res, batch, step)  # the run is alive (another worker's task, maybe)
+    if alive:
+        lifecycle.heartbeat(res, batch, step)  # its tasks may run on several workers
     try:
         return work(batch)
     except (BatchBlocked, UserError) as error:
@@ -190,8 +192,9 @@ def register_pull(res: Resources, run_day: str) -> dict[str, Any] | None:
 def register_validate(res: Resources, batch: dict[str, Any]) -> dict[str, Any]:
     """Read, standardize and validate a register snapshot (the register's gate)."""
     batch = batch | {"run_id": str(uuid.uuid4())}
-    batch = guarded("validate", batch, res,
-                    lambda b: b | pipeline.prepare_register(res, b["input_path"], b["run_date"]))  # fmt: skip
+    batch = guarded("validate", batch, res,  # (the register load records its own run)
+                    lambda b: b | pipeline.prepare_register(res, b["input_path"], b["run_date"]),
+                    alive=False)  # fmt: skip
     log.info("validate %s: PASSED (verdict %s; %s)", batch["delivery"],
              batch["register_scores"]["verdict"], _pct(batch["register_scores"]))  # fmt: skip
     return batch
