@@ -72,10 +72,12 @@ def validate_pre_link(
     source: str | SourceSpec,
     run_date: dt.date,
     docs_dir: Path | None = None,
+    scope: str = "all",
 ) -> ValidationResult:
     """Check standardized rows before linking (suite ``<source>_pre_link``). ``source``: the
-    source's declaration, or the id of a packaged one."""
-    return validate(std, spec_of(source), "pre_link", run_date, docs_dir=docs_dir)
+    source's declaration, or the id of a packaged one. ``scope``: ``all`` rules, the ``row``
+    rules (a chunk) or the ``batch`` rules (``expectations.scope``)."""
+    return validate(std, spec_of(source), "pre_link", run_date, docs_dir=docs_dir, scope=scope)
 
 
 def validate_post_link(
@@ -85,21 +87,29 @@ def validate_post_link(
     source: str | SourceSpec,
     run_date: dt.date,
     docs_dir: Path | None = None,
+    scope: str = "all",
+    register_age: int | None = None,
 ) -> ValidationResult:
     """Check linked rows against the register (suite ``<source>_post_link``).
 
     ``decisions`` has ``record_id``, ``so_dinh_danh``, ``decision``, ``score``, one row per
     extract row: in the same order as ``std``, or else joined on ``record_id``.
+    ``register_std`` may hold only the people the rows link to when ``register_age`` (days from
+    the whole snapshot's newest update to the run date) is given. ``scope`` as for
+    ``validate_pre_link``.
     """
     linked = _linked(std, decisions, register_std)
+    if register_age is None:
+        register_age = register_age_days(register_std, run_date)
     return validate(
         std,
         spec_of(source),
         "post_link",
         run_date,
         linked=linked,
-        register_age_days=register_age_days(register_std, run_date),
+        register_age_days=register_age,
         docs_dir=docs_dir,
+        scope=scope,
     )
 
 

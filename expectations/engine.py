@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from expectations import data_docs, gx_adapter, rules
+from expectations.scope import in_scope
 from expectations.stored import Rule, build_suite, load_rules, suite_name
 from popsync.core.contracts import PILLARS, VALIDATION_FINDING_COLUMNS
 from popsync.core.errors import UserError
@@ -61,10 +62,12 @@ def validate(
     linked: pd.DataFrame | None = None,
     register_age_days: int | None = None,
     docs_dir: Path | None = None,
+    scope: str = "all",
 ) -> ValidationResult:
     """Run the source's ``stage`` suite on its standardized rows (``linked``: each row's decision
-    and linked person, post-link)."""
-    stored = load_rules(spec, stage)
+    and linked person, post-link). ``scope``: ``all`` its rules, only the ``row`` rules (a
+    chunk of a batch) or only the ``batch`` rules (``expectations.scope``)."""
+    stored = tuple(rule for rule in load_rules(spec, stage) if in_scope(rule, scope))
     std = std.reset_index(drop=True)
     batch = rules.Batch(
         std=std,
@@ -77,7 +80,7 @@ def validate(
     frame = _validation_frame(batch, stored)
 
     context = gx_adapter.ephemeral_context()
-    suite = build_suite(spec, stage)
+    suite = build_suite(spec, stage, stored)
     gx_result = gx_adapter.run_suite(
         context, suite, frame, asset=suite_name(spec, stage), result_format=RESULT_FORMAT
     )

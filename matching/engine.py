@@ -16,17 +16,12 @@ from matching.compare import Comparer
 from matching.config import LinkageSettings, load_settings
 from matching.model import Model, train
 from matching.prepare import Prepared, prepare
-from popsync.core.errors import UserError
-from popsync.core.privacy import mask_id
+from matching.prepared_register import PreparedRegister, check_register
 
 DECISION_COLUMNS = ["record_id", "so_dinh_danh", "decision", "score", "explanation"]
 CANDIDATE_COLUMNS = ["record_id", "so_dinh_danh", "score", "rank", "explanation"]
 DECISIONS = ["match", "review", "no_match"]
 MATCH, REVIEW, NO_MATCH = range(3)
-
-
-class RegisterError(UserError):
-    """The register cannot serve as the reference (e.g. a duplicated so_dinh_danh)."""
 
 
 @dataclass
@@ -94,19 +89,6 @@ class _Steps:
     def close(self) -> None:
         if self.progress is not None:
             self.progress.stop()
-
-
-def check_register(register: pd.DataFrame) -> None:
-    """Raise :class:`RegisterError` if a so_dinh_danh appears more than once."""
-    ids = register["person_id"].astype("string").dropna()
-    duplicated = ids[ids.duplicated(keep=False)].unique()
-    if len(duplicated):
-        shown = ", ".join(mask_id(value) for value in sorted(duplicated)[:10])
-        more = "" if len(duplicated) <= 10 else ", ..."
-        raise RegisterError(
-            f"the register has {len(duplicated)} duplicated so_dinh_danh ({shown}{more}); "
-            "each person must appear once"
-        )
 
 
 def _empty(stats: dict) -> LinkResult:
@@ -261,36 +243,45 @@ _EXPLAIN_CHUNK = 262_144
 
 
 def link(
-    register_std: pd.DataFrame,
+    register_std: pd.DataFrame | PreparedRegister,
     extract_std: pd.DataFrame,
     settings: LinkageSettings | None = None,
     progress: bool = False,
+    model: Model | None = None,
 ) -> LinkResult:
     """Link every extract row to one register person (``match``), to ``review`` or ``no_match``.
 
     ID pass first: pairs sharing the 12-digit ID or the 9-digit CMND are scored, and rows whose
     best pair is a confident, unambiguous match are settled. Every other row gets the
     probabilistic pass: near-ID and demographic blocking, scored together with its ID pairs.
+
+    ``register_std`` may be the register prepared once (``matching.prepare_snapshot``), and
+    ``model`` a model trained once (``matching.train_model``): then a row's decision does not
+    depend on the other rows linked with it, and a batch can be linked chunk by chunk.
     """
     settings = settings or load_settings()
-    check_register(register_std)
+    if not isinstance(register_std, PreparedRegister):
+        check_register(register_std)
     stats: dict = {"register_rows": len(register_std), "extract_rows": len(extract_std)}
     if len(extract_std) == 0:
         stats.update(pairs_scored=0, decisions={}, blocking={}, timings={})
         return _empty(stats)
     steps = _Steps(progress, total=5)  # prepare, train, id pass, probabilistic pass, decide
     try:
-        return _link(register_std, extract_std, settings, steps, stats)
+        return _link(register_std, extract_std, settings, steps, stats, model)
     finally:
         steps.close()
 
 
-def _link(register_std, extract_std, settings, steps: _Steps, stats: dict) -> LinkResult:
+def _link(register_std, extract_std, settings, steps: _Steps, stats: dict, model) -> LinkResult:
     with steps.step("prepare"):
         prep = prepare(extract_std, register_std, settings.columns())
         comparer = Comparer(prep, settings.comparisons)
     with steps.step("train"):
-        model = train(prep, comparer, settings) if prep.n_right else None
+        if not prep.n_right:
+            model = None
+        else:
+            model = model.for_prep(prep) if model else train(prep, comparer, settings)
     all_rows = np.arange(prep.n_left)
     parts: list[_Pairs] = []
     settled = np.zeros(prep.n_left, dtype=bool)

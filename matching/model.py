@@ -8,7 +8,7 @@ levels with a ``tf_column`` are adjusted by the register frequency of the agreed
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -47,6 +47,41 @@ class Model:
                 column[at] += np.log2(np.square(tf).sum() / value_tf)
             out[:, c] = column
         return out
+
+    def for_prep(self, prep: Prepared) -> Model:
+        """The model for another extract chunk: the register term frequencies are indexed by
+        the chunk's value codes, so they are taken again from its prepared columns (the same
+        values get the same frequencies)."""
+        return replace(self, tf={column: prep.term_frequencies(column) for column in self.tf})
+
+    def parameters(self) -> dict:
+        """What a trained model is, as JSON (``from_parameters`` reads it back)."""
+        return {
+            "comparisons": [comparison.name for comparison in self.comparisons],
+            "m": [values.tolist() for values in self.m],
+            "u": [values.tolist() for values in self.u],
+            "log2_prior": self.log2_prior,
+            "tf_columns": sorted(self.tf),
+            "tf_min": self.tf_min,
+            "lambdas": self.lambdas,
+        }
+
+    @classmethod
+    def from_parameters(cls, data: dict, comparisons: tuple[Comparison, ...]) -> Model:
+        """A model saved by ``parameters``, for the settings' ``comparisons`` (the same names
+        in the same order, or ``ValueError``); ``for_prep`` then fills its term frequencies."""
+        names = [comparison.name for comparison in comparisons]
+        if data["comparisons"] != names:
+            raise ValueError(f"the saved model compares {data['comparisons']}, not {names}")
+        return cls(
+            comparisons=comparisons,
+            m=[np.asarray(values, dtype=float) for values in data["m"]],
+            u=[np.asarray(values, dtype=float) for values in data["u"]],
+            log2_prior=float(data["log2_prior"]),
+            tf=dict.fromkeys(data["tf_columns"], np.zeros(0)),
+            tf_min=float(data["tf_min"]),
+            lambdas=dict(data["lambdas"]),
+        )
 
     def to_dict(self) -> dict:
         return {

@@ -13,6 +13,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from matching.prepared_register import PreparedRegister
+
 STRING_COLUMNS = (
     "family_name",
     "middle_name",
@@ -162,9 +164,50 @@ def _side(
     return side, strings
 
 
-def prepare(extract: pd.DataFrame, register: pd.DataFrame, columns: set[str]) -> Prepared:
-    """Prepared sides; of the string columns only those in ``columns`` are factorized."""
+def prepare_register(register: pd.DataFrame, columns: set[str]) -> PreparedRegister:
+    """The register side on its own (``columns``: the settings' ``columns()``), each string
+    column dictionary-coded: prepared once per snapshot, reused by every extract chunk."""
+    right, strings = _side(register, register=True, columns=columns)
+    vocab = {}
+    for column in (c for c in STRING_COLUMNS if c in columns):
+        codes, uniques = pd.factorize(strings[column], use_na_sentinel=True)
+        right[column] = codes.astype(np.int64)
+        vocab[column] = pa.array(np.asarray(uniques, dtype=object), pa.large_string())
+    person_ids = pa.array(_strings(register, "person_id"), type=pa.large_string())
+    return PreparedRegister(right, vocab, person_ids, frozenset(columns))
+
+
+def _coded_against(values: pd.Series, register: PreparedRegister, column: str):
+    """Codes of ``values`` in the register's vocabulary of ``column``; values it lacks get
+    codes after it. Returns the codes and the (extended) vocabulary."""
+    lookup = register.lookup(column)
+    codes = lookup.get_indexer(values.to_numpy(dtype=object, na_value=None)).astype(np.int64)
+    unseen = (codes < 0) & values.notna().to_numpy(bool)
+    vocab = register.values(column)
+    if unseen.any():
+        new_codes, new_values = pd.factorize(values[unseen])
+        codes[unseen] = len(vocab) + new_codes
+        vocab = np.concatenate([vocab, np.asarray(new_values, dtype=object)])
+    return codes, vocab
+
+
+def prepare(
+    extract: pd.DataFrame, register: pd.DataFrame | PreparedRegister, columns: set[str]
+) -> Prepared:
+    """Prepared sides; of the string columns only those in ``columns`` are factorized.
+    ``register``: the standardized register, or its side prepared once (``prepare_register``,
+    with at least ``columns``)."""
     left, left_strings = _side(extract, register=False, columns=columns)
+    if isinstance(register, PreparedRegister):
+        missing = sorted(columns - register.columns)
+        if missing:
+            raise ValueError(f"the prepared register lacks columns {', '.join(missing)}")
+        vocab = {}
+        for column in (c for c in STRING_COLUMNS if c in columns):
+            left[column], vocab[column] = _coded_against(left_strings[column], register, column)
+        return Prepared(
+            left=left, right=register.right, vocab=vocab, person_ids=register.person_ids
+        )
     right, right_strings = _side(register, register=True, columns=columns)
     vocab = {}
     n_left = len(extract)

@@ -186,8 +186,17 @@ def validate(source, input_path, population, out_dir, run_date):
     help="What the file is a version of (default: its file name): a later file of the same "
     "batch replaces this one whole.",
 )
+@click.option(
+    "--chunk-rows",
+    type=click.IntRange(min=1),
+    default=250_000,
+    show_default=True,
+    help="Rows read, standardized, validated and linked at a time: memory is bounded by the "
+    "chunk, not the file (the tables do not depend on it).",
+)
 @_database_options("Where intermediate files, reports and the embedded database go.")
-def run(source, input_path, population, samples, run_date, delivery, database_url, workdir):
+def run(source, input_path, population, samples, run_date, delivery, chunk_rows, database_url,
+        workdir):  # fmt: skip
     """The main job: read, standardize, validate, link, validate, load."""
     from popsync import pipeline
 
@@ -198,7 +207,7 @@ def run(source, input_path, population, samples, run_date, delivery, database_ur
                 raise UserError("'popsync run all' needs --samples DIR")
             if delivery is not None:
                 raise UserError("--batch names one file's delivery: not with 'run all'")
-            pipeline.run_all(res, samples, run_date=run_date, echo=True)
+            pipeline.run_all(res, samples, run_date=run_date, echo=True, chunk_rows=chunk_rows)
         else:
             if input_path is None or population is None:
                 raise UserError(f"'popsync run {source}' needs --input and --population")
@@ -210,6 +219,7 @@ def run(source, input_path, population, samples, run_date, delivery, database_ur
                 run_date=run_date or dt.date.today(),
                 echo=True,
                 delivery=delivery,
+                chunk_rows=chunk_rows,
             )
     except UserError as error:
         _fail(error)

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from popsync.pipeline.batch import in_folder, new_batch, plan_batches
+from popsync.pipeline.chunk_finish import finish_chunks
+from popsync.pipeline.chunks import DEFAULT_CHUNK_ROWS, plan_chunks, run_chunk
 from popsync.pipeline.recheck import stage_recheck
 from popsync.pipeline.stages import (
     batch_findings,
@@ -68,20 +70,37 @@ def report_blocked(batch: dict[str, Any], res: Resources, error: Exception) -> N
     res.workarea.write_text(in_folder(batch, "report.html"), reporting.render(view))
 
 
-def run_batch(batch: dict[str, Any], res: Resources, echo: bool = False) -> dict[str, Any]:
-    """Every stage on one batch, then its summary and report (a blocked batch leaves its
-    report too, then the error goes on)."""
+# The steps of ``run_batch``: the batch in chunks (``pipeline.chunks``), then the stages that
+# follow the load.
+RUN_STEPS = ("read", "link", "load", "recheck", "status")
+
+
+def run_batch(
+    batch: dict[str, Any], res: Resources, echo: bool = False, chunk_rows: int = DEFAULT_CHUNK_ROWS
+) -> dict[str, Any]:
+    """Every stage on one batch, ``chunk_rows`` rows at a time (``pipeline.chunks``: memory is
+    bounded by the chunk, not the file), then its summary and report (a blocked batch leaves
+    its report too, then the error goes on)."""
     from expectations import BatchBlocked
     from popsync.report.progress import StageProgress
 
-    with StageProgress(batch["source"], [stage_name(s) for s in STAGES], echo) as progress:
-        for stage in STAGES:
+    with StageProgress(batch["source"], RUN_STEPS, echo) as progress:
+        try:
+            progress.start("read")
+            batch = plan_chunks(batch, res, chunk_rows)
+            progress.done()
+            progress.start("link")
+            parts = [run_chunk(batch, res, entry["index"]) for entry in batch["chunks"]]
+            progress.done()
+            progress.start("load")
+            batch = finish_chunks(batch, res, parts)
+            progress.done()
+        except BatchBlocked as error:
+            report_blocked(batch, res, error)
+            raise
+        for stage in (stage_recheck, stage_status):
             progress.start(stage_name(stage))
-            try:
-                batch = stage(batch, res)
-            except BatchBlocked as error:
-                report_blocked(batch, res, error)
-                raise
+            batch = stage(batch, res)
             progress.done()
     return finish_batch(batch, res, echo=echo)
 
@@ -94,10 +113,12 @@ def run_source(
     run_date: dt.date | str,
     echo: bool = False,
     delivery: str | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
 ) -> dict[str, Any]:
     """The main job for one extract: read, standardize, validate, link, validate, load.
     ``delivery``: what the file is a version of (default: its name)."""
-    return run_batch(new_batch(source, input_path, population, run_date, delivery), res, echo)
+    batch = new_batch(source, input_path, population, run_date, delivery)
+    return run_batch(batch, res, echo, chunk_rows)
 
 
 def run_all(
@@ -105,6 +126,8 @@ def run_all(
     samples: str | Path,
     run_date: dt.date | str | None = None,
     echo: bool = False,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
 ) -> list[dict[str, Any]]:
     """``popsync run all``: every extract of a sample folder, one batch after the other."""
-    return [run_batch(batch, res, echo) for batch in plan_batches(samples, res.catalog, run_date)]
+    batches = plan_batches(samples, res.catalog, run_date)
+    return [run_batch(batch, res, echo, chunk_rows) for batch in batches]

@@ -169,6 +169,20 @@ def arrow_or_none(frame: pd.DataFrame, columns: dict, constants: dict, what: str
     return to_arrow(frame, columns, constants, what) if len(frame) else None
 
 
+def batch_keys(batch: Batch) -> pa.Table:
+    """Every record id of a batch (or chunk), with its link for the rows that load; raises
+    ``UserError`` on a missing or repeated record id before anything is written."""
+    keys = pd.concat(
+        [frame.reindex(columns=columns) for frame, columns in (
+            (batch.rows, ["record_id", "so_dinh_danh"]),
+            (batch.review, ["record_id", "so_dinh_danh"]),
+            (batch.quarantine.reindex(columns=["record_id"]).dropna(), ["record_id"]))],
+        ignore_index=True,
+    ).reindex(columns=["record_id", "so_dinh_danh"])  # fmt: skip
+    require_unique_ids(keys, "record_id", f"{batch.source} batch")
+    return to_arrow(keys, {"record_id": "text", "so_dinh_danh": "text"}, {}, "keys")
+
+
 def require_unique_ids(frame: pd.DataFrame, column: str, what: str) -> None:
     """A ``UserError`` (values masked) when ``column`` is missing, null or repeated."""
     if column not in frame.columns:

@@ -75,6 +75,18 @@ class RegisterMerge:
             raise
         return {"run_id": run["run_id"], "skipped": False, "rows_read": len(data), **stats}
 
+    def load_register_snapshot(self, read_frame, run_meta: dict, findings=None) -> dict:
+        """``load_register`` that reads the snapshot (``read_frame()``, ``findings()``) only when
+        the warehouse does not hold it yet (same ``input_sha256``): a batch of a city need not
+        hold its register in memory to learn that it was loaded before."""
+        loaded = self.fetch(
+            "SELECT run_id FROM run WHERE source = %s AND input_sha256 = %s AND status = 'loaded'",
+            (self.catalog.register.id, run_meta["input_sha256"]),
+        )
+        if loaded:
+            return {"run_id": loaded[0][0], "skipped": True}
+        return self.load_register(read_frame(), run_meta, None if findings is None else findings())
+
     def _merge_register(self, cur, data, run_id: str, steps) -> dict:
         self._run(cur, "DROP TABLE IF EXISTS register_stage")
         self._run(cur, "CREATE TEMP TABLE register_stage AS SELECT * FROM person WHERE 1 = 0")
