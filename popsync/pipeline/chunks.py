@@ -57,14 +57,14 @@ def plan_chunks(
         batch = batch | prepare_register(res, batch["population"], batch["run_date"])
         batch = ensure_linkage_register(batch, res)
     with steps.step("read"):
-        batch = _split(batch, res, chunk_rows)
+        batch = split_extract(batch, res, chunk_rows)
     with steps.step("train"):
-        batch = _train(batch, res)
+        batch = train_batch_model(batch, res)
     batch["timings"] = {**batch.get("timings", {}), **steps.seconds}
     return batch
 
 
-def _split(batch: dict[str, Any], res: Resources, chunk_rows: int) -> dict[str, Any]:
+def split_extract(batch: dict[str, Any], res: Resources, chunk_rows: int) -> dict[str, Any]:
     """Stream the extract into raw chunk files; a file that cannot be streamed (a ragged row
     further on) is read whole and cut instead."""
     import pyarrow as pa
@@ -137,7 +137,7 @@ def _read_columns(res: Resources, key: str, columns: list[str]) -> pd.DataFrame:
         return pd.read_parquet(handle, columns=[c for c in columns if c in names])
 
 
-def _train(batch: dict[str, Any], res: Resources) -> dict[str, Any]:
+def train_batch_model(batch: dict[str, Any], res: Resources) -> dict[str, Any]:
     """The batch's model, from its first ``TRAIN_ROWS`` rows (standardized) against the
     prepared register: every chunk links with it (``model.json``)."""
     import matching
