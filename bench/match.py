@@ -41,13 +41,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 
+from _shared import measured_child
 from splink_peer import popsync_blocking_rules, splink_link, splink_operating_points
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -201,26 +199,17 @@ def run_child(args: list[str], timeout: float | None) -> dict:
     """Run ``bench/match.py --child ...``; wall time, peak RSS and the child's JSON result."""
     result_path = Path(args[args.index("--result") + 1])
     result_path.unlink(missing_ok=True)
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, str(Path(__file__).resolve()), *args], cwd=ROOT, start_new_session=True
+    child = measured_child(
+        [sys.executable, str(Path(__file__).resolve()), *args], timeout=timeout, cwd=ROOT
     )
-    while True:
-        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-        if pid:
-            break
-        if timeout is not None and time.perf_counter() - started > timeout:
-            os.killpg(process.pid, signal.SIGKILL)
-            pid, status, usage = os.wait4(process.pid, 0)
-            return {"error": DID_NOT_FINISH, "wall_seconds": round(time.perf_counter() - started)}
-        time.sleep(0.2)
-    wall = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        return {"error": f"exit code {os.waitstatus_to_exitcode(status)}"}
+    if child.timed_out:
+        return {"error": DID_NOT_FINISH, "wall_seconds": round(child.wall_seconds)}
+    if child.exit_code != 0:
+        return {"error": f"exit code {child.exit_code}"}
     return {
         **json.loads(result_path.read_text(encoding="utf-8")),
-        "wall_seconds": round(wall, 1),
-        "peak_mb": round(usage.ru_maxrss / 1024),
+        "wall_seconds": round(child.wall_seconds, 1),
+        "peak_mb": round(child.peak_mb),
     }
 
 

@@ -18,20 +18,14 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
-import time
-import uuid
 from pathlib import Path
-from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _shared import BENCH_SERVER, measured_child, temporary_database  # noqa: E402
 from match import OUT, ensure_dataset, read_manifest, source_files  # noqa: E402
 
-SERVER = os.environ.get(
-    "POPSYNC_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 POPSYNC = Path(sys.executable).with_name("popsync")
 
 
@@ -42,46 +36,12 @@ def dataset_files(people: int, seed: int) -> tuple[Path, Path, str]:
     return register, extract, read_manifest(dataset)["extract_date"]
 
 
-def temporary_database(server_url: str):
-    """Create an empty database on the server; return its URL and a function that drops it."""
-    import psycopg2
-    from psycopg2 import sql
-
-    name = f"popsync_bench_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(server_url)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-    def drop() -> None:
-        with admin.cursor() as cur:
-            cur.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
-        admin.close()
-
-    return urlsplit(server_url)._replace(path=f"/{name}").geturl(), drop
-
-
-def timed_child(args: list[str], env: dict[str, str]) -> tuple[int, float, float, str]:
-    """Run a command; return its exit code, wall seconds, peak RSS in MB and its output tail."""
-    started = time.perf_counter()
-    child = subprocess.Popen(
-        args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    output = child.stdout.read()
-    _, status, usage = os.wait4(child.pid, 0)
-    # Reaped by wait4, not by Popen: tell it, or it warns that the child is still running.
-    child.returncode = os.waitstatus_to_exitcode(status)
-    return child.returncode, time.perf_counter() - started, usage.ru_maxrss / 1024, output[-3000:]
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
-        "--database-url", default=SERVER, help="a server URL (a database is created on it)"
+        "--database-url", default=BENCH_SERVER, help="a server URL (a database is created on it)"
     )
     args = parser.parse_args(argv)
 
@@ -90,11 +50,17 @@ def main(argv: list[str] | None = None) -> None:
     workdir = OUT / f"runwork_p{args.people}_s{args.seed}"
     shutil.rmtree(workdir, ignore_errors=True)  # a cold run: the register is standardized again
     try:
-        code, seconds, peak_mb, output = timed_child(
+        child = measured_child(
             [str(POPSYNC), "run", "tiem_chung", "--input", str(extract), "--population", str(register),
              "--date", extract_date, "--workdir", str(workdir)],
-            env={**os.environ, "POPSYNC_DATABASE_URL": url},
+            env={**os.environ, "POPSYNC_DATABASE_URL": url}, capture=True,
         )  # fmt: skip
+        code, seconds, peak_mb, output = (
+            child.exit_code,
+            child.wall_seconds,
+            child.peak_mb,
+            child.output,
+        )
     finally:
         drop()
     if code != 0:

@@ -12,70 +12,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from popsync.core.sources import load_catalog
+
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "independent"
 sys.path.insert(0, str(BENCH))
 
 import make_extracts  # noqa: E402
 
-CONTRACT = {
-    "dan_cu": [
-        "so_dinh_danh",
-        "so_cmnd",
-        "ho_ten",
-        "ngay_sinh",
-        "gioi_tinh",
-        "ma_tinh",
-        "ma_huyen",
-        "ma_xa",
-        "dia_chi",
-        "so_dien_thoai",
-        "ngay_mat",
-        "ngay_cap_nhat",
-    ],
-    "tiem_chung": [
-        "Mã bản ghi",
-        "Họ và tên",
-        "Ngày sinh",
-        "Giới tính",
-        "Số CMND/CCCD",
-        "Số điện thoại",
-        "Địa chỉ",
-        "Tỉnh/Thành phố",
-        "Quận/Huyện",
-        "Xã/Phường",
-        "Mũi tiêm",
-        "Tên vắc xin",
-        "Ngày tiêm",
-        "Số lô",
-        "Cơ sở tiêm chủng",
-    ],
-    "f0": [
-        "Mã ca bệnh",
-        "Họ và tên",
-        "Ngày sinh",
-        "Giới tính",
-        "Số CCCD",
-        "Số điện thoại",
-        "Địa chỉ",
-        "Ngày dương tính",
-        "Loại xét nghiệm",
-        "Ngày khỏi bệnh",
-        "Nơi điều trị",
-    ],
-    "bhxh": [
-        "Mã số BHXH",
-        "Họ và tên",
-        "Ngày sinh",
-        "Giới tính",
-        "Số CCCD",
-        "Địa chỉ",
-        "Mã đơn vị",
-        "Tên đơn vị",
-        "Loại đối tượng",
-        "Từ ngày",
-        "Đến ngày",
-    ],
-}
+# The contract's headers as popsync declares them (the generator itself never reads them).
+CONTRACT = {spec.id: spec.contract_header for spec in load_catalog().values()}
 EXTRACTS = ["tiem_chung", "f0", "bhxh"]
 PEOPLE = 2000
 

@@ -142,6 +142,11 @@ class SourceSpec(_Strict):
         return {name: field.labels for name, field in self.fields.items()}
 
     @property
+    def contract_header(self) -> list[str]:
+        """The header line the contract (extracts.md) gives: each field's first label, in order."""
+        return [field.labels[0] for field in self.fields.values()]
+
+    @property
     def required(self) -> tuple[str, ...]:
         return tuple(name for name, field in self.fields.items() if field.required)
 

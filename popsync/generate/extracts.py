@@ -7,70 +7,13 @@ import numpy as np
 import pandas as pd
 
 from popsync.core import domain
+from popsync.core.sources import load_catalog
 from popsync.generate.common import MISSING, SNAPSHOT_DATE, day, format_dates
 from popsync.generate.events import lot_numbers, vaccine_texts
 from popsync.generate.noise import Injector
 from popsync.generate.population import wards
 
-HEADERS = {
-    "dan_cu": [
-        "so_dinh_danh",
-        "so_cmnd",
-        "ho_ten",
-        "ngay_sinh",
-        "gioi_tinh",
-        "ma_tinh",
-        "ma_huyen",
-        "ma_xa",
-        "dia_chi",
-        "so_dien_thoai",
-        "ngay_mat",
-        "ngay_cap_nhat",
-    ],
-    "tiem_chung": [
-        "Mã bản ghi",
-        "Họ và tên",
-        "Ngày sinh",
-        "Giới tính",
-        "Số CMND/CCCD",
-        "Số điện thoại",
-        "Địa chỉ",
-        "Tỉnh/Thành phố",
-        "Quận/Huyện",
-        "Xã/Phường",
-        "Mũi tiêm",
-        "Tên vắc xin",
-        "Ngày tiêm",
-        "Số lô",
-        "Cơ sở tiêm chủng",
-    ],
-    "f0": [
-        "Mã ca bệnh",
-        "Họ và tên",
-        "Ngày sinh",
-        "Giới tính",
-        "Số CCCD",
-        "Số điện thoại",
-        "Địa chỉ",
-        "Ngày dương tính",
-        "Loại xét nghiệm",
-        "Ngày khỏi bệnh",
-        "Nơi điều trị",
-    ],
-    "bhxh": [
-        "Mã số BHXH",
-        "Họ và tên",
-        "Ngày sinh",
-        "Giới tính",
-        "Số CCCD",
-        "Địa chỉ",
-        "Mã đơn vị",
-        "Tên đơn vị",
-        "Loại đối tượng",
-        "Từ ngày",
-        "Đến ngày",
-    ],
-}
+HEADERS = {spec.id: spec.contract_header for spec in load_catalog().values()}
 RECORD_PREFIX = {"tiem_chung": "TC", "f0": "F0"}
 EXCEL_EPOCH = day("1899-12-30")
 
