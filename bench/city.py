@@ -134,15 +134,16 @@ def print_source(result: dict) -> None:
     rows = result["rows"]
     print(f"\n{result['source']}: {rows:,} rows in {result['chunks']} chunks "
           f"({'streamed' if result['streamed'] else 'read whole'}), {result['counts']}")  # fmt: skip
-    print(f"  {'stage':<38}{'seconds':>9}{'peak RSS':>10}{'rows/s':>11}")
+    print(f"  {'stage':<38}{'seconds':>9}{'CPU s':>8}{'peak RSS':>10}{'rows/s':>11}")
     for name, stage in result["stages"].items():
         rate = rows / stage["seconds"] if stage["seconds"] else 0
-        print(f"  {name:<38}{stage['seconds']:>9.1f}{stage['peak_bytes'] / GB:>9.2f}G"
-              f"{rate:>11,.0f}")  # fmt: skip
+        print(f"  {name:<38}{stage['seconds']:>9.1f}{stage['cpu']:>8.1f}"
+              f"{stage['peak_bytes'] / GB:>9.2f}G{rate:>11,.0f}")  # fmt: skip
     inner = {k: v for k, v in result["timings"].items()}
     print(f"  inner timings (s): {json.dumps(inner)}")
-    print(f"  {'whole':<38}{result['seconds']:>9.1f}{result['peak_bytes'] / GB:>9.2f}G"
-          f"{rows / result['seconds']:>11,.0f}")  # fmt: skip
+    print(f"  {'whole':<38}{result['seconds']:>9.1f}{result['cpu']:>8.1f}"
+          f"{result['peak_bytes'] / GB:>9.2f}G{rows / result['seconds']:>11,.0f}"
+          f"   (load average at the end {result['load_average'][0]:.1f})")  # fmt: skip
     capped = {rule: counts.get("skipped_rows", 0) for rule, counts in result["blocking"].items()
               if counts.get("skipped_rows")}  # fmt: skip
     print(f"  blocks over their cap (rows whose block was skipped, per rule): {capped or 'none'}")

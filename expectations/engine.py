@@ -94,6 +94,23 @@ def validate(
     return ValidationResult(spec.id, stage, len(std), findings, scores, blocked, gx_result, repairs)
 
 
+def derived_columns(
+    std: pd.DataFrame,
+    spec: SourceSpec,
+    run_date: dt.date,
+    names: list[str],
+    linked: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Derived rule columns ``names`` of ``std`` (positional), as the stage would compute them."""
+    batch = rules.Batch(
+        std=std.reset_index(drop=True),
+        spec=spec,
+        run_date=pd.Timestamp(run_date),
+        linked=None if linked is None else linked.reset_index(drop=True),
+    )
+    return pd.DataFrame({name: rules.compute(batch, name) for name in names})
+
+
 def _validation_frame(batch: rules.Batch, stored: tuple[Rule, ...]) -> pd.DataFrame:
     """Only the columns the rules check, indexed by row position (``row``)."""
     columns: dict[str, Any] = {}
@@ -105,6 +122,8 @@ def _validation_frame(batch: rules.Batch, stored: tuple[Rule, ...]) -> pd.DataFr
         if name == "record_key":
             key = "source_record_id" if "source_record_id" in batch.std.columns else "record_id"
             columns[name] = batch.col(key).astype("string")
+        elif name in batch.std.columns:  # a derived column computed with its chunk (scope)
+            columns[name] = batch.col(name)
         elif rules.is_rule(batch.spec, name):
             columns[name] = rules.compute(batch, name)
         else:

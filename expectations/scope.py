@@ -9,7 +9,9 @@ person's dose order and intervals, one ID claimed by several people, unique reco
 
 from __future__ import annotations
 
-from expectations.stored import Rule
+from expectations import rules
+from expectations.stored import Rule, load_rules
+from popsync.core.sources import SourceSpec
 
 SCOPES = ("all", "row", "batch")
 
@@ -21,7 +23,6 @@ CROSS_ROW_COLUMNS = frozenset(
         "dose_interval_respected",
         "dose_numbers_in_date_order",
         "id_claimed_by_one_person",
-        "event_age_days",
         "register_snapshot_age_days",
     }
 )
@@ -48,3 +49,19 @@ def in_scope(rule: Rule, scope: str) -> bool:
     if scope not in SCOPES:
         raise ValueError(f"unknown rule scope {scope!r}; one of {', '.join(SCOPES)}")
     return scope == "all" or is_batch_rule(rule) == (scope == "batch")
+
+
+def carried_columns(spec: SourceSpec, stage: str) -> list[str]:
+    """The derived rule columns that batch rules check but that each row has on its own (the
+    share of valid person IDs, an event's age): computed with a chunk's rows and carried into
+    the batch pass, which then needs none of their inputs."""
+    return list(
+        dict.fromkeys(
+            rule.column
+            for rule in load_rules(spec, stage)
+            if rule.column is not None
+            and rule.column not in CROSS_ROW_COLUMNS
+            and rules.is_rule(spec, rule.column)
+            and is_batch_rule(rule)
+        )
+    )

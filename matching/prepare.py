@@ -6,6 +6,7 @@ similarity is computed once per distinct pair of values. Every column uses -1 fo
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -164,16 +165,32 @@ def _side(
     return side, strings
 
 
-def prepare_register(register: pd.DataFrame, columns: set[str]) -> PreparedRegister:
+def prepare_register(
+    parts: pd.DataFrame | Iterable[pd.DataFrame], columns: set[str]
+) -> PreparedRegister:
     """The register side on its own (``columns``: the settings' ``columns()``), each string
-    column dictionary-coded: prepared once per snapshot, reused by every extract chunk."""
-    right, strings = _side(register, register=True, columns=columns)
+    column dictionary-coded: prepared once per snapshot, reused by every extract chunk.
+    ``parts``: the standardized register, or its parts in order (a register read in chunks:
+    only the prepared columns of all of them are held)."""
+    parts = [parts] if isinstance(parts, pd.DataFrame) else parts
+    numbers: dict[str, list[np.ndarray]] = {}
+    texts: dict[str, list[pa.Array]] = {}
+    ids: list[pa.Array] = []
+    for part in parts:
+        right, strings = _side(part, register=True, columns=columns)
+        for name, values in right.items():
+            numbers.setdefault(name, []).append(values)
+        for name, values in strings.items():
+            texts.setdefault(name, []).append(pa.array(values, pa.large_string()))
+        ids.append(pa.array(_strings(part, "person_id"), type=pa.large_string()))
+    right = {name: np.concatenate(values) for name, values in numbers.items()}
     vocab = {}
     for column in (c for c in STRING_COLUMNS if c in columns):
-        codes, uniques = pd.factorize(strings[column], use_na_sentinel=True)
-        right[column] = codes.astype(np.int64)
-        vocab[column] = pa.array(np.asarray(uniques, dtype=object), pa.large_string())
-    person_ids = pa.array(_strings(register, "person_id"), type=pa.large_string())
+        coded = pa.chunked_array(texts.pop(column), pa.large_string()).combine_chunks()
+        coded = coded.dictionary_encode()
+        right[column] = coded.indices.fill_null(-1).to_numpy().astype(np.int64)
+        vocab[column] = coded.dictionary
+    person_ids = pa.chunked_array(ids, pa.large_string()).combine_chunks()
     return PreparedRegister(right, vocab, person_ids, frozenset(columns))
 
 

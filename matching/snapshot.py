@@ -8,9 +8,11 @@ gives the same decisions, scores, explanations and review candidates as linking 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.compute as pc
 
 from matching.compare import Comparer
 from matching.config import LinkageSettings, load_settings
@@ -20,13 +22,17 @@ from matching.prepared_register import PreparedRegister, check_register
 
 
 def prepare_snapshot(
-    register_std: pd.DataFrame, settings: LinkageSettings | None = None
+    register_std: pd.DataFrame | Iterable[pd.DataFrame], settings: LinkageSettings | None = None
 ) -> PreparedRegister:
     """The register's side of linkage, checked (``RegisterError`` on a duplicated
-    so_dinh_danh) and prepared; ``save`` it, ``PreparedRegister.load`` it (memory-mapped)."""
+    so_dinh_danh) and prepared; ``save`` it, ``PreparedRegister.load`` it (memory-mapped).
+    ``register_std``: the standardized register, or its parts in order."""
     settings = settings or load_settings()
-    check_register(register_std)
-    return prepare_register(register_std, settings.columns())
+    prepared = prepare_register(register_std, settings.columns())
+    ids = prepared.person_ids
+    if pc.count_distinct(ids).as_py() != len(ids) - ids.null_count:
+        check_register(pd.DataFrame({"person_id": ids.to_pandas()}))  # raises, naming them
+    return prepared
 
 
 def train_model(

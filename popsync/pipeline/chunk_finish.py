@@ -13,6 +13,7 @@ import pandas as pd
 from popsync.core.timing import Steps
 from popsync.pipeline.batch import as_date, in_folder
 from popsync.pipeline.chunks import LINK_COLUMNS, _linkage, _read_columns, chunk_key
+from popsync.pipeline.register_chunks import register_parts, row_count
 from popsync.resources import Resources
 
 # What the batch rules read (``expectations.rules``: duplicates, a person's doses, one ID claimed
@@ -81,8 +82,12 @@ def batch_frame(batch: dict[str, Any], res: Resources) -> pd.DataFrame:
         for rule in expectations.load_rules(spec, stage):
             wanted += [rule.column or "record_id", *rule.observed]
     wanted = list(dict.fromkeys(c.removeprefix("reg_") for c in wanted if c != "event_date"))
-    frames = [_read_columns(res, chunk_key(batch, "linked", entry["index"]), wanted)
-              for entry in batch["chunks"]]  # fmt: skip
+    frames = []
+    for entry in batch["chunks"]:
+        rows = _read_columns(res, chunk_key(batch, "linked", entry["index"]), wanted)
+        carried = res.workarea.read_parquet(chunk_key(batch, "rules", entry["index"], False))
+        frames.append(rows.join(carried.set_axis(rows.index).drop(columns=rows.columns,
+                                                                   errors="ignore")))  # fmt: skip
     return pd.concat(frames, ignore_index=True)
 
 
@@ -154,8 +159,9 @@ def _load(batch, res: Resources, parts, batch_level) -> dict[str, Any]:
                              findings=batch_wide, timings=batch.get("timings", {}))  # fmt: skip
     with res.warehouse() as store:
         store.migrate()
+        register = area.local_path(batch["register"])
         register_load = store.load_register_snapshot(
-            lambda: area.read_parquet(batch["register"]),
+            lambda: register_parts(register), row_count(register),
             {"delivery": Path(batch["population"]).name, "input_file": batch["population"],
              "input_sha256": batch["register_sha256"], "run_date": batch["run_date"]},
             findings=lambda: area.read_parquet(batch["register_findings"]),

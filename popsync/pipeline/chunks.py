@@ -13,7 +13,8 @@ tables of one chunk.
 Files, in the batch folder: ``chunks/raw_<i>.personal.parquet`` (rows as read),
 ``chunks/clashes.parquet`` (rows whose record id is missing or repeats an earlier one),
 ``model.json``, ``chunks/linked_<i>.personal.parquet``, ``chunks/candidates_<i>.personal.parquet``,
-``chunks/findings_<i>.parquet``; then ``findings_pre.parquet`` and ``findings_post.parquet``
+``chunks/findings_<i>.parquet``, ``chunks/rules_<i>.parquet`` (the row rule columns the batch
+rules check, e.g. an event's age); then ``findings_pre.parquet`` and ``findings_post.parquet``
 (every chunk's and the batch rules' findings) as the unchunked stages write them.
 """
 
@@ -28,7 +29,7 @@ import pandas as pd
 from popsync.core.timing import Steps
 from popsync.pipeline.batch import as_date, batch_folder, file_sha256, in_folder, require_file
 from popsync.pipeline.linkage_register import ensure_linkage_register, open_linkage_register
-from popsync.pipeline.stages import prepare_register
+from popsync.pipeline.register_chunks import prepare_register_chunked
 from popsync.resources import Resources
 
 DEFAULT_CHUNK_ROWS = 250_000
@@ -54,7 +55,7 @@ def plan_chunks(
         raise UserError(f"--chunk-rows must be at least 1 (got {chunk_rows})")
     steps = Steps()
     with steps.step("register"):
-        batch = batch | prepare_register(res, batch["population"], batch["run_date"])
+        batch |= prepare_register_chunked(res, batch["population"], batch["run_date"], chunk_rows)
         batch = ensure_linkage_register(batch, res)
     with steps.step("read"):
         batch = split_extract(batch, res, chunk_rows)
@@ -200,7 +201,10 @@ def run_chunk(batch: dict[str, Any], res: Resources, index: int) -> dict[str, An
             scope="row", register_age=register.age_days(run_date),
         )  # fmt: skip
         expectations.raise_if_blocked(post)
+    carried = [expectations.carried_rule_columns(linked, spec, stage, run_date)
+               for stage in ("pre_link", "post_link")]  # fmt: skip
     findings = pd.concat([pre.findings, post.findings], ignore_index=True)
+    area.write_parquet(pd.concat(carried, axis=1), chunk_key(batch, "rules", index, False))
     area.write_parquet(linked, chunk_key(batch, "linked", index))
     area.write_parquet(result.candidates, chunk_key(batch, "candidates", index))
     area.write_parquet(findings, chunk_key(batch, "findings", index, personal=False))

@@ -17,7 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
+from popsync.pipeline.register_chunks import newest_update, register_parts
 from popsync.resources import Resources
 
 PEOPLE_COLUMNS = ("full_name", "birth_date", "birth_date_precision", "sex", "cmnd", "death_date")
@@ -35,17 +37,18 @@ def ensure_linkage_register(batch: dict, res: Resources) -> dict:
     key = linkage_key(batch)
     folder = res.workarea.local_path(key)
     if not (folder / "snapshot.json").is_file():
-        register = res.workarea.read_parquet(batch["register"])
-        prepared = matching.prepare_snapshot(register)
+        path = res.workarea.local_path(batch["register"])
+        prepared = matching.prepare_snapshot(register_parts(path))
         partial = folder.with_name(folder.name + ".tmp")
         prepared.save(partial / "linker")
-        people = register.reindex(columns=["person_id", *PEOPLE_COLUMNS])
-        table = pa.Table.from_pandas(people, preserve_index=False)
+        del prepared
+        names = pq.ParquetFile(str(path)).schema_arrow.names
+        table = pq.read_table(str(path), columns=[c for c in ("person_id", *PEOPLE_COLUMNS)
+                                                  if c in names])  # fmt: skip
         sink = pa.OSFile(str(partial / "people.arrow"), "wb")
         with sink, pa.ipc.new_file(sink, table.schema) as writer:
             writer.write_table(table, max_chunksize=max(table.num_rows, 1))
-        newest = pd.to_datetime(register["updated_at"]).max() if "updated_at" in register else None
-        snapshot = {"newest_update": None if pd.isna(newest) else str(newest.date())}
+        snapshot = {"newest_update": newest_update(path) if "updated_at" in names else None}
         (partial / "snapshot.json").write_text(json.dumps(snapshot), encoding="utf-8")
         if not folder.exists():
             partial.rename(folder)
