@@ -35,14 +35,14 @@ CROSS_ROW_EXPECTATIONS = frozenset(
 def is_batch_rule(rule: Rule) -> bool:
     """True when the rule needs the whole batch (imports Great Expectations)."""
     import great_expectations as gx
-    from great_expectations.expectations.expectation import ColumnMapExpectation
 
+    from expectations.gx_adapter import judges_each_row
     from expectations.gx_rules import RULE_CLASSES
 
     if rule.column in CROSS_ROW_COLUMNS or rule.expect in CROSS_ROW_EXPECTATIONS:
         return True
     cls = RULE_CLASSES.get(rule.expect) or getattr(gx.expectations, rule.expect, None)
-    return not (isinstance(cls, type) and issubclass(cls, ColumnMapExpectation))
+    return not judges_each_row(cls)
 
 
 def in_scope(rule: Rule, scope: str) -> bool:

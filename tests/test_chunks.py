@@ -137,3 +137,25 @@ def test_a_record_id_repeated_in_another_chunk_is_made_unique(tmp_path, pg_url, 
     # one under a key of its own; the row without an id too.
     first = frame.iloc[10, 0]
     assert sorted(held["record_id"]) == sorted([first, f"{first}~row5001", "~row6001"])
+
+
+@pytest.mark.parametrize(
+    ("source", "stage", "rule", "batch_wide"),
+    [
+        ("tiem_chung", "pre_link", "row_not_duplicated", True),  # compares rows
+        ("tiem_chung", "pre_link", "record_id_unique", True),
+        ("tiem_chung", "pre_link", "vaccination_dates_mostly_usable", True),  # an aggregate
+        ("tiem_chung", "pre_link", "vaccination_date_present", False),
+        ("tiem_chung", "post_link", "dose_numbers_in_date_order", True),
+        ("tiem_chung", "post_link", "extract_recent", True),
+        ("tiem_chung", "post_link", "name_agrees_with_register", False),
+        ("dan_cu", "register", "person_id_unique", True),
+        ("dan_cu", "register", "person_id_present", False),
+    ],
+)
+def test_rules_that_need_the_whole_batch_are_told_apart(source, stage, rule, batch_wide):
+    from expectations import load_rules
+    from expectations.scope import is_batch_rule
+
+    (found,) = [r for r in load_rules(source, stage) if r.rule == rule]
+    assert is_batch_rule(found) is batch_wide

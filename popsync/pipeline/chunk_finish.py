@@ -75,12 +75,14 @@ def _stage_findings(res: Resources, key: str, stage: str) -> pd.DataFrame:
 def batch_frame(batch: dict[str, Any], res: Resources) -> pd.DataFrame:
     """The columns the batch rules read, of every chunk's linked rows, in file order."""
     import expectations
+    from expectations.scope import is_batch_rule
 
     spec = res.catalog.extract(batch["source"])
     wanted = [*BATCH_COLUMNS, *spec.duplicate_keys, *spec.fields_of("date")]
     for stage in ("pre_link", "post_link"):
         for rule in expectations.load_rules(spec, stage):
-            wanted += [rule.column or "record_id", *rule.observed]
+            if is_batch_rule(rule):
+                wanted += [rule.column or "record_id", *rule.observed]
     wanted = list(dict.fromkeys(c.removeprefix("reg_") for c in wanted if c != "event_date"))
     frames = []
     for entry in batch["chunks"]:
