@@ -225,9 +225,10 @@ def run(source, input_path, population, samples, run_date, delivery, chunk_rows,
         _fail(error)
 
 
+from popsync.cli_pull import backfill, pull, rerun  # noqa: E402 (pulling extracts)
 from popsync.cli_stewards import review, serve, users  # noqa: E402 (the stewards' commands)
 
-for _command in (review, users, serve):
+for _command in (review, users, serve, pull, backfill, rerun):
     main.add_command(_command)
 
 
@@ -255,10 +256,14 @@ def publish(out_dir, since, database_url, workdir):
         done = pipeline.publish_status(res, out_dir, since=since)
     except UserError as error:
         _fail(error)
-    click.echo(
-        f"published {done['people']:,} people whose status changed "
-        f"(refreshes {done['since_seq'] + 1}-{done['through_seq']}): {done['path']}"
-    )
+    if done["through_seq"] > done["since_seq"]:
+        window = f"{done['people']:,} people whose status changed (refreshes " \
+                 f"{done['since_seq'] + 1}-{done['through_seq']})"  # fmt: skip
+    else:
+        window = f"an empty delta: no status changed since refresh {done['since_seq']}" + (
+            " (the last one published)" if since is None else ""
+        )
+    click.echo(f"published {window}: {done['path']}")
 
 
 if __name__ == "__main__":

@@ -79,3 +79,17 @@ def copy_workdir(source: Path, target: Path) -> Path:
     ):
         db.backup(copy)
     return target
+
+
+@pytest.fixture
+def sftp_server(tmp_path):
+    """A real SFTP server (OpenSSH's sshd on a free loopback port, key auth) for this test:
+    ``server.url(folder)`` and ``server.options`` reach any folder of the machine."""
+    from infra.sshd import start_sshd, stop_sshd
+
+    try:
+        server = start_sshd(tmp_path / "sshd")
+    except RuntimeError as error:
+        pytest.fail(str(error), pytrace=False)
+    yield server
+    stop_sshd(server.process)

@@ -159,6 +159,7 @@ def test_migrations_are_idempotent(url):
             "0002_person_status",
             "0003_person_status_change",
             "0004_stewards",
+            "0006_pull_watermark",
             "table vaccination_dose",
             "table f0_case",
             "table social_insurance_period",
@@ -169,6 +170,7 @@ def test_migrations_are_idempotent(url):
             (2, "0002_person_status"),
             (3, "0003_person_status_change"),
             (4, "0004_stewards"),
+            (6, "0006_pull_watermark"),
         ]
         assert query(store, "SELECT count(*) FROM link") == [(0,)]
 

@@ -50,6 +50,9 @@ def test_every_page_needs_a_login_and_a_wrong_password_is_audited(client, workdi
     assert ("lan", "login") in _db(workdir, "SELECT actor, action FROM steward_audit")
 
 
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
 def test_the_pages_render_in_vietnamese_with_no_personal_data_in_urls(client):
     log_in(client)
     batches = client.get("/batches")
@@ -63,7 +66,8 @@ def test_the_pages_render_in_vietnamese_with_no_personal_data_in_urls(client):
         assert page.status_code == 200, page.text[:500]
         assert page.headers["content-security-policy"].startswith("default-src 'self'")
         for url in re.findall(r'(?:href|action|src)="([^"]*)"', page.text):
-            assert not re.search(r"\d{9,}", url), url  # no ID or BHXH number
+            # no ID or BHXH number (a run's UUID may hold 9 digits in a row by chance)
+            assert not re.search(r"\d{9,}", re.sub(UUID, "", url)), url
             assert "%20" not in url.split("site=")[0]  # no names
 
 

@@ -83,6 +83,17 @@ class RecordIdSpec(_Strict):
     sep: str = "|"
 
 
+class PullSpec(_Strict):
+    """Where a pull finds this source's deliveries, by default (the locations themselves are
+    configuration: ``popsync.pull.settings``). ``files``: the landing file names, ``{date}``
+    standing for the extract's date (``YYYY-MM-DD``) and ``*`` for any text; ``formats``: the
+    suffixes read; ``watermark``: the column a source table is pulled incrementally by."""
+
+    files: str = Field(default="{id}_{date}", pattern=r"\{date\}")
+    formats: tuple[str, ...] = ("csv", "xlsx", "parquet")
+    watermark: str = "updated_at"
+
+
 class SourceSpec(_Strict):
     """A source, as declared. ``role`` is ``register`` for the population register (the
     reference every extract is linked to) and ``extract`` for the others."""
@@ -104,6 +115,8 @@ class SourceSpec(_Strict):
     # linkage settings are, when not packaged with popsync: relative to the declaration's folder.
     suites_dir: str | None = None
     linkage_settings: str | None = None
+    # How a pull finds its deliveries (file names, watermark column).
+    pull: PullSpec = PullSpec()
     # Register only: standardized column -> column of its table.
     store: dict[str, Annotated[str, Field(pattern=_NAME)]] = Field(default_factory=dict)
 

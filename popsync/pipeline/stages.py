@@ -199,12 +199,13 @@ def stage_validate_post(batch: dict[str, Any], res: Resources) -> dict[str, Any]
 @_timed("load")
 def stage_load(batch: dict[str, Any], res: Resources) -> dict[str, Any]:
     """Split rows into loaded / quarantined / review and load the batch in one transaction,
-    then check ``rows read = loaded + quarantined + review`` against the database."""
+    then check ``rows read = loaded + quarantined + review`` against the database. The run id
+    is the batch's own when it has one (a pull names its run before it starts)."""
     from popsync import warehouse
 
     area = res.workarea
     load = warehouse.build_batch(
-        run_id=str(uuid.uuid4()),
+        run_id=batch.get("run_id") or str(uuid.uuid4()),
         source=batch["source"],
         delivery=batch["delivery"],
         mode=batch.get("mode", "replace"),

@@ -29,6 +29,7 @@ from popsync.warehouse.deliveries import Deliveries
 from popsync.warehouse.load import BatchLoad
 from popsync.warehouse.migrate import Migrations
 from popsync.warehouse.publication import Publications
+from popsync.warehouse.pulls import Pulls
 from popsync.warehouse.queue import ReviewQueue
 from popsync.warehouse.recheck import Recheck
 from popsync.warehouse.register import RegisterMerge
@@ -46,6 +47,7 @@ class Warehouse(
     RegisterMerge,
     BatchLoad,
     Deliveries,
+    Pulls,
     Recheck,
     Review,
     ReviewQueue,

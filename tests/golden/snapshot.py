@@ -1,7 +1,8 @@
 """A digest of every warehouse table after a run, for comparing two runs of the same inputs.
 
 Values that differ between two identical runs (run ids, wall-clock times, timings, the work
-directory's path) are left out; every other column of every row is kept, as one digest per row.
+directory's path) are left out, and so are nulls (a column added empty leaves the digests as
+they were); every other column of every row is kept, as one digest per row.
 Used by ``tests/test_golden_run.py``; ``python tests/golden/snapshot.py DB.sqlite3 OUT.json``
 writes a new golden file (after a change that is meant to change the tables: say why in the
 commit).
@@ -47,7 +48,7 @@ def snapshot(database: str | Path) -> dict[str, dict]:
                 kept = {
                     c: _canonical(c, v)
                     for c, v in zip(columns, row, strict=True)
-                    if c not in VOLATILE
+                    if c not in VOLATILE and v is not None
                 }
                 text = json.dumps(kept, sort_keys=True, ensure_ascii=False, default=str)
                 digests.append(hashlib.sha1(text.encode()).hexdigest()[:16])
