@@ -1,10 +1,10 @@
 """Record linkage of extracts to the population register (Fellegi-Sunter, settings as data)."""
 
 from matching.config import LinkageSettings, load_settings
-from matching.engine import LinkResult, link
+from matching.engine import LinkResult, RegisterError, link, train
 from matching.model import Model
-from matching.prepared_register import PreparedRegister, RegisterError
-from matching.snapshot import load_model, prepare_snapshot, save_model, train_model
+from matching.prepared_register import PreparedRegister
+from matching.snapshot import prepare_snapshot
 
 __all__ = [
     "LinkResult",
@@ -13,9 +13,7 @@ __all__ = [
     "PreparedRegister",
     "RegisterError",
     "link",
-    "load_model",
     "load_settings",
     "prepare_snapshot",
-    "save_model",
-    "train_model",
+    "train",
 ]

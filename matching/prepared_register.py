@@ -19,9 +19,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from popsync.core.errors import UserError
-from popsync.core.privacy import mask_id
-
 _ROWS = "register.arrow"
 _META = "prepared.json"
 FORMAT_VERSION = 1
@@ -36,6 +33,8 @@ class PreparedRegister:
     vocab: dict[str, pa.Array]
     person_ids: pa.Array
     columns: frozenset[str]
+    # Columns compared with each other share one vocabulary (``matching.prepare``).
+    groups: tuple[tuple[str, ...], ...] = ()
     _values: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     _lookups: dict[str, pd.Index] = field(default_factory=dict, repr=False)
 
@@ -62,10 +61,12 @@ class PreparedRegister:
         partial.mkdir(parents=True, exist_ok=True)
         table = pa.table({"person_id": self.person_ids, **self.right})
         _write_ipc(table, partial / _ROWS)
-        for column, values in self.vocab.items():
-            _write_ipc(pa.table({"value": values}), partial / f"vocab_{column}.arrow")
+        for group in self.groups:
+            _write_ipc(
+                pa.table({"value": self.vocab[group[0]]}), partial / f"vocab_{group[0]}.arrow"
+            )
         meta = {"format": FORMAT_VERSION, "columns": sorted(self.columns),
-                "vocab": sorted(self.vocab), "rows": len(self)}  # fmt: skip
+                "groups": [list(g) for g in self.groups], "rows": len(self)}  # fmt: skip
         (partial / _META).write_text(json.dumps(meta), encoding="utf-8")
         if folder.exists():  # another process prepared the same snapshot meanwhile
             import shutil
@@ -90,12 +91,13 @@ class PreparedRegister:
             for name in table.column_names
             if name != "person_id"
         }
-        vocab = {
-            column: _read_ipc(folder / f"vocab_{column}.arrow").column("value").combine_chunks()
-            for column in meta["vocab"]
-        }
+        groups = tuple(tuple(group) for group in meta["groups"])
+        vocab = {}
+        for group in groups:
+            values = _read_ipc(folder / f"vocab_{group[0]}.arrow").column("value").combine_chunks()
+            vocab.update(dict.fromkeys(group, values))
         person_ids = table.column("person_id").combine_chunks()
-        return cls(right, vocab, person_ids, frozenset(meta["columns"]))
+        return cls(right, vocab, person_ids, frozenset(meta["columns"]), groups)
 
 
 def is_saved(folder: str | Path) -> bool:
@@ -109,20 +111,3 @@ def _write_ipc(table: pa.Table, path: Path) -> None:
 
 def _read_ipc(path: Path) -> pa.Table:
     return pa.ipc.open_file(pa.memory_map(str(path), "r")).read_all()
-
-
-class RegisterError(UserError):
-    """The register cannot serve as the reference (e.g. a duplicated so_dinh_danh)."""
-
-
-def check_register(register: pd.DataFrame) -> None:
-    """Raise :class:`RegisterError` if a so_dinh_danh appears more than once."""
-    ids = register["person_id"].astype("string").dropna()
-    duplicated = ids[ids.duplicated(keep=False)].unique()
-    if len(duplicated):
-        shown = ", ".join(mask_id(value) for value in sorted(duplicated)[:10])
-        more = "" if len(duplicated) <= 10 else ", ..."
-        raise RegisterError(
-            f"the register has {len(duplicated)} duplicated so_dinh_danh ({shown}{more}); "
-            "each person must appear once"
-        )

@@ -12,7 +12,7 @@ tables of one chunk.
 
 Files, in the batch folder: ``chunks/raw_<i>.personal.parquet`` (rows as read),
 ``chunks/clashes.parquet`` (rows whose record id is missing or repeats an earlier one),
-``model.json``, ``chunks/linked_<i>.personal.parquet``, ``chunks/candidates_<i>.personal.parquet``,
+``chunks/linked_<i>.personal.parquet``, ``chunks/candidates_<i>.personal.parquet``,
 ``chunks/findings_<i>.parquet``, ``chunks/rules_<i>.parquet`` (the row rule columns the batch
 rules check, e.g. an event's age); then ``findings_pre.parquet`` and ``findings_post.parquet``
 (every chunk's and the batch rules' findings) as the unchunked stages write them.
@@ -33,7 +33,8 @@ from popsync.pipeline.register_chunks import prepare_register_chunked
 from popsync.resources import Resources
 
 DEFAULT_CHUNK_ROWS = 250_000
-# The model is learnt from the batch's first rows, whatever the chunk size.
+# A model not yet trained for the snapshot and source is learnt from the batch's first rows,
+# whatever the chunk size.
 TRAIN_ROWS = 250_000
 LINK_COLUMNS = ["so_dinh_danh", "decision", "score", "explanation"]
 
@@ -47,8 +48,9 @@ def plan_chunks(
     batch: dict[str, Any], res: Resources, chunk_rows: int = DEFAULT_CHUNK_ROWS
 ) -> dict[str, Any]:
     """The register (validated, prepared for linkage: cached per snapshot), the extract read
-    as a stream into raw chunks of ``chunk_rows`` rows, and the batch's model. Adds
-    ``chunks`` (one entry per chunk: ``index``, ``rows``), ``rows_read`` and ``model``."""
+    as a stream into raw chunks of ``chunk_rows`` rows, and the model of the register snapshot
+    and source (``pipeline.linkage``). Adds
+    ``chunks`` (one entry per chunk: ``index``, ``rows``), ``rows_read`` and ``link_model``."""
     if chunk_rows < 1:
         from popsync.core.errors import UserError
 
@@ -139,25 +141,33 @@ def _read_columns(res: Resources, key: str, columns: list[str]) -> pd.DataFrame:
 
 
 def train_batch_model(batch: dict[str, Any], res: Resources) -> dict[str, Any]:
-    """The batch's model, from its first ``TRAIN_ROWS`` rows (standardized) against the
-    prepared register: every chunk links with it (``model.json``)."""
+    """The model of the batch's register snapshot, source and settings
+    (``pipeline.linkage.model_key``): loaded when the work area has it, else trained from the
+    batch's first ``TRAIN_ROWS`` rows (standardized) against the prepared register. Every
+    chunk links with it (``batch["link_model"]``)."""
     import matching
+    from popsync.pipeline.linkage import batch_settings, model_key
     from transforms.standardize import standardize
 
-    spec = res.catalog.extract(batch["source"])
-    frames, held = [], 0
-    for entry in batch["chunks"]:
-        if held >= TRAIN_ROWS:
-            break
-        raw = res.workarea.read_parquet(chunk_key(batch, "raw", entry["index"]))
-        frames.append(raw.iloc[: TRAIN_ROWS - held])
-        held += len(frames[-1])
-    sample = standardize(pd.concat(frames, ignore_index=True), spec)
-    register = _linkage(batch, res)
-    model = matching.train_model(register.linker, sample)
-    key = in_folder(batch, "model.json")
-    res.workarea.write_text(key, json.dumps(model.parameters()))
-    return batch | {"model": key}
+    settings = batch_settings(batch, res)
+    key = model_key(batch, settings)
+    if not res.workarea.exists(key):
+        spec = res.catalog.extract(batch["source"])
+        frames, held = [], 0
+        for entry in batch["chunks"]:
+            if held >= TRAIN_ROWS:
+                break
+            raw = res.workarea.read_parquet(chunk_key(batch, "raw", entry["index"]))
+            frames.append(raw.iloc[: TRAIN_ROWS - held])
+            held += len(frames[-1])
+        sample = standardize(pd.concat(frames, ignore_index=True), spec)
+        model = matching.train(
+            _linkage(batch, res).linker, sample, settings,
+            about={"source": batch["source"], "register_sha256": batch["register_sha256"],
+                   "trained_on": batch.get("delivery"), "rows": len(sample)},
+        )  # fmt: skip
+        res.workarea.write_json(key, model.to_dict())
+    return batch | {"link_model": key}
 
 
 def _linkage(batch: dict[str, Any], res: Resources):
@@ -170,6 +180,7 @@ def run_chunk(batch: dict[str, Any], res: Resources, index: int) -> dict[str, An
     findings; returns what ``finish_chunks`` needs of it (JSON: an Airflow XCom)."""
     import expectations
     import matching
+    from popsync.pipeline.linkage import batch_settings
     from transforms.standardize import standardize, with_unique_record_ids
 
     area, spec = res.workarea, res.catalog.extract(batch["source"])
@@ -187,10 +198,9 @@ def run_chunk(batch: dict[str, Any], res: Resources, index: int) -> dict[str, An
         expectations.raise_if_blocked(pre)
     with steps.step("link"):
         register = _linkage(batch, res)
-        model = matching.Model.from_parameters(
-            json.loads(area.read_text(batch["model"])), matching.load_settings().comparisons
-        )
-        result = matching.link(register.linker, std, model=model)
+        settings = batch_settings(batch, res)
+        model = matching.Model.from_dict(area.read_json(batch["link_model"]), settings)
+        result = matching.link(register.linker, std, settings, model=model)
         decisions = result.decisions[LINK_COLUMNS].set_axis(std.index)
         linked = std.join(decisions)
         del std

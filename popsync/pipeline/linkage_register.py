@@ -1,5 +1,5 @@
 """The register as the linker and the post-link rules read it, prepared once per snapshot in the
-work area (``register/<sha256[:16]>.linkage/``) and memory-mapped by every chunk and worker:
+work area (``register/<sha256[:16]>.linkage-<settings fingerprint>/``) and memory-mapped by every chunk and worker:
 
 - ``matching.PreparedRegister`` (Arrow IPC: integer columns, dictionary-coded strings);
 - ``people.arrow``: the columns the post-link rules compare a row with (``reg_*``), looked up by
@@ -25,20 +25,22 @@ from popsync.resources import Resources
 PEOPLE_COLUMNS = ("full_name", "birth_date", "birth_date_precision", "sex", "cmnd", "death_date")
 
 
-def linkage_key(batch: dict) -> str:
-    return f"register/{batch['register_sha256'][:16]}.linkage"
+def linkage_key(batch: dict, settings) -> str:
+    return f"register/{batch['register_sha256'][:16]}.linkage-{settings.fingerprint()[:16]}"
 
 
 def ensure_linkage_register(batch: dict, res: Resources) -> dict:
-    """Prepare the batch's register for linkage unless the work area has it already; adds the
-    key ``linkage_register`` (from the standardized register of ``stage_register``)."""
+    """Prepare the batch's register for linkage with the batch's settings unless the work area
+    has it already; adds the key ``linkage_register`` (from the standardized register)."""
     import matching
+    from popsync.pipeline.linkage import batch_settings
 
-    key = linkage_key(batch)
+    settings = batch_settings(batch, res)
+    key = linkage_key(batch, settings)
     folder = res.workarea.local_path(key)
     if not (folder / "snapshot.json").is_file():
         path = res.workarea.local_path(batch["register"])
-        prepared = matching.prepare_snapshot(register_parts(path))
+        prepared = matching.prepare_snapshot(register_parts(path), settings)
         partial = folder.with_name(folder.name + ".tmp")
         prepared.save(partial / "linker")
         del prepared

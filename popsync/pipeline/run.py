@@ -113,11 +113,14 @@ def run_source(
     run_date: dt.date | str,
     echo: bool = False,
     delivery: str | None = None,
+    linkage_settings: str | Path | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
 ) -> dict[str, Any]:
     """The main job for one extract: read, standardize, validate, link, validate, load.
     ``delivery``: what the file is a version of (default: its name)."""
-    batch = new_batch(source, input_path, population, run_date, delivery)
+    batch = new_batch(
+        source, input_path, population, run_date, delivery, linkage_settings=linkage_settings
+    )
     return run_batch(batch, res, echo, chunk_rows)
 
 
@@ -126,8 +129,9 @@ def run_all(
     samples: str | Path,
     run_date: dt.date | str | None = None,
     echo: bool = False,
+    linkage_settings: str | Path | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
 ) -> list[dict[str, Any]]:
     """``popsync run all``: every extract of a sample folder, one batch after the other."""
-    batches = plan_batches(samples, res.catalog, run_date)
+    batches = plan_batches(samples, res.catalog, run_date, linkage_settings=linkage_settings)
     return [run_batch(batch, res, echo, chunk_rows) for batch in batches]

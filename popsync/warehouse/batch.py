@@ -22,7 +22,7 @@ from popsync.core.contracts import (
     quarantine_rules,
 )
 from popsync.core.errors import UserError
-from popsync.core.privacy import mask_value
+from popsync.core.unique import require_unique_ids
 
 ARROW_TYPES = {
     TEXT: pa.string(),
@@ -181,20 +181,6 @@ def batch_keys(batch: Batch) -> pa.Table:
     ).reindex(columns=["record_id", "so_dinh_danh"])  # fmt: skip
     require_unique_ids(keys, "record_id", f"{batch.source} batch")
     return to_arrow(keys, {"record_id": "text", "so_dinh_danh": "text"}, {}, "keys")
-
-
-def require_unique_ids(frame: pd.DataFrame, column: str, what: str) -> None:
-    """A ``UserError`` (values masked) when ``column`` is missing, null or repeated."""
-    if column not in frame.columns:
-        raise UserError(f"{what}: missing column {column}")
-    ids = frame[column]
-    if ids.isna().any():
-        raise UserError(f"{what}: {int(ids.isna().sum())} rows without {column}")
-    duplicated = ids[ids.duplicated()]
-    if len(duplicated):
-        examples = (mask_value(column, value) for value in duplicated.unique()[:3])
-        raise UserError(f"{what}: {len(duplicated)} duplicated {column} values, e.g. "
-                        f"{', '.join(examples)}")  # fmt: skip
 
 
 def typed(frame: pd.DataFrame) -> pd.DataFrame:
