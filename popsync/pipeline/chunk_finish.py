@@ -141,7 +141,7 @@ def _load(batch, res: Resources, parts, batch_level) -> dict[str, Any]:
     later = [r.findings for r in batch_level.values()]
     later = pd.concat(later, ignore_index=True)
     per_row, batch_wide = later[later["record_id"].notna()], later[later["record_id"].isna()]
-    meta = dict(run_id=str(uuid.uuid4()), source=batch["source"], delivery=batch["delivery"],
+    meta = dict(run_id=batch.get("run_id") or str(uuid.uuid4()), source=batch["source"], delivery=batch["delivery"],
                 mode=batch.get("mode", "replace"), input_file=batch["input_path"],
                 input_sha256=batch["input_sha256"], run_date=as_date(batch["run_date"]))  # fmt: skip
 
@@ -168,6 +168,15 @@ def _load(batch, res: Resources, parts, batch_level) -> dict[str, Any]:
              "input_sha256": batch["register_sha256"], "run_date": batch["run_date"]},
             findings=lambda: area.read_parquet(batch["register_findings"]),
         )  # fmt: skip
+        if register_load.get("stale_people"):
+            from popsync.core.errors import UserError
+
+            raise UserError(
+                f"register {Path(batch['population']).name} is older than the one the database "
+                f"holds: {register_load['stale_people']:,} of its people have changed since "
+                "(a later snapshot was loaded); the batch was linked against people as they "
+                "no longer are. Run it with the current register snapshot."
+            )
         loaded = store.load_batch_chunks(header, chunks)
     counts = {name: loaded[f"rows_{name}"] for name in ("read", "loaded", "quarantined", "review")}
     return batch | {"run_id": meta["run_id"], "counts": counts, "version": loaded["version"],

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Any
 
 from popsync.pipeline.batch import in_folder, new_batch, plan_batches
 from popsync.pipeline.chunk_finish import finish_chunks
 from popsync.pipeline.chunks import DEFAULT_CHUNK_ROWS, plan_chunks, run_chunk
+from popsync.pipeline.lifecycle import close_run, fail_run, heartbeat, open_run
 from popsync.pipeline.recheck import stage_recheck
 from popsync.pipeline.stages import (
     batch_findings,
@@ -79,30 +81,38 @@ def run_batch(
     batch: dict[str, Any], res: Resources, echo: bool = False, chunk_rows: int = DEFAULT_CHUNK_ROWS
 ) -> dict[str, Any]:
     """Every stage on one batch, ``chunk_rows`` rows at a time (``pipeline.chunks``: memory is
-    bounded by the chunk, not the file), then its summary and report (a blocked batch leaves
-    its report too, then the error goes on)."""
+    bounded by the chunk, not the file), then its summary and report, inside the run's
+    lifecycle: the run is recorded (``open_run``) before any stage, so a database that cannot
+    be reached stops it at once; a stage's failure ends the record ``failed`` or ``blocked``
+    with its cause (``fail_run``; a blocked batch leaves its report too), then the error goes
+    on."""
     from expectations import BatchBlocked
     from popsync.report.progress import StageProgress
 
-    with StageProgress(batch["source"], RUN_STEPS, echo) as progress:
-        try:
-            progress.start("read")
-            batch = plan_chunks(batch, res, chunk_rows)
-            progress.done()
-            progress.start("link")
-            parts = [run_chunk(batch, res, entry["index"]) for entry in batch["chunks"]]
-            progress.done()
-            progress.start("load")
-            batch = finish_chunks(batch, res, parts)
-            progress.done()
-        except BatchBlocked as error:
-            report_blocked(batch, res, error)
-            raise
-        for stage in (stage_recheck, stage_status):
-            progress.start(stage_name(stage))
-            batch = stage(batch, res)
-            progress.done()
-    return finish_batch(batch, res, echo=echo)
+    batch = open_run(res, batch, owner_pid=os.getpid())
+    try:
+        with StageProgress(batch["source"], RUN_STEPS, echo) as progress:
+            try:
+                for step, work in (
+                    ("read", lambda b: plan_chunks(b, res, chunk_rows)),
+                    ("link", lambda b: b | {"parts": [run_chunk(b, res, e["index"])
+                                                      for e in b["chunks"]]}),
+                    ("load", lambda b: finish_chunks(b, res, b.pop("parts"))),
+                    ("recheck", lambda b: stage_recheck(b, res)),
+                    ("status", lambda b: stage_status(b, res)),
+                ):  # fmt: skip
+                    progress.start(step)
+                    heartbeat(res, batch, step)
+                    batch = work(batch)
+                    progress.done()
+            except BatchBlocked as error:
+                report_blocked(batch, res, error)
+                raise
+        close_run(res, batch)
+        return finish_batch(batch, res, echo=echo)
+    except BaseException as error:
+        fail_run(res, batch, error)
+        raise
 
 
 def run_source(
