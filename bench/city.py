@@ -111,8 +111,14 @@ def child(source: str, folder: Path, workdir: Path, url: str, chunk_rows: int) -
         "counts": batch["counts"],
         "seconds": seconds,
         "peak_bytes": peaks.process_peak_bytes(),
+        "cpu": sum(peaks.cpu_seconds.values()),
+        "load_average": os.getloadavg(),
         "stages": {
-            name: {"seconds": peaks.seconds[name], "peak_bytes": peaks.peak_bytes[name]}
+            name: {
+                "seconds": peaks.seconds[name],
+                "cpu": peaks.cpu_seconds[name],
+                "peak_bytes": peaks.peak_bytes[name],
+            }
             for name in peaks.seconds
         },  # fmt: skip
         "timings": batch["timings"],
