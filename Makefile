@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run serve test lint bench samples clean airflow
+.PHONY: run serve test test-slow lint bench samples clean airflow
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,11 @@ serve: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not slow"
+
+# End-to-end runs on real Airflow schedulers (LocalExecutor, CeleryExecutor), SFTP, browsers.
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q -m slow
 
 lint: $(STAMP)
 	$(BIN)/ruff check --fix .
@@ -43,6 +47,4 @@ clean:
 	rm -rf $(VENV) build *.egg-info .popsync
 
 airflow: $(STAMP)
-	mkdir -p .airflow
-	POPSYNC_HOME=$(CURDIR) AIRFLOW_HOME=$(CURDIR)/.airflow AIRFLOW_CONFIG=$(CURDIR)/airflow.cfg \
-		PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/airflow standalone
+	$(BIN)/python ops/airflow_local.py standalone
