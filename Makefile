@@ -37,11 +37,13 @@ samples: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -r bench/requirements.txt
+	$(BIN)/pip install --quiet --no-deps -r bench/requirements-nodeps.txt
 	$(BIN)/python bench/standardize.py
 	$(BIN)/python bench/match.py
 	$(BIN)/python bench/validate.py
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/febrl4.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .popsync
