@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run serve test lint bench samples clean airflow
+.PHONY: run serve test test-slow lint bench samples clean airflow
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,11 @@ serve: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not slow"
+
+# End-to-end runs on real Airflow schedulers (LocalExecutor, CeleryExecutor), SFTP, browsers.
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q -m slow
 
 lint: $(STAMP)
 	$(BIN)/ruff check --fix .
@@ -33,16 +37,16 @@ samples: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -r bench/requirements.txt
+	$(BIN)/pip install --quiet --no-deps -r bench/requirements-nodeps.txt
 	$(BIN)/python bench/standardize.py
 	$(BIN)/python bench/match.py
 	$(BIN)/python bench/validate.py
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/febrl4.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .popsync
 
 airflow: $(STAMP)
-	mkdir -p .airflow
-	POPSYNC_HOME=$(CURDIR) AIRFLOW_HOME=$(CURDIR)/.airflow AIRFLOW_CONFIG=$(CURDIR)/airflow.cfg \
-		PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/airflow standalone
+	$(BIN)/python ops/airflow_local.py standalone

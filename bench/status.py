@@ -12,9 +12,14 @@ recomputed):
 
 - ``load_batch`` (the load stage's work: checks, COPY, reconciliation, commit);
 - ``refresh_status(run_id=...)`` (what ``stage_status`` runs);
-- ``publish_status`` (the delta's Parquet, CSV and manifest, written and recorded).
+- ``publish_status`` (the delta's Parquet, CSV and manifest, written and recorded: its
+  ``write_delta``, on the same connection).
 
-    .venv/bin/python bench/status.py [--rows 1000000] [--people 1000000] [--no-others]
+Each in wall seconds and in CPU seconds (this process plus the PostgreSQL backend serving it,
+read from /proc when the server runs on this machine), with the load average: on a shared
+machine the wall time follows the other processes, the CPU time much less.
+
+    .venv/bin/python bench/status.py [--rows 1000000] [--people 1000000] [--no-others] [--profile]
 
 Runs in a new database on the server at POPSYNC_BENCH_DATABASE_URL (default
 postgresql://postgres@127.0.0.1:5432/test), dropped at the end.
@@ -35,11 +40,11 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _shared import temporary_database  # noqa: E402
 from load import synthesize  # noqa: E402
-from run import temporary_database  # noqa: E402
 
-from popsync import pipeline, warehouse  # noqa: E402
-from popsync.resources import Resources  # noqa: E402
+from popsync import warehouse  # noqa: E402
+from popsync.pipeline.status import write_delta  # noqa: E402
 
 EVENT = ["vaccination_date", "vaccination_date_precision", "dose_number", "vaccine",
          "lot_number", "site"]  # fmt: skip
@@ -96,16 +101,39 @@ def batch(run_id: str, source: str, rows: pd.DataFrame, sha: str, delivery: str)
     )  # fmt: skip
 
 
-def timed(what, *args, **kwargs):
-    started = time.perf_counter()
-    result = what(*args, **kwargs)
-    return result, time.perf_counter() - started
+class Clock:
+    """Wall seconds, and CPU seconds of this process and of the PostgreSQL backends that serve
+    it (read from /proc: the server runs on this machine): on a shared machine the wall time
+    moves with the load average, the CPU time much less."""
+
+    def __init__(self, *connections):
+        self.backends = [connection.get_backend_pid() for connection in connections]
+
+    def server_cpu(self) -> float:
+        total = 0.0
+        for pid in self.backends:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # the server runs elsewhere: no server CPU figure
+                return float("nan")
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
+
+    def timed(self, what, *args, **kwargs):
+        """(result, {"wall", "cpu"}): cpu is this process's plus the backends'."""
+        wall, client, server = time.perf_counter(), time.process_time(), self.server_cpu()
+        result = what(*args, **kwargs)
+        spent = {"wall": time.perf_counter() - wall,
+                 "cpu": time.process_time() - client + self.server_cpu() - server}  # fmt: skip
+        return result, spent
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--people", type=int, default=1_000_000)
+    parser.add_argument("--profile", action="store_true",
+                        help="profile the refresh and the publication (pyinstrument)")  # fmt: skip
     parser.add_argument("--no-others", dest="others", action="store_false",
                         help="only the vaccination table (no F0, no BHXH rows)")  # fmt: skip
     args = parser.parse_args()
@@ -118,46 +146,69 @@ def main() -> None:
     try:
         started = time.perf_counter()
         register, linked = synthesize(args.rows, args.people)
+        print(f"load average {load_average()} at the start")
         print(f"synthesized {len(linked):,} rows, {len(register):,} people "
               f"in {time.perf_counter() - started:.1f} s")  # fmt: skip
         store = warehouse.connect(url)
         store.migrate()
         store.load_register(register, {"run_id": "register"})
-        res = Resources.from_environment(database_url=url, workdir=feed / "work")
+        clock = Clock(store._db.conn)
         if args.others:
             for source, rows in others(linked).items():
-                loaded, seconds = timed(store.load_batch, batch(f"{source}-1", source, rows,
-                                                                "0f" * 32, f"{source}.csv"))  # fmt: skip
+                loaded, spent = clock.timed(store.load_batch, batch(
+                    f"{source}-1", source, rows, "0f" * 32, f"{source}.csv"))  # fmt: skip
                 done = store.refresh_status(run_id=f"{source}-1")
-                print(f"{source}: {loaded['rows_loaded']:,} rows loaded in {seconds:.1f} s, "
+                print(f"{source}: {loaded['rows_loaded']:,} rows loaded in {spent['wall']:.1f} s, "
                       f"{done['people']:,} people's status in {sum(done['timings'].values()):.1f} s")  # fmt: skip
-            pipeline.publish_status(res, feed / "out")
+            write_delta(store, feed / "out")
         figures = []
         for label, rows, sha in (("first version", linked, "5e" * 32),
                                  ("second version", second_version(linked), "6f" * 32)):  # fmt: skip
             run_id = f"vaccination-{len(figures) + 1}"
-            loaded, load_s = timed(store.load_batch, batch(run_id, "tiem_chung", rows, sha,
-                                                           "tiem_chung.csv"))  # fmt: skip
-            done, refresh_s = timed(store.refresh_status, run_id=run_id)
-            published, publish_s = timed(pipeline.publish_status, res, feed / "out")
-            ratio = (refresh_s + publish_s) / load_s
-            figures.append((label, load_s, refresh_s, publish_s, ratio))
+            loaded, load = clock.timed(store.load_batch, batch(run_id, "tiem_chung", rows, sha,
+                                                               "tiem_chung.csv"))  # fmt: skip
+            profiler = start_profiler() if args.profile else None
+            done, refresh = clock.timed(store.refresh_status, run_id=run_id)
+            published, publish = clock.timed(write_delta, store, feed / "out")
+            if profiler:
+                profiler.stop()
+                print(profiler.output_text(color=False, unicode=False))
+            figures.append((label, load, refresh, publish))
             print(f"\n{label}: {loaded['rows_loaded']:,} rows loaded, {loaded['rows_retired']:,} "
                   f"retired; {done['people']:,} people recomputed, {done['changed']:,} changed "
                   f"({done['became_fully_vaccinated']:,} became fully vaccinated); delta of "
-                  f"{published['people']:,} people")  # fmt: skip
-            print(f"  load_batch        {load_s:7.2f} s   (steps {loaded['timings']})")
-            print(f"  refresh_status    {refresh_s:7.2f} s   (steps {done['timings']})")
-            print(f"  publish_status    {publish_s:7.2f} s")
-            print(f"  status + publish = {ratio:.1%} of the load   (target <= 20%)")
+                  f"{published['people']:,} people; load average {load_average()}")  # fmt: skip
+            print(f"  load_batch        {load['wall']:7.2f} s  cpu {load['cpu']:6.2f} s  "
+                  f"(steps {loaded['timings']})")  # fmt: skip
+            print(f"  refresh_status    {refresh['wall']:7.2f} s  cpu {refresh['cpu']:6.2f} s  "
+                  f"(steps {done['timings']})")  # fmt: skip
+            print(f"  publish_status    {publish['wall']:7.2f} s  cpu {publish['cpu']:6.2f} s")
+            for what in ("wall", "cpu"):
+                share = (refresh[what] + publish[what]) / load[what]
+                print(f"  status + publish = {share:.1%} of the load ({what})   (target <= 20%)")
         store.close()
     finally:
         drop()
         shutil.rmtree(feed, ignore_errors=True)
     print()
-    for label, load_s, refresh_s, publish_s, ratio in figures:
-        print(f"{label:<15} load {load_s:6.2f} s | status {refresh_s:5.2f} s + publish "
-              f"{publish_s:5.2f} s = {ratio:.1%} of the load")  # fmt: skip
+    for label, load, refresh, publish in figures:
+        for what in ("wall", "cpu"):
+            share = (refresh[what] + publish[what]) / load[what]
+            print(f"{label:<15} {what:<4} load {load[what]:6.2f} s | status {refresh[what]:5.2f} s "
+                  f"+ publish {publish[what]:5.2f} s = {share:.1%} of the load")  # fmt: skip
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def start_profiler():
+    """pyinstrument (bench/requirements.txt) over the refresh and the publication."""
+    from pyinstrument import Profiler
+
+    profiler = Profiler()
+    profiler.start()
+    return profiler
 
 
 if __name__ == "__main__":

@@ -4,8 +4,9 @@ of a generated set (``popsync generate`` writes ``truth/<source>_links.csv``), a
 Generates the set (or reuses ``bench/out/truth_p<N>_s<seed>/``), runs every extract through the
 whole job into an embedded database (``popsync run all``), then compares
 (``popsync.pipeline.status_truth.compare_with_truth``): the share of people whose status is the
-same, and each difference by its explanation (a row in review, a row left unlinked, a wrong
-link, none). Then decides the review queue as a steward who knew the truth would, and compares
+same, and each difference by its explanation, person by person (a row in review, a row left
+unlinked: only when deciding those rows as the truth would gives the person their true status;
+else a wrong link, or none), printed with the rows behind it. Then decides the review queue as a steward who knew the truth would, and compares
 again: what is left is the rows the linker could not link.
 
     .venv/bin/python bench/status_truth.py [--people 20000] [--seed 11] [--database-url URL]
@@ -56,6 +57,10 @@ def main() -> None:
               f"{found['people_with_events']:,} with any event)")  # fmt: skip
         print(f"  differences: {json.dumps(found['differences'])}")
         print(f"  by field: {json.dumps(found['fields'])}")
+        print("  person by person (ID masked): explanation, fields that differ, rows behind it")
+        for person in found["people_differing"]:
+            print(f"    {person['person']}  {person['explanation']:<11} "
+                  f"{', '.join(person['fields'])}  [{'; '.join(person['rows'])}]")  # fmt: skip
 
 
 if __name__ == "__main__":

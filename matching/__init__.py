@@ -1,6 +1,15 @@
 """Record linkage of extracts to the population register (Fellegi-Sunter, settings as data)."""
 
 from matching.config import LinkageSettings, load_settings
-from matching.engine import LinkResult, RegisterError, link
+from matching.engine import LinkResult, RegisterError, link, train
+from matching.model import Model
 
-__all__ = ["LinkResult", "LinkageSettings", "RegisterError", "link", "load_settings"]
+__all__ = [
+    "LinkResult",
+    "LinkageSettings",
+    "Model",
+    "RegisterError",
+    "link",
+    "load_settings",
+    "train",
+]

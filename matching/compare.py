@@ -44,6 +44,17 @@ def ids_near(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return result
 
 
+def one_digit_apart(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Non-negative numbers that differ in exactly one decimal digit (1988/1989, 1978/1988)."""
+    diff = np.abs(a - b)
+    result = (a >= 0) & (b >= 0) & (diff > 0)
+    at = np.nonzero(result)[0]
+    da = (a[at, None] // POW10) % 10
+    db = (b[at, None] // POW10) % 10
+    result[at] = (da != db).sum(axis=1) == 1
+    return result
+
+
 class Comparer:
     """Computes level indices for pairs; Jaro-Winkler runs once per distinct value pair."""
 
@@ -77,8 +88,13 @@ class Comparer:
                 hit[both] = better(value, level.threshold)
         elif level.kind == "id_near":
             hit = ids_near(a, b)
+        elif level.kind == "one_digit":
+            hit = one_digit_apart(a, b)
         else:  # abs_diff_le
             hit = both & (np.abs(a - b) <= level.threshold)
+        for column in level.also_equal:
+            hit &= self.prep.left[column][li] == self.prep.right[column][ri]
+            hit &= self.prep.left[column][li] >= 0
         if level.if_either:
             hit &= (self.prep.left[level.if_either][li] > 0) | (
                 self.prep.right[level.if_either][ri] > 0
@@ -92,9 +108,18 @@ class Comparer:
             out[:, column] = self._levels(comparison, li, ri)
         return out
 
+    def _testable(self, comparison: Comparison, li: np.ndarray, ri: np.ndarray) -> np.ndarray:
+        """Pairs for which at least one level has its values on both sides."""
+        out = np.zeros(len(li), dtype=bool)
+        for level in comparison.levels:
+            out |= (self.prep.left[level.left_column][li] >= 0) & (
+                self.prep.right[level.right_column][ri] >= 0
+            )
+        return out
+
     def _levels(self, comparison: Comparison, li: np.ndarray, ri: np.ndarray) -> np.ndarray:
         result = np.full(len(li), len(comparison.levels), dtype=np.int8)
-        null = np.zeros(len(li), dtype=bool)
+        null = ~self._testable(comparison, li, ri)
         for column in comparison.null_if_missing:
             null |= (self.prep.left[column][li] < 0) | (self.prep.right[column][ri] < 0)
         for column in comparison.null_unless_equal:

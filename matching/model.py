@@ -8,7 +8,9 @@ levels with a ``tf_column`` are adjusted by the register frequency of the agreed
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -16,21 +18,33 @@ from matching.blocking import block
 from matching.compare import Comparer
 from matching.config import Comparison, LinkageSettings
 from matching.prepare import Prepared
+from popsync.core.errors import UserError
 
 _FLOOR = 1e-6
 
 
 @dataclass
 class Model:
+    """m and u per comparison level, learnt once (per register snapshot and source) and reused:
+    ``save``/``load`` as JSON. Term frequencies and the prior come from the register being
+    linked, so a model is only valid with the settings it was trained with (``fingerprint``)."""
+
     comparisons: tuple[Comparison, ...]
     m: list[np.ndarray]
     u: list[np.ndarray]
-    log2_prior: float
-    tf: dict[str, np.ndarray]
+    fingerprint: str
+    link_rate: float
     tf_min: float
-    lambdas: dict[str, float]
+    lambdas: dict[str, float] = field(default_factory=dict)
+    about: dict = field(default_factory=dict)
 
-    def weights(self, levels: np.ndarray, prep: Prepared, ri: np.ndarray) -> np.ndarray:
+    def log2_prior(self, n_right: int) -> float:
+        lam = self.link_rate / max(n_right, 1)
+        return float(np.log2(lam / (1 - lam)))
+
+    def weights(
+        self, levels: np.ndarray, prep: Prepared, ri: np.ndarray, tf: dict[str, np.ndarray]
+    ) -> np.ndarray:
         """(pairs x comparisons) match weights in bits (0 for null levels)."""
         out = np.zeros(levels.shape, dtype=np.float32)
         for c, comparison in enumerate(self.comparisons):
@@ -40,17 +54,25 @@ class Model:
                 if level.tf_column is None:
                     continue
                 at = np.nonzero(idx == index)[0]
-                tf = self.tf[level.tf_column]
-                value_tf = np.maximum(tf[prep.right[level.tf_column][ri[at]]], self.tf_min)
+                shares = tf[level.tf_column]
+                value_tf = np.maximum(shares[prep.right[level.tf_column][ri[at]]], self.tf_min)
                 # The level's weight, moved by how much rarer than average the agreed value is
                 # (the average being the chance that two random register values agree).
-                column[at] += np.log2(np.square(tf).sum() / value_tf)
+                column[at] += np.log2(np.square(shares).sum() / value_tf)
             out[:, c] = column
         return out
 
+    def term_frequencies(self, prep: Prepared) -> dict[str, np.ndarray]:
+        columns = {lv.tf_column for c in self.comparisons for lv in c.levels if lv.tf_column}
+        return {column: prep.term_frequencies(column) for column in columns}
+
     def to_dict(self) -> dict:
         return {
-            "log2_prior": round(self.log2_prior, 3),
+            "format": "popsync-linkage-model/1",
+            "settings_fingerprint": self.fingerprint,
+            "link_rate": self.link_rate,
+            "tf_min": self.tf_min,
+            "about": self.about,
             "em_lambda": {name: round(value, 6) for name, value in self.lambdas.items()},
             "comparisons": {
                 comparison.name: {
@@ -60,6 +82,49 @@ class Model:
                 for c, comparison in enumerate(self.comparisons)
             },
         }
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(self.to_dict(), ensure_ascii=False, indent=1)
+        partial = path.with_name(path.name + ".partial")
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path, settings: LinkageSettings) -> Model:
+        """The model saved at ``path``; a ``UserError`` when it was trained with other settings."""
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise UserError(f"cannot read the linkage model {path}: {error}") from error
+        return cls.from_dict(data, settings, where=str(path))
+
+    @classmethod
+    def from_dict(cls, data: dict, settings: LinkageSettings, where: str = "") -> Model:
+        if not isinstance(data, dict) or data.get("settings_fingerprint") != settings.fingerprint():
+            found = data.get("settings_fingerprint") if isinstance(data, dict) else None
+            raise UserError(
+                f"the linkage model {where} was trained with other settings ({found}, these are "
+                f"{settings.fingerprint()}): train it again (popsync train)"
+            )
+        tables = data["comparisons"]
+        m, u = [], []
+        for comparison in settings.comparisons:
+            levels = [tables[comparison.name][name] for name in comparison.level_names]
+            m.append(np.array([level["m"] for level in levels]))
+            u.append(np.array([level["u"] for level in levels]))
+        return cls(
+            comparisons=settings.comparisons,
+            m=m,
+            u=u,
+            fingerprint=data["settings_fingerprint"],
+            link_rate=float(data["link_rate"]),
+            tf_min=float(data["tf_min"]),
+            lambdas=dict(data.get("em_lambda", {})),
+            about=dict(data.get("about", {})),
+        )
 
 
 def _with_null(table: np.ndarray) -> np.ndarray:
@@ -153,7 +218,7 @@ def initial_m(comparisons: tuple[Comparison, ...]) -> list[np.ndarray]:
     ]
 
 
-def train(prep: Prepared, comparer: Comparer, settings: LinkageSettings) -> Model:
+def estimate(prep: Prepared, comparer: Comparer, settings: LinkageSettings) -> Model:
     rng = np.random.default_rng(settings.seed)
     comparisons = settings.comparisons
     u = estimate_u(prep, comparer, settings, rng)
@@ -180,14 +245,13 @@ def train(prep: Prepared, comparer: Comparer, settings: LinkageSettings) -> Mode
         _normalise(np.mean(found, axis=0)) if found else start[c]
         for c, found in enumerate(estimates)
     ]
-    tf_columns = {level.tf_column for c in comparisons for level in c.levels if level.tf_column}
-    lam = settings.link_rate / max(prep.n_right, 1)
     return Model(
         comparisons=comparisons,
         m=m_final,
         u=u,
-        log2_prior=float(np.log2(lam / (1 - lam))),
-        tf={column: prep.term_frequencies(column) for column in tf_columns},
+        fingerprint=settings.fingerprint(),
+        link_rate=settings.link_rate,
         tf_min=settings.tf_min,
         lambdas=lambdas,
+        about={"register_rows": prep.n_right, "extract_rows": prep.n_left},
     )

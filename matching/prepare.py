@@ -1,7 +1,17 @@
 """Aligned integer columns of the extract (left) and the register (right).
 
 Strings are factorized over both sides together, so equality is an integer test and string
-similarity is computed once per distinct pair of values. Every column uses -1 for null.
+similarity is computed once per distinct pair of values. Columns that one level or blocking
+rule compares with each other (``left``/``right``) share one dictionary, so that a code means
+the same text in both. Every column uses -1 for null.
+
+From a standardized frame: ``id12``/``id9`` (the register's ``person_id``/``cmnd``, the
+extract's ``id_number``), ``id_birth_year``/``id_sex`` (what a 12-digit ID encodes), ``dob``
+(days, day precision only), ``dob_ymd`` (yyyymmdd), ``dob_swapped``, ``birth_year``,
+``birth_md`` (mmdd), ``dob_imprecise``, ``sex``, ``id_year_if_undeclared`` and
+``id_sex_if_undeclared`` (what the ID encodes, where the row declares no birth year or sex), the name, phone and address columns of
+``STRING_COLUMNS``. Any other text column the settings declare is taken as it is (trimmed and
+lower-cased).
 """
 
 from __future__ import annotations
@@ -13,19 +23,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from popsync.core import domain
+from popsync.core.errors import UserError
+
 STRING_COLUMNS = (
-    "family_name",
-    "middle_name",
-    "given_name",
-    "family_key",
-    "middle_key",
-    "given_key",
-    "name_key",
-    "name_sorted_key",
-    "phone",
-    "province_code",
-    "district_code",
-    "ward_code",
+    *("family_name", "middle_name", "given_name", "family_key", "middle_key", "given_key"),
+    *("name_key", "name_sorted_key", "phone", "province_code", "district_code", "ward_code"),
     "admin_scheme",
 )
 # Days are counted from 1 Jan of year 1, so that every date is >= 0 (-1 means null).
@@ -38,14 +41,8 @@ class Prepared:
     right: dict[str, np.ndarray]
     vocab: dict[str, np.ndarray]
     person_ids: pa.Array
-
-    @property
-    def n_left(self) -> int:
-        return len(self.left["id12"])
-
-    @property
-    def n_right(self) -> int:
-        return len(self.right["id12"])
+    n_left: int
+    n_right: int
 
     def term_frequencies(self, column: str) -> np.ndarray:
         """Share of register rows holding each value code of ``column``."""
@@ -58,6 +55,11 @@ def _strings(frame: pd.DataFrame, column: str) -> pd.Series:
     if column not in frame.columns:
         return pd.Series(pd.NA, index=frame.index, dtype="string")
     values = frame[column].astype("string")
+    return values.mask(values == "")
+
+
+def _plain_text(frame: pd.DataFrame, column: str) -> pd.Series:
+    values = frame[column].astype("string").str.strip().str.lower()
     return values.mask(values == "")
 
 
@@ -101,7 +103,8 @@ def _date_values(frame: pd.DataFrame, column: str) -> np.ndarray:
 
 
 def _dates(frame: pd.DataFrame, side: dict[str, np.ndarray]) -> None:
-    """Birth date as days (day precision only), its day/month swap, year and imprecision.
+    """Birth date as days (day precision only), yyyymmdd, its day/month swap, year, mmdd and
+    imprecision.
 
     Null is -1 like every other column. Days count from 1 Jan of year 1, so that no real date
     can be negative and be taken for a null by the ``>= 0`` tests of blocking and comparisons
@@ -121,6 +124,8 @@ def _dates(frame: pd.DataFrame, side: dict[str, np.ndarray]) -> None:
     year_only = (precision == "year").fillna(False).to_numpy(bool)
     precise = has & ~year_only
     side["dob"] = np.where(precise, days, -1)
+    side["dob_ymd"] = np.where(precise, year * 10000 + month * 100 + day, -1)
+    side["birth_md"] = np.where(precise, month * 100 + day, -1)
     if "birth_year" in frame.columns:
         birth_year = (
             pd.to_numeric(frame["birth_year"], errors="coerce").fillna(-1).to_numpy(np.int64)
@@ -138,6 +143,22 @@ def _dates(frame: pd.DataFrame, side: dict[str, np.ndarray]) -> None:
         year_only | ((day == 1) & (month == 1)) | _flagged(frame, "birth_date:placeholder")
     )
     side["dob_imprecise"] = np.where(imprecise, 1, -1)
+    side["birth_md"] = np.where(imprecise, -1, side["birth_md"])  # 01/01: no day and month
+
+
+def _id_facts(side: dict[str, np.ndarray]) -> None:
+    """What a 12-digit ID encodes: birth year (century digit + 2 digits) and sex (0 M, 1 F)."""
+    century = np.full(10, -1, dtype=np.int64)
+    sex = np.full(10, -1, dtype=np.int64)
+    for digit, (start, code) in domain.id_century_sex().items():
+        century[int(digit)] = start
+        sex[int(digit)] = 0 if code == "M" else 1
+    ids = side["id12"]
+    has = ids >= 0
+    digit = np.where(has, (ids // 10**8) % 10, 0)
+    years = (ids // 10**6) % 100
+    side["id_birth_year"] = np.where(has & (century[digit] >= 0), century[digit] + years, -1)
+    side["id_sex"] = np.where(has, sex[digit], -1)
 
 
 def _side(
@@ -153,26 +174,74 @@ def _side(
         side["id12"] = _digits(ids, 12)
         side["id9"] = _digits(ids, 9)
         side["id_any"] = np.where((side["id12"] >= 0) | (side["id9"] >= 0), 1, -1)
+    _id_facts(side)
     _dates(frame, side)
     sex = _strings(frame, "sex")
     side["sex"] = np.select([(sex == "M").fillna(False), (sex == "F").fillna(False)], [0, 1], -1)
+    # What the ID encodes stands in for a birth year or sex the row does not declare only.
+    side["id_year_if_undeclared"] = np.where(side["birth_year"] < 0, side["id_birth_year"], -1)
+    side["id_sex_if_undeclared"] = np.where(side["sex"] < 0, side["id_sex"], -1)
     strings = {column: _strings(frame, column) for column in STRING_COLUMNS if column in columns}
     if "name_sorted_key" in columns:
         strings["name_sorted_key"] = _sorted_tokens(_strings(frame, "name_key"))
     return side, strings
 
 
-def prepare(extract: pd.DataFrame, register: pd.DataFrame, columns: set[str]) -> Prepared:
-    """Prepared sides; of the string columns only those in ``columns`` are factorized."""
+def _text_side(frame: pd.DataFrame, columns: set[str], what: str) -> dict[str, pd.Series]:
+    missing = sorted(column for column in columns if column not in frame.columns)
+    if missing:
+        raise UserError(
+            f"the linkage settings compare {', '.join(missing)}, which the {what} lacks "
+            f"(its columns: {', '.join(map(str, frame.columns))})"
+        )
+    return {column: _plain_text(frame, column) for column in columns}
+
+
+def dictionary_groups(pairs: list[tuple[str, str]], columns: list[str]) -> list[list[str]]:
+    """Columns in groups that must share one dictionary: those compared with each other."""
+    group = {column: {column} for column in columns}
+    for left, right in pairs:
+        if left in group and right in group and group[left] is not group[right]:
+            merged = group[left] | group[right]
+            for column in merged:
+                group[column] = merged
+    seen, out = set(), []
+    for column in columns:
+        if id(group[column]) not in seen:
+            seen.add(id(group[column]))
+            out.append([c for c in columns if c in group[column]])
+    return out
+
+
+def prepare(
+    extract: pd.DataFrame,
+    register: pd.DataFrame,
+    columns: set[str],
+    text_columns: set[str] = frozenset(),
+    cross_pairs: list[tuple[str, str]] = (),
+) -> Prepared:
+    """Prepared sides; of the string columns only those in ``columns`` are factorized.
+    ``text_columns`` are taken from the frames as they are; ``cross_pairs`` are the (left,
+    right) columns compared with each other."""
     left, left_strings = _side(extract, register=False, columns=columns)
     right, right_strings = _side(register, register=True, columns=columns)
+    text = set(text_columns) & columns
+    left_strings.update(_text_side(extract, text, "extract"))
+    right_strings.update(_text_side(register, text, "register"))
     vocab = {}
     n_left = len(extract)
-    for column in (c for c in STRING_COLUMNS if c in columns):
-        both = pd.concat([left_strings[column], right_strings[column]], ignore_index=True)
+    names = [c for c in STRING_COLUMNS if c in columns] + sorted(text - set(STRING_COLUMNS))
+    for group in dictionary_groups(list(cross_pairs), names):
+        parts = [left_strings[c] for c in group] + [right_strings[c] for c in group]
+        both = pd.concat(parts, ignore_index=True)
         codes, uniques = pd.factorize(both, use_na_sentinel=True)
         codes = codes.astype(np.int64)
-        left[column], right[column] = codes[:n_left], codes[n_left:]
-        vocab[column] = np.asarray(uniques, dtype=object)
+        values = np.asarray(uniques, dtype=object)
+        n_right = len(register)
+        for index, column in enumerate(group):
+            left[column] = codes[index * n_left : (index + 1) * n_left]
+            start = len(group) * n_left + index * n_right
+            right[column] = codes[start : start + n_right]
+            vocab[column] = values
     person_ids = pa.array(_strings(register, "person_id"), type=pa.large_string())
-    return Prepared(left=left, right=right, vocab=vocab, person_ids=person_ids)
+    return Prepared(left, right, vocab, person_ids, n_left, len(register))

@@ -101,12 +101,29 @@ def standardize(source, input_path, out_path):
         _fail(error)
 
 
-@main.command()
-@click.option(
-    "--population", type=click.Path(path_type=Path), required=True, help="Register file (dan_cu)."
+_POPULATION = click.option(
+    "--population",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Register file (dan_cu), or any table with --settings mapping its columns.",
 )
-@click.option("--extract", "extract_path", type=click.Path(path_type=Path), required=True)
-@click.option("--source", type=EXTRACT_CHOICE, required=True)
+_EXTRACT = click.option("--extract", "extract_path", type=click.Path(path_type=Path), required=True)
+_SOURCE = click.option(
+    "--source",
+    type=EXTRACT_CHOICE,
+    help="The extract's source; without it, the settings' 'tables' section maps two plain tables.",
+)
+_SETTINGS = click.option(
+    "--settings",
+    type=EXISTING_FILE,
+    help="Linkage settings (YAML/JSON); default: matching/settings/default.yaml.",
+)
+
+
+@main.command()
+@_POPULATION
+@_EXTRACT
+@_SOURCE
 @click.option(
     "--out",
     "out_path",
@@ -114,12 +131,9 @@ def standardize(source, input_path, out_path):
     required=True,
     help="Ends in .csv or .parquet.",
 )
-@click.option(
-    "--settings",
-    type=EXISTING_FILE,
-    help="Linkage settings (YAML/JSON); default: matching/settings/default.yaml.",
-)
-def match(population, extract_path, source, out_path, settings):
+@_SETTINGS
+@click.option("--model", "model_path", type=EXISTING_FILE, help="A model from 'popsync train'.")
+def match(population, extract_path, source, out_path, settings, model_path):
     """Link every extract row to one person of the register, to review, or to no one."""
     from popsync import pipeline
 
@@ -132,9 +146,30 @@ def match(population, extract_path, source, out_path, settings):
             out_path,
             settings_path=settings,
             echo=True,
+            model_path=model_path,
         )
     except UserError as error:
         _fail(error)
+
+
+@main.command()
+@_POPULATION
+@_EXTRACT
+@_SOURCE
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The model's JSON file.")  # fmt: skip
+@_SETTINGS
+def train(population, extract_path, source, out_path, settings):
+    """Estimate the linkage model (m and u) once, for 'popsync match --model'."""
+    from popsync import pipeline
+
+    try:
+        path = pipeline.train_files(
+            _resources().catalog, population, extract_path, source, out_path, settings
+        )
+    except UserError as error:
+        _fail(error)
+    click.echo(f"model written to {path}")
 
 
 @main.command()
@@ -186,8 +221,17 @@ def validate(source, input_path, population, out_dir, run_date):
     help="What the file is a version of (default: its file name): a later file of the same "
     "batch replaces this one whole.",
 )
+@click.option(
+    "--settings",
+    "linkage_settings",
+    type=EXISTING_FILE,
+    help="Linkage settings (YAML/JSON); default: the source's, else the shipped ones.",
+)
 @_database_options("Where intermediate files, reports and the embedded database go.")
-def run(source, input_path, population, samples, run_date, delivery, database_url, workdir):
+def run(
+    source, input_path, population, samples, run_date, delivery, linkage_settings, database_url,
+    workdir,
+):  # fmt: skip
     """The main job: read, standardize, validate, link, validate, load."""
     from popsync import pipeline
 
@@ -198,10 +242,16 @@ def run(source, input_path, population, samples, run_date, delivery, database_ur
                 raise UserError("'popsync run all' needs --samples DIR")
             if delivery is not None:
                 raise UserError("--batch names one file's delivery: not with 'run all'")
-            pipeline.run_all(res, samples, run_date=run_date, echo=True)
+            if linkage_settings is not None:
+                _check_settings(linkage_settings)
+            pipeline.run_all(
+                res, samples, run_date=run_date, echo=True, linkage_settings=linkage_settings
+            )
         else:
             if input_path is None or population is None:
                 raise UserError(f"'popsync run {source}' needs --input and --population")
+            if linkage_settings is not None:
+                _check_settings(linkage_settings)
             pipeline.run_source(
                 res,
                 source,
@@ -210,9 +260,17 @@ def run(source, input_path, population, samples, run_date, delivery, database_ur
                 run_date=run_date or dt.date.today(),
                 echo=True,
                 delivery=delivery,
+                linkage_settings=linkage_settings,
             )
     except UserError as error:
         _fail(error)
+
+
+def _check_settings(path: Path) -> None:
+    """Settings errors before any stage runs."""
+    import matching
+
+    matching.load_settings(path)
 
 
 from popsync.cli_pull import backfill, pull, rerun  # noqa: E402 (pulling extracts)
@@ -246,10 +304,14 @@ def publish(out_dir, since, database_url, workdir):
         done = pipeline.publish_status(res, out_dir, since=since)
     except UserError as error:
         _fail(error)
-    click.echo(
-        f"published {done['people']:,} people whose status changed "
-        f"(refreshes {done['since_seq'] + 1}-{done['through_seq']}): {done['path']}"
-    )
+    if done["through_seq"] > done["since_seq"]:
+        window = f"{done['people']:,} people whose status changed (refreshes " \
+                 f"{done['since_seq'] + 1}-{done['through_seq']})"  # fmt: skip
+    else:
+        window = f"an empty delta: no status changed since refresh {done['since_seq']}" + (
+            " (the last one published)" if since is None else ""
+        )
+    click.echo(f"published {window}: {done['path']}")
 
 
 if __name__ == "__main__":

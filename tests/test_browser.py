@@ -109,7 +109,8 @@ def test_a_steward_works_the_batches_and_the_queue(page, served, tmp_path):
     page.select_option("#review-filters select[name=reason]", "several_candidates")
     page.click("#review-filters button[type=submit]")
     page.wait_for_url("**reason=several_candidates**")
-    assert waiting(page) == 5
+    before = waiting(page)  # the sample run's rows with several candidates
+    assert before >= 2
     first = page.locator("article.review-row").first
     assert first.locator("td.agree-full").count() > 0 and first.locator("td.agree-none").count() > 0
     assert first.locator("svg.waterfall").count() == 2
@@ -127,13 +128,13 @@ def test_a_steward_works_the_batches_and_the_queue(page, served, tmp_path):
     page.keyboard.press("Enter")
     page.wait_for_selector(".flash")
     assert "liên kết với ứng viên #1" in page.inner_text(".flash")
-    assert waiting(page) == 4
+    assert waiting(page) == before - 1
     shot(page, "06_review_decided")
     page.screenshot(path=str(SHOTS / "06b_review_decided_top.png"))
     # undo from the keyboard
     page.keyboard.press("u")
     page.wait_for_selector(".flash >> text=trở lại hàng chờ duyệt")
-    assert waiting(page) == 5
+    assert waiting(page) == before
     assert page.locator("#recent tr.undone").count() == 1
     shot(page, "07_review_undone")
 

@@ -1,4 +1,7 @@
-"""The Airflow DAGs parse, wire the pipeline stages in order, and run end to end."""
+"""The DAGs, one per declared source: parsed (steps in order, gates without retries, I/O with
+backoff, a timeout on every task, schedules, no required Param) and run in-process
+(``airflow dags test``) on the embedded database. The real schedulers are in
+``test_airflow_local.py`` and ``test_airflow_celery.py`` (slow)."""
 
 from __future__ import annotations
 
@@ -13,94 +16,120 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 AIRFLOW = Path(sys.executable).with_name("airflow")
+EXTRACT_STEPS = ["pull", "file.standardize", "file.validate_pre", "file.link",
+                 "file.validate_post", "file.load", "file.report", "publish_status", "outcome"]  # fmt: skip
 
 
-def _airflow_env(home: Path) -> dict[str, str]:
-    return {
-        **os.environ,
+def _airflow_env(home: Path, **more: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POPSYNC_")}
+    return env | {
         "AIRFLOW_HOME": str(home),
         "AIRFLOW_CONFIG": str(REPO / "airflow.cfg"),
         "POPSYNC_HOME": str(REPO),
+        "PYTHONPATH": str(REPO),
         "PATH": f"{AIRFLOW.parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        **more,
     }
 
 
 @pytest.fixture(scope="module")
 def airflow_home(tmp_path_factory) -> Path:
     home = tmp_path_factory.mktemp("airflow_home")
-    migrate = subprocess.run(
-        [str(AIRFLOW), "db", "migrate"],
-        env=_airflow_env(home),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    migrate = subprocess.run([str(AIRFLOW), "db", "migrate"], env=_airflow_env(home),
+                             capture_output=True, text=True, timeout=300)  # fmt: skip
     assert migrate.returncode == 0, migrate.stderr[-3000:]
     return home
 
 
-def test_dag_file_parses_with_every_stage_in_order(airflow_home):
-    script = """
+PARSE = """
 import json
 from airflow.dag_processing.dagbag import DagBag
+from airflow.sdk import AssetOrTimeSchedule
 bag = DagBag(dag_folder="dags")
-dag = bag.get_dag("popsync_sync")
-order = [t.task_id for t in dag.topological_sort()]
-print(json.dumps({"errors": {k: str(v) for k, v in bag.import_errors.items()}, "order": order}))
+out = {"errors": {k: str(v) for k, v in bag.import_errors.items()}, "dags": {}}
+for dag in bag.dags.values():
+    tasks = {}
+    for t in dag.topological_sort():
+        tasks[t.task_id] = {"retries": t.retries, "backoff": bool(t.retry_exponential_backoff),
+                            "timeout": t.execution_timeout.total_seconds() if t.execution_timeout else None,
+                            "outlets": [a.name for a in t.outlets], "trigger_rule": getattr(t.trigger_rule, "value", t.trigger_rule)}
+    schedule = dag.timetable
+    out["dags"][dag.dag_id] = {
+        "order": list(tasks), "tasks": tasks, "params": {k: dag.params[k] for k in dag.params},
+        "assets": sorted(a.name for a in schedule.asset_condition.objects) if isinstance(schedule, AssetOrTimeSchedule) else None,
+        "timetable": type(getattr(schedule, "timetable", schedule)).__name__,
+    }
+print(json.dumps(out, default=str))
 """
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=REPO,
-        env=_airflow_env(airflow_home),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+
+
+@pytest.fixture(scope="module")
+def parsed(airflow_home) -> dict:
+    done = subprocess.run([sys.executable, "-c", PARSE], cwd=REPO, env=_airflow_env(airflow_home),
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
-    parsed = json.loads(done.stdout.strip().splitlines()[-1])
-    assert parsed["errors"] == {}
-    assert parsed["order"] == [
-        "plan",
-        "register",
-        "standardize",
-        "validate_pre",
-        "link",
-        "validate_post",
-        "load",
-        "recheck",
-        "status",
-        "finish_batch",
-    ]
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found["errors"] == {}
+    return found["dags"]
 
 
-def test_dag_run_loads_every_sample_extract_like_the_cli(airflow_home, tmp_path):
-    workdir = tmp_path / "work"
-    conf = {"samples": str(REPO / "data_samples"), "workdir": str(workdir)}
-    done = subprocess.run(
-        [str(AIRFLOW), "dags", "test", "popsync_sync", "2023-01-15", "-c", json.dumps(conf)],
-        cwd=REPO,
-        env={k: v for k, v in _airflow_env(airflow_home).items() if k != "POPSYNC_DATABASE_URL"},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+def test_one_dag_per_declared_source_with_its_steps_in_order(parsed):
+    assert sorted(parsed) == ["f0_sync", "population_register_sync", "social_insurance_sync",
+                              "vaccination_sync"]  # fmt: skip
+    assert parsed["population_register_sync"]["order"] == ["pull", "validate", "load"]
+    for dag_id in ("vaccination_sync", "f0_sync", "social_insurance_sync"):
+        assert parsed[dag_id]["order"] == EXTRACT_STEPS
+
+
+def test_gates_never_retry_io_retries_with_backoff_and_every_task_has_a_timeout(parsed):
+    for dag_id, dag in parsed.items():
+        for task_id, task in dag["tasks"].items():
+            assert task["timeout"] and task["timeout"] > 0, (dag_id, task_id)
+            step = task_id.removeprefix("file.")
+            if step in ("validate_pre", "validate_post", "validate", "outcome"):
+                assert task["retries"] == 0, (dag_id, task_id)
+            else:
+                assert task["retries"] >= 3 and task["backoff"], (dag_id, task_id)
+
+
+def test_extracts_run_daily_and_when_the_register_changes_and_need_no_params(parsed):
+    assert parsed["population_register_sync"]["timetable"] == "CronTriggerTimetable"
+    assert parsed["population_register_sync"]["tasks"]["load"]["outlets"] == ["popsync_register"]
+    tables = {"vaccination_sync": "popsync_vaccination_dose", "f0_sync": "popsync_f0_case",
+              "social_insurance_sync": "popsync_social_insurance_period"}  # fmt: skip
+    for dag_id, table in tables.items():
+        dag = parsed[dag_id]
+        assert dag["assets"] == ["popsync_register"] and dag["timetable"] == "CronTriggerTimetable"
+        assert dag["tasks"]["file.load"]["outlets"] == [table]  # its own table only
+        assert dag["tasks"]["publish_status"]["outlets"] == ["popsync_person_status"]
+        assert dag["tasks"]["publish_status"]["trigger_rule"] == "all_done"
+    for dag in parsed.values():
+        assert dag["params"] == {}  # nothing to fill in: the Trigger button is never disabled
+
+
+def test_dags_test_pulls_the_landing_folder_into_the_embedded_database(airflow_home, tmp_path):
+    sys.path.insert(0, str(REPO / "ops"))
+    import airflow_local
+
+    landing, workdir = tmp_path / "landing", tmp_path / "work"
+    airflow_local.seed_landing(landing)
+    env = _airflow_env(airflow_home, POPSYNC_WORKDIR=str(workdir),
+                       POPSYNC_LANDING_DAN_CU=str(landing), POPSYNC_LANDING_F0=str(landing))  # fmt: skip
+    for dag_id in ("population_register_sync", "f0_sync"):
+        done = subprocess.run([str(AIRFLOW), "dags", "test", dag_id], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=600)  # fmt: skip
+        assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
     with sqlite3.connect(workdir / "popsync.sqlite3") as db:
-        runs = db.execute(
-            "SELECT source, status, rows_read, rows_loaded + rows_quarantined + rows_review FROM run WHERE source <> 'dan_cu'"
-        ).fetchall()
-    assert sorted(r[0] for r in runs) == ["bhxh", "f0", "tiem_chung"]
-    for source, status, read, placed in runs:
-        assert status == "loaded", source
-        assert read == placed > 0, source
-    # Each load emits one event, for its own table only, with its counts.
+        runs = db.execute("SELECT source, delivery, status, rows_read, "
+                          "rows_loaded + rows_quarantined + rows_review FROM run").fetchall()  # fmt: skip
+    assert sorted(r[:3] for r in runs) == [("dan_cu", "dan_cu_2023-01-15.csv", "loaded"),
+                                           ("f0", "f0_2023-01-15.csv", "loaded")]  # fmt: skip
+    f0 = next(r for r in runs if r[0] == "f0")
+    assert f0[3] == f0[4] > 0
     with sqlite3.connect(airflow_home / "airflow.db") as db:
-        events = db.execute(
-            "SELECT a.name, e.extra FROM asset_event e JOIN asset a ON a.id = e.asset_id"
-        ).fetchall()
-    assert sorted(name for name, _ in events) == [
-        "popsync_f0_case", "popsync_social_insurance_period", "popsync_vaccination_dose"
-    ]  # fmt: skip
-    for _, extra in events:
-        counts = json.loads(extra)
-        assert counts["read"] == counts["loaded"] + counts["quarantined"] + counts["review"]
+        events = db.execute("SELECT a.name, e.extra FROM asset_event e "
+                            "JOIN asset a ON a.id = e.asset_id").fetchall()  # fmt: skip
+    names = sorted(name for name, _ in events)
+    assert names == ["popsync_f0_case", "popsync_person_status", "popsync_register"]
+    counts = json.loads(next(extra for name, extra in events if name == "popsync_f0_case"))
+    assert counts["read"] == counts["loaded"] + counts["quarantined"] + counts["review"] == f0[3]

@@ -144,3 +144,11 @@ def test_twelve_hour_suffix_when_time_is_kept():
     assert _one("08/03/2021 08:30:00 CH", keep_time=True)[0] == "2021-03-08 20:30"
     assert _one("08/03/2021 12:10 SA", keep_time=True)[0] == "2021-03-08 00:10"
     assert _one("08/03/2021 12:10 CH", keep_time=True)[0] == "2021-03-08 12:10"
+
+
+def test_month_and_year_among_full_dates_parse_together():
+    # A BHXH period written mm/yyyy in a column of full dates crashed the parse (the regex
+    # groups of the other rows are "" in Arrow, not null).
+    out = parse_dates(pd.Series(["05/2016", "31/01/2011", None, "2016-01-02"]), "period_start")
+    assert out["value"].iloc[0] == pd.Timestamp("2016-01-01")
+    assert out["precision"].tolist()[:2] == ["year", "day"] and out["value"].iloc[1].day == 31

@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 
 import matching
-from matching.config import settings_from_dict
 from popsync.core.errors import UserError
 from transforms.text import fold_text
 
@@ -323,29 +322,6 @@ def test_empty_extract_gives_empty_decisions():
         "explanation",
     ]
     assert result.candidates.empty
-
-
-def test_settings_round_trip_through_json_and_reject_bad_values(tmp_path):
-    settings = matching.load_settings()
-    assert settings_from_dict(json.loads(settings.to_json())) == settings
-    path = tmp_path / "s.json"
-    path.write_text(settings.to_json(), encoding="utf-8")
-    assert matching.load_settings(path) == settings
-    bad = settings.to_dict()
-    bad["comparisons"][0]["levels"][0]["kind"] = "soundex"
-    bad["match_threshold"] = 0.1
-    with pytest.raises(UserError, match="unknown kind 'soundex'.*thresholds"):
-        settings_from_dict(bad)
-
-
-def test_settings_reject_a_missing_threshold_and_a_near_id_rule_on_two_keys():
-    bad = matching.load_settings().to_dict()
-    del bad["comparisons"][1]["levels"][3]["threshold"]  # family_name one_typo
-    bad["blocking_rules"][2]["keys"] = ["id12", "id9"]  # id_near
-    with pytest.raises(
-        UserError, match="near_id takes one ID column.*one_typo: edit_distance_le needs a threshold"
-    ):
-        settings_from_dict(bad)
 
 
 def test_person_born_before_1970_is_found_through_birth_date_blocking():

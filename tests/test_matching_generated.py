@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 
 import matching
@@ -37,3 +38,23 @@ def test_targets_on_generated_data(dataset, source):
     assert scores["precision"] >= 0.9995, scores
     assert scores["recall"] >= 0.99, scores
     assert scores["review_share"] <= 0.02, scores
+
+
+@pytest.mark.slow
+def test_a_rows_decision_is_the_same_alone_as_in_a_batch_of_100k(dataset):
+    _, register, load = dataset
+    extract = load("tiem_chung")
+    assert len(extract) >= 100_000
+    model = matching.train(register, extract)
+    whole = matching.link(register, extract, model=model).decisions.set_index("record_id")
+    # every review and no_match row among the first 100k, and matches: linked again apart
+    some = whole.iloc[:100_000]
+    picked = list(some[some["decision"] != "match"].index[:150]) + list(some.index[:50])
+    apart = extract[extract["record_id"].isin(picked)]
+    small = matching.link(register, apart, model=model).decisions.set_index("record_id")
+    columns = ["decision", "so_dinh_danh", "score", "explanation"]
+    pd.testing.assert_frame_equal(small[columns], whole.loc[small.index, columns])
+    for record_id in picked[:3] + picked[-2:]:
+        alone = matching.link(register, extract[extract["record_id"] == record_id], model=model)
+        row = alone.decisions.set_index("record_id").loc[record_id]
+        assert row[columns].tolist() == whole.loc[record_id, columns].tolist()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -143,11 +144,28 @@ def test_an_interrupted_publication_leaves_nothing_half_written(res, store, tmp_
     monkeypatch.setattr("popsync.pipeline.status.pacsv.write_csv", disk_full)
     with pytest.raises(OSError):
         pipeline.publish_status(res, tmp_path / "feed")
-    assert list((tmp_path / "feed").iterdir()) == []
+    # Nothing but the lock file publications take turns by.
+    assert [path.name for path in (tmp_path / "feed").iterdir()] == [".publish.lock"]
     assert store.publications().empty
     monkeypatch.undo()
     done, delta = publish(res, tmp_path / "feed")
     assert len(delta) == 3 and done["since_seq"] == 0
+
+
+def test_a_publication_killed_half_way_is_cleaned_up_by_the_next(res, store, tmp_path):
+    """A process killed while writing (no exception to clean up after it) leaves its hidden
+    ``.<id>.partial`` folder: the next publication removes it and covers those people."""
+    store.load_batch(sample_batch())
+    store.refresh_status(run_id="run-1")
+    feed = tmp_path / "feed"
+    stale = feed / ".000001-20260101T000000Z.partial"
+    stale.mkdir(parents=True)
+    (stale / "person_status.csv").write_text("so_dinh_danh\n001", encoding="utf-8")
+    done, delta = publish(res, feed)
+    assert len(delta) == 3
+    names = sorted(path.name for path in feed.iterdir())
+    assert not [name for name in names if name.endswith(".partial")]
+    assert [name for name in names if not name.startswith(".")] == [Path(done["path"]).name]
 
 
 def test_a_steward_s_decision_puts_the_people_in_the_next_delta(res, store, tmp_path):
@@ -180,6 +198,11 @@ def test_popsync_publish(res, store, url, tmp_path):  # noqa: F811 (fixture)
     )
     assert result.exit_code == 0, result.output
     assert result.output.startswith("published 3 people whose status changed (refreshes 1-1): ")
+    again = CliRunner().invoke(
+        main, ["publish", "--out", str(tmp_path / "feed"), "--database-url", url]
+    )
+    assert again.output.startswith("published an empty delta: no status changed since refresh 1 "
+                                   "(the last one published): ")  # fmt: skip
     bad = CliRunner().invoke(
         main, ["publish", "--out", str(tmp_path / "feed"), "--database-url", url, "--since", "x"]
     )

@@ -2,9 +2,9 @@
 at least 99% of the review rows whose true person is among their candidates (``bench/
 review_rank.py`` prints the same figure).
 
-Today's linker ranks the owner of a borrowed ID first (75.7% on seed 12: every miss is a row
-vaccinated on a household member's ID); the ranking fix of matching/ makes this pass. The mark
-is strict: when the fix lands the test passes, pytest reports it, and the mark is removed."""
+The linker once ranked the owner of a borrowed ID first (75.7% on seed 12: every miss was a row
+vaccinated on a household member's ID, the owner ahead on the household's phone). Review rows
+are now ranked on the fields every candidate can be compared on (100% on seed 12)."""
 
 from __future__ import annotations
 
@@ -19,8 +19,6 @@ from review_rank import measure  # noqa: E402
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="rank 1 is the ID owner for borrowed IDs until "
-                   "matching/ separates the candidates' scores (linkage branch)")  # fmt: skip
 def test_rank_one_is_the_true_person_for_99_percent_of_review_rows(tmp_path):
     from popsync import pipeline
     from popsync.generate import generate_dataset

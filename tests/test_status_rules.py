@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from popsync.core import domain
-from popsync.core.status import STATUS_FIELDS, compute_status, status_hash
+from popsync.core.status import STATUS_FIELDS, compute_status, event_arrays, status_arrays
+from popsync.core.status_digest import status_hash, status_hash_arrays
 
 AS_OF = dt.date(2022, 12, 31)
 P = "001090000001"
@@ -208,6 +211,40 @@ def test_the_status_hash_changes_with_the_status_only():
     assert status_hash(first).tolist() != status_hash(changed).tolist()
     narrow = first.astype({"doses": "int64", "boosters": "int16"})
     assert status_hash(narrow).tolist() == status_hash(first).tolist()
+
+
+def test_the_arrays_the_warehouse_writes_give_the_same_status_and_digests():
+    """The warehouse computes from Arrow columns and person codes, without a frame: the same
+    status and the same digests as compute_status (a digest that differed would put everyone in
+    the next delta)."""
+    people = [P, "001090000002", "001090000003", "001090000004"]
+    vaccination = pd.DataFrame({
+        "so_dinh_danh": [P, P, P, "001090000002", "001090000003"],
+        "vaccination_date": pd.to_datetime(["2021-08-01", "2021-08-22", "2022-03-01",
+                                            "2021-09-01", None]),
+        "vaccine": ["Pfizer", "Pfizer", "Moderna", "Sinopharm-unknown", "Pfizer"],
+    })  # fmt: skip
+    cases = pd.DataFrame({"so_dinh_danh": ["001090000002"], "positive_date": [d("2022-02-01")],
+                          "recovery_date": [pd.NaT]})  # fmt: skip
+    periods = pd.DataFrame({"so_dinh_danh": ["001090000004"], "period_start": [d("2020-01-01")],
+                            "period_end": [pd.NaT]})  # fmt: skip
+    pending = {"rows_in_review": np.array([0, 2, 0, 0]), "rows_unlinked": np.array([1, 0, 0, 0]),
+               "rows_quarantined": np.array([0, 0, 0, 3])}  # fmt: skip
+    framed = compute_status(
+        people, doses=vaccination, cases=cases, periods=periods, as_of=AS_OF,
+        pending=pd.DataFrame({"so_dinh_danh": people, **pending}),
+    )  # fmt: skip
+    events = {}
+    for kind, frame in (("doses", vaccination), ("cases", cases), ("periods", periods)):
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        codes = np.array([people.index(p) for p in frame["so_dinh_danh"]])
+        first, second = table.column(1), table.column(2)
+        events[kind] = event_arrays(kind, codes, first.cast(pa.date32()),
+                                    second if kind == "doses" else second.cast(pa.date32()))  # fmt: skip
+    arrays = status_arrays(len(people), events, pending, AS_OF)
+    assert status_hash_arrays(arrays).tolist() == status_hash(framed).tolist()
+    assert arrays["doses"].tolist() == framed["doses"].tolist()
+    assert arrays["boosters"].tolist() == framed["boosters"].tolist()
 
 
 @pytest.mark.parametrize("size", [200_000])

@@ -50,6 +50,9 @@ def test_every_page_needs_a_login_and_a_wrong_password_is_audited(client, workdi
     assert ("lan", "login") in _db(workdir, "SELECT actor, action FROM steward_audit")
 
 
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
 def test_the_pages_render_in_vietnamese_with_no_personal_data_in_urls(client):
     log_in(client)
     batches = client.get("/batches")
@@ -63,7 +66,8 @@ def test_the_pages_render_in_vietnamese_with_no_personal_data_in_urls(client):
         assert page.status_code == 200, page.text[:500]
         assert page.headers["content-security-policy"].startswith("default-src 'self'")
         for url in re.findall(r'(?:href|action|src)="([^"]*)"', page.text):
-            assert not re.search(r"\d{9,}", url), url  # no ID or BHXH number
+            # no ID or BHXH number (a run's UUID may hold 9 digits in a row by chance)
+            assert not re.search(r"\d{9,}", re.sub(UUID, "", url)), url
             assert "%20" not in url.split("site=")[0]  # no names
 
 
@@ -83,6 +87,11 @@ def test_a_viewer_can_neither_decide_nor_reveal(client, workdir):
     assert not re.search(r"\d{12}", page.text)
 
 
+def _waiting(page: str) -> int:
+    """The count the queue's heading shows."""
+    return int(re.search(r"Hàng chờ duyệt: (\d+) dòng", page).group(1))
+
+
 def _first_row(page: str) -> tuple[str, str]:
     key = re.search(r'name="key" value="([^"]+)"', page).group(1)
     return key, csrf_of(page)
@@ -91,7 +100,8 @@ def _first_row(page: str) -> tuple[str, str]:
 def test_a_steward_decides_undoes_and_reveals_and_all_of_it_is_audited(client, workdir):
     log_in(client)
     page = client.get("/review?source=tiem_chung&reason=several_candidates")
-    assert "Hàng chờ duyệt: 5 dòng" in page.text
+    waiting = _waiting(page.text)  # the sample run's rows with several candidates
+    assert waiting >= 2
     key, csrf = _first_row(page.text)
     revealed = client.post("/review/reveal", data={"key": key, "side": "1", "field": "id"},
                            headers={"x-csrf-token": csrf})  # fmt: skip
@@ -106,10 +116,10 @@ def test_a_steward_decides_undoes_and_reveals_and_all_of_it_is_audited(client, w
     done = client.post("/review/decide", data={"csrf": csrf, "key": key, "choice": "1",
                                                 "note": "cùng ngày sinh", "back": "?source=tiem_chung"})  # fmt: skip
     assert done.status_code == 200 and f"liên kết với ứng viên #1 {mask_id(value)}" in done.text
-    assert "Hàng chờ duyệt: 4 dòng" in done.text
+    assert _waiting(done.text) == waiting - 1
     ((decision_id,),) = _db(workdir, "SELECT decision_id FROM review_decision")
     undone = client.post("/review/undo", data={"csrf": csrf, "decision_id": decision_id})
-    assert "trở lại hàng chờ duyệt" in undone.text and "Hàng chờ duyệt: 5 dòng" in undone.text
+    assert "trở lại hàng chờ duyệt" in undone.text and _waiting(undone.text) == waiting
     audit = _db(workdir, "SELECT actor, role, via, action, field, detail FROM steward_audit "
                 "WHERE action <> 'login' ORDER BY at")  # fmt: skip
     assert [row[3] for row in audit] == ["reveal", "decide", "undo"]
@@ -221,11 +231,12 @@ def test_the_workspace_works_over_postgresql(pg_url, tmp_path):
                      "/review?reason=several_candidates", "/audit"):  # fmt: skip
             assert client.get(path).status_code == 200, path
         page = client.get("/review")
+        waiting = _waiting(page.text)
         key, csrf = _first_row(page.text)
         done = client.post("/review/decide", data={"csrf": csrf, "key": key, "choice": "none"})
-        assert "không khớp" in done.text and "Hàng chờ duyệt: 4 dòng" in done.text
+        assert "không khớp" in done.text and _waiting(done.text) == waiting - 1
         decision_id = re.search(r'name="decision_id" value="([^"]+)"', done.text).group(1)
         undone = client.post("/review/undo", data={"csrf": csrf, "decision_id": decision_id})
-        assert "Hàng chờ duyệt: 5 dòng" in undone.text
+        assert _waiting(undone.text) == waiting
         export = client.post(f"/batches/{run_id}/export", data={"csrf": csrf, "format": "csv"})
         assert export.status_code == 200 and len(export.content.splitlines()) > 1

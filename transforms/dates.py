@@ -156,9 +156,7 @@ def _extract(text: pa.Array, pattern: str) -> tuple[np.ndarray, dict[str, np.nda
         if name not in names:
             groups[name] = np.full(len(text), np.nan)
             continue
-        part = found.field(name)
-        part = pc.if_else(pc.equal(part, ""), pa.scalar(None, part.type), part)
-        groups[name] = pc.cast(part, pa.float64()).to_numpy(zero_copy_only=False)
+        groups[name] = _numbers(found.field(name))
     if "ap" in names and matched.any():
         ap = pc.utf8_upper(pc.replace_substring(found.field("ap"), ".", ""))
         pm = _true(pc.is_in(ap, pa.array(["CH", "PM"])))
@@ -166,6 +164,12 @@ def _extract(text: pa.Array, pattern: str) -> tuple[np.ndarray, dict[str, np.nda
         hh = groups["hh"]
         groups["hh"] = np.where(pm & (hh < 12), hh + 12, np.where(am & (hh == 12), 0, hh))
     return matched, groups
+
+
+def _numbers(part: pa.Array) -> np.ndarray:
+    """A captured group as floats; the "" Arrow gives rows that did not match is NaN."""
+    part = pc.if_else(pc.equal(part, ""), pa.scalar(None, part.type), part)
+    return pc.cast(part, pa.float64()).to_numpy(zero_copy_only=False)
 
 
 def _parse_unique(unique: pd.Series, keep_time: bool) -> pd.DataFrame:
@@ -229,8 +233,7 @@ def _parse_arrow(unique: pd.Series, keep_time: bool) -> pd.DataFrame:
         zero_copy_only=False
     )
     if is_month_year.any():
-        my_month = pc.cast(month_year.field("m"), pa.float64()).to_numpy(zero_copy_only=False)
-        my_year = pc.cast(month_year.field("y"), pa.float64()).to_numpy(zero_copy_only=False)
+        my_month, my_year = (_numbers(month_year.field(name)) for name in ("m", "y"))
         is_month_year &= (my_month >= 0) & (my_month <= 12)
         year = np.where(is_month_year, my_year, year)
     year_known = (year_known | is_month_year) & (year >= YEAR_RANGE[0]) & (year <= YEAR_RANGE[1])

@@ -289,6 +289,10 @@ def is_vietnamese_syllable(word: str) -> bool:
 # --- Repair ----------------------------------------------------------------------------------
 
 _NOT_CP1252_RE = re.compile(f"[^{re.escape(bytes(range(256)).decode('cp1252', 'ignore'))}]")
+# A character ``_latin_byte`` has no byte for: such text cannot be UTF-8 read as Windows-1252.
+_NO_LATIN_BYTE_RE = re.compile(
+    f"[^\\x00-\\xff{re.escape(bytes(range(256)).decode('cp1252', 'ignore'))}]"
+)
 _PUNCT = string.punctuation
 
 
@@ -338,6 +342,8 @@ def _latin_byte(char: str) -> int | None:
 
 def _from_utf8(text: str) -> str | None:
     """UTF-8 bytes that were read as Windows-1252 ("Há»“" -> "Hồ"), or None."""
+    if _NO_LATIN_BYTE_RE.search(text):  # one regex instead of a lookup per character
+        return None
     data = []
     for char in text:
         byte = _latin_byte(char)

@@ -105,6 +105,8 @@ class SourceSpec(_Strict):
     # Where it comes in listings and in ``run all`` (then by id).
     order: int = 100
     table: str = Field(pattern=_NAME)
+    # The Airflow DAG that pulls and syncs this source (default ``<id>_sync``).
+    dag_id: str | None = Field(default=None, pattern=_NAME)
     record_id: RecordIdSpec
     fields: dict[Annotated[str, Field(pattern=_NAME)], FieldSpec]
     # The date the freshness, death and birth-order rules look at (extracts).
@@ -201,9 +203,15 @@ class SourceSpec(_Strict):
         }
 
     @property
+    def dag_name(self) -> str:
+        """The Airflow DAG of this source (``popsync.scheduling``)."""
+        return self.dag_id or f"{self.id}_sync"
+
+    @property
     def asset_name(self) -> str:
-        """The Airflow Asset its loads emit."""
-        return f"popsync_{self.table}"
+        """The Airflow Asset its loads emit (the register's: ``popsync_register``, which the
+        extracts' DAGs are scheduled on)."""
+        return "popsync_register" if self.role == "register" else f"popsync_{self.table}"
 
 
 class SourceCatalog(Mapping[str, SourceSpec]):

@@ -7,24 +7,21 @@ person at once: numpy over the people, one step per rank of event (a person's fi
 dose, ...), never a Python loop over people.
 
 ``compute_status(people, doses, cases, periods, pending, as_of)`` gives one row per person asked
-for, indexed by ``so_dinh_danh``, with ``STATUS_FIELDS`` in order and ``valid_until``. ``status_hash`` is a digest of
-those fields (not of ``as_of``) that does not depend on the frame's dtypes: the warehouse stores
-it, and a person whose digest changes goes into the next delta.
+for, indexed by ``so_dinh_danh``, with ``STATUS_FIELDS`` and ``valid_until``; ``status_arrays``
+the same as arrays, for the warehouse. Their digest: ``popsync.core.status_digest``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from popsync.core import domain
 from popsync.core.contracts import BOOL, DATE, INT, TEXT
+from popsync.core.status_rules import Rules, rules
 
 # Days since 1970-01-01 inside; NaT's own int64 is "no date", the largest int64 "no end".
 NONE = np.iinfo(np.int64).min
@@ -59,50 +56,6 @@ EVENT_COLUMNS = {
 }
 
 
-@dataclass(frozen=True)
-class Rules:
-    """The rules as arrays: products in ``vaccines.csv`` order, matrices [series, product]."""
-
-    products: tuple[str, ...]
-    primary_doses: np.ndarray
-    min_interval: np.ndarray
-    primary_ok: np.ndarray
-    booster_ok: np.ndarray
-    additional_min: int
-    max_additional: int
-    booster_min: np.ndarray
-    reinfection_days: int
-    continuity_days: int
-
-
-@cache
-def rules() -> Rules:
-    vaccines = domain.vaccines()
-    products = tuple(row["vaccine"] for row in vaccines)
-    n = len(products)
-    position = {name: i for i, name in enumerate(products)}
-    primary_ok, booster_ok = np.eye(n, dtype=bool), np.zeros((n, n), dtype=bool)
-    for row in domain.vaccine_mixing():
-        series = range(n) if row["series"] == "*" else [position[row["series"]]]
-        for s in series:
-            target = s if row["product"] == "=" else position[row["product"]]
-            (primary_ok if row["dose"] == "primary" else booster_ok)[s, target] = True
-    facts = domain.status_rules()
-    boosters = sorted(facts["boosters"], key=lambda b: b["booster"])
-    return Rules(
-        products=products,
-        primary_doses=np.array([int(row["primary_doses"]) for row in vaccines]),
-        min_interval=np.array([int(row["min_interval_days"] or 0) for row in vaccines]),
-        primary_ok=primary_ok,
-        booster_ok=booster_ok,
-        additional_min=int(facts["additional_dose"]["min_days"]),
-        max_additional=int(facts["additional_dose"]["max_doses"]),
-        booster_min=np.array([int(b["min_days"]) for b in boosters], dtype=np.int64),
-        reinfection_days=int(facts["f0_reinfection_min_days"]),
-        continuity_days=int(facts["insurance_continuity_days"]),
-    )
-
-
 def compute_status(
     people,
     doses: pd.DataFrame | None = None,
@@ -119,20 +72,58 @@ def compute_status(
     the day "insured" is about (the run date)."""
     keys = people_keys(people)
     r, n = rules(), len(keys)
-    out: dict[str, np.ndarray] = {}
-    out.update(_vaccination(*_events(keys, doses, "doses", r), n, r))
-    out.update(_f0(*_events(keys, cases, "cases", r), n, r))
-    as_of_day = int(np.datetime64(pd.Timestamp(as_of).date(), "D").astype(np.int64))
-    out.update(_insurance(*_events(keys, periods, "periods", r), n, as_of_day, r))
+    events = {kind: _events(keys, frame, kind, r)
+              for kind, frame in (("doses", doses), ("cases", cases), ("periods", periods))}  # fmt: skip
+    counts = {}
     for field in PENDING_FIELDS:
-        counts = np.zeros(n, dtype=np.int64)
+        counts[field] = np.zeros(n, dtype=np.int64)
         if pending is not None and len(pending):
             codes = person_codes(keys, pending["so_dinh_danh"])
             found = codes >= 0
-            np.add.at(counts, codes[found], pending[field].to_numpy(dtype=np.int64)[found])
-        out[field] = counts
+            np.add.at(counts[field], codes[found], pending[field].to_numpy(dtype=np.int64)[found])
+    out = status_arrays(n, events, counts, as_of)
     index = pd.Index(keys.to_pandas(), name="so_dinh_danh")
     return _frame(out, index)
+
+
+def status_arrays(
+    n: int, events: dict[str, tuple], pending: dict[str, np.ndarray], as_of: dt.date | str
+) -> dict[str, np.ndarray]:
+    """The status of people numbered 0..n-1, as arrays (``STATUS_FIELDS`` and ``valid_until``:
+    dates as int64 days with ``NONE``, text as objects): what ``compute_status`` frames, and what
+    the warehouse writes without a frame. ``events``: kind -> (person code, first, second) as
+    ``event_arrays`` gives them; ``pending``: field -> counts per person."""
+    r = rules()
+    empty = (np.zeros(0, np.int64),) * 3
+    out: dict[str, np.ndarray] = {}
+    out.update(_vaccination(*events.get("doses", empty), n, r))
+    out.update(_f0(*events.get("cases", empty), n, r))
+    as_of_day = int(np.datetime64(pd.Timestamp(as_of).date(), "D").astype(np.int64))
+    out.update(_insurance(*events.get("periods", empty), n, as_of_day, r))
+    for field in PENDING_FIELDS:
+        out[field] = pending.get(field, np.zeros(n, dtype=np.int64))
+    return out
+
+
+def event_arrays(kind: str, codes: np.ndarray, first: pa.Array, second: pa.Array) -> tuple:
+    """(person code, first, second) of events read as Arrow columns (dates as date32, the
+    vaccine as text): dates as int64 days, the vaccine as its ``vaccines.csv`` position (-1
+    when unknown); events with no first date left out."""
+    a = _arrow_days(first)
+    if kind == "doses":
+        b = person_codes(pa.array(rules().products, pa.string()), second)
+    else:
+        b = _arrow_days(second)
+    keep = (codes >= 0) & (a != NONE)
+    return codes[keep].astype(np.int64), a[keep], b[keep].astype(np.int64)
+
+
+def _arrow_days(values: pa.Array) -> np.ndarray:
+    """An Arrow date32 column as int64 days (null -> NONE)."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    days = pc.cast(values.cast(pa.date32()), pa.int32()).cast(pa.int64())
+    return days.fill_null(NONE).to_numpy()
 
 
 def people_keys(people) -> pa.Array:
@@ -161,7 +152,7 @@ def _strings(values) -> pa.Array:
     return array.cast(pa.string()) if array.type != pa.string() else array
 
 
-def _days(values) -> np.ndarray:
+def days(values) -> np.ndarray:
     """Dates as int64 days (NaT -> NONE)."""
     return pd.to_datetime(pd.Series(values)).to_numpy(dtype="datetime64[D]").view(np.int64)
 
@@ -172,11 +163,11 @@ def _events(keys: pa.Array, frame: pd.DataFrame | None, kind: str, r: Rules) -> 
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
     codes = person_codes(keys, frame["so_dinh_danh"])
     first, second = EVENT_COLUMNS[kind]
-    a = _days(frame[first])
+    a = days(frame[first])
     if kind == "doses":
         b = person_codes(pa.array(r.products, pa.string()), frame[second])
     else:
-        b = _days(frame[second])
+        b = days(frame[second])
     keep = (codes >= 0) & (a != NONE)
     return codes[keep].astype(np.int64), a[keep], b[keep].astype(np.int64)
 
@@ -370,25 +361,3 @@ def _frame(out: dict[str, np.ndarray], index: pd.Index) -> pd.DataFrame:
             values = pd.array(values, dtype="string")
         columns[field] = values
     return pd.DataFrame(columns, index=index)
-
-
-def status_hash(frame: pd.DataFrame) -> pd.Series:
-    """A signed 64-bit digest of each row's ``STATUS_FIELDS``, the same whatever the dtypes the
-    values come in (int32 or int64, datetime64 of any unit, nullable or not)."""
-    digest = np.full(len(frame), 0x9E3779B97F4A7C15, dtype=np.uint64)
-    for field, kind in STATUS_FIELDS.items():
-        values = frame[field]
-        if kind == DATE:
-            canonical = _days(values)
-        elif kind == BOOL:
-            canonical = values.astype("Int8").fillna(-1).to_numpy(dtype=np.int64)
-        elif kind == INT:
-            canonical = values.to_numpy(dtype=np.int64)
-        else:  # few distinct values: each hashed once, by its text
-            codes, uniques = pd.factorize(values, use_na_sentinel=True)
-            hashed = pd.util.hash_array(np.asarray(uniques, dtype=object)).astype(np.int64)
-            canonical = np.append(hashed, -1)[codes]
-        # Each field's values hashed, then folded in order (FNV-style multiply and xor).
-        column = pd.util.hash_array(canonical.astype(np.int64))
-        digest = (digest * np.uint64(0x100000001B3)) ^ column
-    return pd.Series(digest.view(np.int64), index=frame.index, name="status_hash")

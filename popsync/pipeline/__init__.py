@@ -12,7 +12,12 @@ Every stage takes the batch and the ``Resources`` made at the edge (``popsync.re
 """
 
 from popsync.pipeline.batch import new_batch, plan_batches
-from popsync.pipeline.commands import match_files, standardize_file, validate_files
+from popsync.pipeline.commands import (
+    match_files,
+    standardize_file,
+    train_files,
+    validate_files,
+)
 from popsync.pipeline.recheck import recheck_extract, stage_recheck
 from popsync.pipeline.run import STAGES, finish_batch, run_all, run_batch, run_source, stage_name
 from popsync.pipeline.stages import (
@@ -34,6 +39,7 @@ __all__ = [
     "batch_findings",
     "finish_batch",
     "match_files",
+    "train_files",
     "new_batch",
     "plan_batches",
     "prepare_register",

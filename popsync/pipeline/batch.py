@@ -48,6 +48,7 @@ def new_batch(
     run_date: dt.date | str,
     delivery: str | None = None,
     mode: str = "replace",
+    linkage_settings: str | Path | None = None,
 ) -> dict[str, Any]:
     """The starting dict of one batch. Input paths are made absolute: a task on another
     worker must not depend on this process's working directory.
@@ -56,10 +57,13 @@ def new_batch(
     file of the same delivery replaces this one whole (``mode`` ``replace``), or its rows
     replace the same record ids (``upsert``, for incremental pulls).
 
+    ``linkage_settings``: a settings file for the link stage (default: the source
+    declaration's, else the shipped one).
+
     The warehouse URL is not part of it (it may hold a password, and batches are logged and
     stored as XCom): the stages take it from ``Resources``."""
     input_path = require_file(input_path, f"{source} extract").resolve()
-    return {
+    batch = {
         "source": source,
         "delivery": delivery or input_path.name,
         "mode": mode,
@@ -68,6 +72,10 @@ def new_batch(
         "run_date": str(as_date(run_date)),
         "timings": {},
     }
+    if linkage_settings is not None:
+        path = require_file(linkage_settings, "linkage settings file").resolve()
+        batch["linkage_settings"] = str(path)
+    return batch
 
 
 def batch_folder(source: str, sha256: str) -> str:
@@ -84,6 +92,7 @@ def plan_batches(
     catalog: SourceCatalog,
     run_date: dt.date | str | None = None,
     sources: tuple[str, ...] | None = None,
+    linkage_settings: str | Path | None = None,
 ) -> list[dict[str, Any]]:
     """One batch per extract of a folder written by ``popsync generate`` (its ``manifest.json``
     names each source's file). Without a run date, the folder's own extract date is used, so a
@@ -102,7 +111,9 @@ def plan_batches(
     run_date = run_date or manifest["extract_date"]
     wanted = sources or tuple(spec.id for spec in catalog.extracts)
     return [
-        new_batch(source, files[source], files[register], run_date)
+        new_batch(
+            source, files[source], files[register], run_date, linkage_settings=linkage_settings
+        )
         for source in wanted
         if source in files
     ]

@@ -34,26 +34,42 @@ def standardize_file(
     return summary
 
 
+def _linking_inputs(catalog: SourceCatalog, population, extract_path, source, settings):
+    """Register and extract frames: standardized (a source), or plain tables mapped by the
+    settings (no source)."""
+    if source is None:
+        from popsync.pipeline.tables import read_tables
+
+        return read_tables(population, extract_path, settings)
+    return (
+        read_standardized(population, catalog.register),
+        read_standardized(extract_path, catalog.extract(source)),
+    )
+
+
 def match_files(
     catalog: SourceCatalog,
     population: str | Path,
     extract_path: str | Path,
-    source: str,
+    source: str | None,
     out_path: str | Path,
     settings_path: str | Path | None = None,
     echo: bool = False,
+    model_path: str | Path | None = None,
 ) -> dict[str, Any]:
-    """``popsync match``: link an extract file to a register file; write one row per extract row."""
+    """``popsync match``: link an extract file to a register file; write one row per extract
+    row. ``source`` None: two plain tables mapped by the settings' ``tables`` section.
+    ``model_path``: a model from ``popsync train`` (else one is trained on these files)."""
     import matching
 
     out_path = Path(out_path)
     if out_path.suffix not in (".csv", ".parquet"):
         raise UserError(f"--out {out_path} must end in .csv or .parquet")
     started = time.perf_counter()
-    register = read_standardized(population, catalog.register)
-    extract = read_standardized(extract_path, catalog.extract(source))
     settings = matching.load_settings(settings_path)
-    result = matching.link(register, extract, settings, progress=echo)
+    model = matching.Model.load(model_path, settings) if model_path is not None else None
+    register, extract = _linking_inputs(catalog, population, extract_path, source, settings)
+    result = matching.link(register, extract, settings, progress=echo, model=model)
     decisions = result.decisions[["record_id", "so_dinh_danh", "decision", "score", "explanation"]]
     out_path.parent.mkdir(parents=True, exist_ok=True)
     _write_table(decisions, out_path)
@@ -71,8 +87,31 @@ def match_files(
     if echo:
         from popsync.report import terminal
 
-        terminal.print_match_summary(source, summary)
+        terminal.print_match_summary(source or Path(extract_path).name, summary)
     return summary
+
+
+def train_files(
+    catalog: SourceCatalog,
+    population: str | Path,
+    extract_path: str | Path,
+    source: str | None,
+    out_path: str | Path,
+    settings_path: str | Path | None = None,
+) -> Path:
+    """``popsync train``: m and u from a register and an extract, saved as JSON for
+    ``popsync match --model`` (one model per register snapshot, source and settings)."""
+    import matching
+
+    settings = matching.load_settings(settings_path)
+    register, extract = _linking_inputs(catalog, population, extract_path, source, settings)
+    model = matching.train(
+        register,
+        extract,
+        settings,
+        about={"source": source or Path(extract_path).name, "register": Path(population).name},
+    )
+    return model.save(out_path)
 
 
 def validate_files(

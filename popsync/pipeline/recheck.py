@@ -18,7 +18,7 @@ log = logging.getLogger("popsync")
 @_timed("recheck")
 def stage_recheck(batch: dict[str, Any], res: Resources) -> dict[str, Any]:
     """Link again the rows of the batch's source (all its batches) flagged ``needs_recheck``,
-    against the batch's standardized register, and write the outcome
+    against the batch's standardized register with the model its link stage used, and write the outcome
     (``Warehouse.apply_recheck``). ``batch["recheck"]``: ``rechecked`` (rows whose flag was
     cleared) and ``changed`` (of those, rows whose decision or person changed; each has a
     ``link_rechecked`` finding), plus ``deferred`` when another register snapshot was loaded
@@ -29,12 +29,16 @@ def stage_recheck(batch: dict[str, Any], res: Resources) -> dict[str, Any]:
         if rows.empty:
             return batch | {"recheck": {"rechecked": 0, "changed": 0}}
         import matching
+        from popsync.pipeline.linkage import batch_model, batch_settings
         from popsync.warehouse.batch import row_keys
 
         register = res.workarea.read_parquet(batch["register"])
         # Record ids are scoped to their delivery: the linker gets the rows' full keys.
         keyed = rows.assign(record_id=row_keys(rows)).drop(columns="delivery")
-        result = matching.link(register, recheck_extract(keyed, source))
+        extract = recheck_extract(keyed, source)
+        settings = batch_settings(batch, res)
+        model, _ = batch_model(batch, res, settings, register, extract)
+        result = matching.link(register, extract, settings, model=model)
         outcome = store.apply_recheck(
             source, result.decisions, result.candidates, batch["run_id"], batch["register_run_id"]
         )

@@ -94,10 +94,14 @@ def run_source(
     run_date: dt.date | str,
     echo: bool = False,
     delivery: str | None = None,
+    linkage_settings: str | Path | None = None,
 ) -> dict[str, Any]:
     """The main job for one extract: read, standardize, validate, link, validate, load.
     ``delivery``: what the file is a version of (default: its name)."""
-    return run_batch(new_batch(source, input_path, population, run_date, delivery), res, echo)
+    batch = new_batch(
+        source, input_path, population, run_date, delivery, linkage_settings=linkage_settings
+    )
+    return run_batch(batch, res, echo)
 
 
 def run_all(
@@ -105,6 +109,8 @@ def run_all(
     samples: str | Path,
     run_date: dt.date | str | None = None,
     echo: bool = False,
+    linkage_settings: str | Path | None = None,
 ) -> list[dict[str, Any]]:
     """``popsync run all``: every extract of a sample folder, one batch after the other."""
-    return [run_batch(batch, res, echo) for batch in plan_batches(samples, res.catalog, run_date)]
+    batches = plan_batches(samples, res.catalog, run_date, linkage_settings=linkage_settings)
+    return [run_batch(batch, res, echo) for batch in batches]

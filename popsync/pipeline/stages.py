@@ -159,12 +159,17 @@ def stage_validate_pre(batch: dict[str, Any], res: Resources) -> dict[str, Any]:
 @_timed("link")
 def stage_link(batch: dict[str, Any], res: Resources) -> dict[str, Any]:
     """Link every row to the register: ``linked.personal.parquet`` and the review
-    ``candidates.personal.parquet`` (unmasked IDs: named as personal)."""
+    ``candidates.personal.parquet`` (unmasked IDs: named as personal), with the model of the
+    register snapshot and source (``pipeline.linkage``; its key in ``batch["link_model"]``)."""
     import matching
+    from popsync.pipeline.linkage import batch_model, batch_settings
 
     area = res.workarea
     extract = area.read_parquet(batch["standardized"])
-    result = matching.link(area.read_parquet(batch["register"]), extract)
+    register = area.read_parquet(batch["register"])
+    settings = batch_settings(batch, res)
+    model, batch["link_model"] = batch_model(batch, res, settings, register, extract)
+    result = matching.link(register, extract, settings, model=model)
     decisions = result.decisions[["record_id", "so_dinh_danh", "decision", "score", "explanation"]]
     linked = extract.join(decisions.drop(columns="record_id").set_axis(extract.index))
     area.write_parquet(result.candidates, in_folder(batch, "candidates.personal.parquet"))

@@ -11,7 +11,9 @@
   renamed when whole; the publication is recorded in the warehouse only after that, so an
   interrupted publication leaves nothing half-written and is simply done again by the next one
   (at least once: a crash between the rename and the record gives a folder the next delta
-  repeats). Publishing with nothing new writes an empty delta.
+  repeats); the hidden ``.<id>.partial`` folder of a process killed half way is removed by the
+  next publication, and publications into one folder take turns (a lock file,
+  ``.publish.lock``). Publishing with nothing new writes an empty delta.
 
 Airflow: call ``publish_status(resources, out_dir)`` in a task with
 ``outlets=[Asset(STATUS_ASSET)]`` (``popsync_person_status``) and pass its return value's
@@ -21,6 +23,7 @@ Airflow: call ``publish_status(resources, out_dir)`` in a task with
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import hashlib
 import json
 import os
@@ -29,6 +32,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -37,6 +42,7 @@ from popsync.resources import Resources
 
 STATUS_ASSET = "popsync_person_status"
 FEED_NAME = "person_status"
+LOCK_NAME = ".publish.lock"
 RULE_FILES = ("status_rules.yaml", "vaccine_mixing.csv", "vaccines.csv")
 
 
@@ -61,53 +67,65 @@ def publish_status(
     run's changes and every later one) or a date ``YYYY-MM-DD`` (changes made on or after it).
     Returns ``publication_id``, ``path``, ``people``, ``since_seq``, ``through_seq``,
     ``counts`` and ``files`` (names, rows, sha256): no personal data."""
-    from popsync.warehouse.batch import to_arrow
-    from popsync.warehouse.publication import FEED_COLUMNS
-
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     with res.warehouse() as store:
         store.migrate()
-        delta, window = store.status_delta(since)
-        published_at = dt.datetime.now(dt.UTC)
-        publication_id = f"{window['number']:06d}-{published_at:%Y%m%dT%H%M%SZ}"
+        return write_delta(store, out_dir, since)
+
+
+def write_delta(store, out_dir: str | Path, since: str | dt.date | None = None) -> dict[str, Any]:
+    """``publish_status`` on an open warehouse (migrated)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open(out_dir / LOCK_NAME, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one publication at a time into a folder
+        # What a publication killed half way left (no exception ran to remove it).
+        for stale in out_dir.glob(".*.partial"):
+            shutil.rmtree(stale, ignore_errors=True)
+        return _write_delta(store, out_dir, since)
+
+
+def _write_delta(store, out_dir: Path, since) -> dict[str, Any]:
+    from popsync.warehouse.publication import FEED_COLUMNS
+
+    delta, window = store.status_delta(since)
+    published_at = dt.datetime.now(dt.UTC)
+    publication_id = f"{window['number']:06d}-{published_at:%Y%m%dT%H%M%SZ}"
+    final = out_dir / publication_id
+    if final.exists():  # a delta written but never recorded, the same second
+        publication_id += f"-{uuid.uuid4().hex[:6]}"
         final = out_dir / publication_id
-        if final.exists():  # a delta written but never recorded, the same second
-            publication_id += f"-{uuid.uuid4().hex[:6]}"
-            final = out_dir / publication_id
-        partial = out_dir / f".{publication_id}.partial"
-        try:
-            partial.mkdir()
-            table = to_arrow(delta, FEED_COLUMNS, {}, "status feed")
-            pq.write_table(table, partial / f"{FEED_NAME}.parquet")
-            pacsv.write_csv(table, partial / f"{FEED_NAME}.csv")
-            files = {
-                path.name: {"rows": len(delta), "bytes": path.stat().st_size,
-                            "sha256": _sha256(path)}
-                for path in sorted(partial.iterdir())
-            }  # fmt: skip
-            manifest = {
-                "feed": STATUS_ASSET,
-                "publication_id": publication_id,
-                "published_at": published_at.isoformat(),
-                "since": window["since_asked"],
-                "since_seq": window["since_seq"],
-                "through_seq": window["through_seq"],
-                "people": len(delta),
-                "counts": _counts(delta),
-                "columns": FEED_COLUMNS,
-                "files": files,
-                "rules": _rule_digests(),
-            }
-            text = json.dumps(manifest, ensure_ascii=False, indent=2) + "\n"
-            (partial / "manifest.json").write_text(text, encoding="utf-8")
-            _sync(partial)
-            os.rename(partial, final)
-        except BaseException:
-            shutil.rmtree(partial, ignore_errors=True)
-            raise
-        manifest_sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        store.record_publication(publication_id, window, str(final), len(delta), manifest_sha)
+    partial = out_dir / f".{publication_id}.partial"
+    try:
+        partial.mkdir()
+        pq.write_table(delta, partial / f"{FEED_NAME}.parquet")
+        pacsv.write_csv(delta, partial / f"{FEED_NAME}.csv")
+        files = {
+            path.name: {"rows": len(delta), "bytes": path.stat().st_size,
+                        "sha256": _sha256(path)}
+            for path in sorted(partial.iterdir())
+        }  # fmt: skip
+        manifest = {
+            "feed": STATUS_ASSET,
+            "publication_id": publication_id,
+            "published_at": published_at.isoformat(),
+            "since": window["since_asked"],
+            "since_seq": window["since_seq"],
+            "through_seq": window["through_seq"],
+            "people": len(delta),
+            "counts": _counts(delta),
+            "columns": FEED_COLUMNS,
+            "files": files,
+            "rules": _rule_digests(),
+        }
+        text = json.dumps(manifest, ensure_ascii=False, indent=2) + "\n"
+        (partial / "manifest.json").write_text(text, encoding="utf-8")
+        _sync(partial)
+        os.rename(partial, final)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    manifest_sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    store.record_publication(publication_id, window, str(final), len(delta), manifest_sha)
     return {
         "publication_id": publication_id,
         "path": str(final),
@@ -119,20 +137,24 @@ def publish_status(
     }
 
 
-def _counts(delta) -> dict[str, Any]:
+def _counts(delta: pa.Table) -> dict[str, Any]:
     """What the delta says, in numbers: people by vaccination status, fully vaccinated,
     boosted, with an F0 episode, insured, with rows that may be theirs but do not count."""
-    pending = delta[["rows_in_review", "rows_unlinked", "rows_quarantined"]].sum(axis=1)
+
+    def count(mask) -> int:
+        return int(pc.sum(pc.fill_null(mask, False).cast(pa.int64())).as_py() or 0)
+
+    pending = pc.add(pc.add(delta["rows_in_review"], delta["rows_unlinked"]),
+                     delta["rows_quarantined"])  # fmt: skip
+    states = pc.value_counts(delta["vaccination_status"]).to_pylist()
     return {
-        "people": len(delta),
-        "vaccination_status": {
-            str(k): int(v) for k, v in delta["vaccination_status"].value_counts().items()
-        },
-        "primary_complete": int(delta["primary_complete"].fillna(False).astype(bool).sum()),
-        "boosted": int((delta["boosters"] > 0).sum()),
-        "with_f0_episode": int((delta["f0_episodes"] > 0).sum()),
-        "insured": int(delta["insured"].fillna(False).astype(bool).sum()),
-        "with_pending_rows": int((pending > 0).sum()),
+        "people": delta.num_rows,
+        "vaccination_status": {str(s["values"]): int(s["counts"]) for s in states},
+        "primary_complete": count(delta["primary_complete"]),
+        "boosted": count(pc.greater(delta["boosters"], 0)),
+        "with_f0_episode": count(pc.greater(delta["f0_episodes"], 0)),
+        "insured": count(delta["insured"]),
+        "with_pending_rows": count(pc.greater(pending, 0)),
     }
 
 

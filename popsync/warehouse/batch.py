@@ -22,7 +22,6 @@ from popsync.core.contracts import (
     quarantine_rules,
 )
 from popsync.core.errors import UserError
-from popsync.core.privacy import mask_value
 
 ARROW_TYPES = {
     TEXT: pa.string(),
@@ -167,20 +166,6 @@ def rows_as_json(frame: pd.DataFrame) -> pd.Series:
 def arrow_or_none(frame: pd.DataFrame, columns: dict, constants: dict, what: str):
     """``to_arrow``, or None for an empty frame (nothing to write)."""
     return to_arrow(frame, columns, constants, what) if len(frame) else None
-
-
-def require_unique_ids(frame: pd.DataFrame, column: str, what: str) -> None:
-    """A ``UserError`` (values masked) when ``column`` is missing, null or repeated."""
-    if column not in frame.columns:
-        raise UserError(f"{what}: missing column {column}")
-    ids = frame[column]
-    if ids.isna().any():
-        raise UserError(f"{what}: {int(ids.isna().sum())} rows without {column}")
-    duplicated = ids[ids.duplicated()]
-    if len(duplicated):
-        examples = (mask_value(column, value) for value in duplicated.unique()[:3])
-        raise UserError(f"{what}: {len(duplicated)} duplicated {column} values, e.g. "
-                        f"{', '.join(examples)}")  # fmt: skip
 
 
 def typed(frame: pd.DataFrame) -> pd.DataFrame:

@@ -22,30 +22,54 @@ def read_frame(
     as a frame of the columns of ``types`` (name -> ``TEXT`` | ``INT`` | ``DATE`` | ``BOOL``, in
     the query's order): text as strings (Arrow-backed, as pyarrow reads them), integers as int64 (Int64 with nulls), dates as datetime64, booleans
     as the nullable ``boolean``."""
-    query = store._db.query(template, **identifiers)
-    columns, names = types, list(types)
     if store._db.name == "postgresql":
-        text = cur.mogrify(query, params or None).decode()
-        buffer = io.BytesIO()
-        cur.copy_expert(f"COPY ({text}) TO STDOUT (FORMAT csv)", buffer, size=COPY_CHUNK)
-        if not buffer.tell():
-            return _typed(pd.DataFrame({name: [] for name in names}), columns)
-        buffer.seek(0)
-        table = pacsv.read_csv(
-            buffer,
-            read_options=pacsv.ReadOptions(column_names=names),
-            convert_options=pacsv.ConvertOptions(
-                column_types={name: _ARROW[kind] for name, kind in columns.items()},
-                true_values=["t"],
-                false_values=["f"],
-                null_values=[""],
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=False,
-            ),
-        )
-        return _typed(table.to_pandas(date_as_object=False), columns)
-    cur.execute(query, params)
-    return _typed(pd.DataFrame(cur.fetchall(), columns=names), columns)
+        table = read_arrow(store, cur, template, params, types, **identifiers)
+        return _typed(table.to_pandas(date_as_object=False), types)
+    cur.execute(store._db.query(template, **identifiers), params)
+    return _typed(pd.DataFrame(cur.fetchall(), columns=list(types)), types)
+
+
+def read_arrow(
+    store, cur, template: str, params: tuple, types: dict[str, str], **identifiers
+) -> pa.Table:
+    """The rows of a query as an Arrow table of ``types`` (dates as date32), for the reads
+    that go on in Arrow and numpy without a frame (a status refresh, a publication)."""
+    schema = pa.schema([(name, _ARROW[kind]) for name, kind in types.items()])
+    query = store._db.query(template, **identifiers)
+    if store._db.name != "postgresql":
+        cur.execute(query, params)
+        rows = cur.fetchall()
+        columns = [[row[i] for row in rows] for i in range(len(types))]
+        return pa.table([_sqlite_column(c, f.type) for c, f in zip(columns, schema, strict=True)],
+                        schema=schema)  # fmt: skip
+    text = cur.mogrify(query, params or None).decode()
+    buffer = io.BytesIO()
+    cur.copy_expert(f"COPY ({text}) TO STDOUT (FORMAT csv)", buffer, size=COPY_CHUNK)
+    if not buffer.tell():
+        return schema.empty_table()
+    buffer.seek(0)
+    return pacsv.read_csv(
+        buffer,
+        read_options=pacsv.ReadOptions(column_names=list(types)),
+        convert_options=pacsv.ConvertOptions(
+            column_types=dict(zip(schema.names, schema.types, strict=True)),
+            true_values=["t"],
+            false_values=["f"],
+            null_values=[""],
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+
+
+def _sqlite_column(values: list, kind: pa.DataType) -> pa.Array:
+    """SQLite's values (dates as ISO text, booleans as 0/1) as an Arrow column."""
+    if kind == pa.date32():
+        text = pa.array([None if v is None else str(v)[:10] for v in values], pa.string())
+        return text.cast(pa.date32())
+    if kind == pa.bool_():
+        return pa.array([None if v is None else bool(v) for v in values], pa.bool_())
+    return pa.array(values, kind)
 
 
 def _typed(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:

@@ -8,10 +8,10 @@ import pandas as pd
 from popsync.core.contracts import CANDIDATE_COLUMNS, FINDING_COLUMNS, QUARANTINE_COLUMNS
 from popsync.core.errors import UserError
 from popsync.core.timing import Steps
+from popsync.core.unique import require_unique_ids
 from popsync.warehouse.batch import (
     Batch,
     arrow_or_none,
-    require_unique_ids,
     rows_as_json,
     to_arrow,
 )

@@ -7,12 +7,14 @@ import datetime as dt
 import re
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from popsync.core.contracts import DATE, TEXT
 from popsync.core.errors import UserError
 from popsync.core.status import STATUS_FIELDS
 from popsync.warehouse.db import now
-from popsync.warehouse.frames import read_frame
+from popsync.warehouse.frames import read_arrow
 from popsync.warehouse.status import STATUS_LOCK
 
 # What leaves the warehouse for the register: the person's ID and the status fields only.
@@ -21,9 +23,9 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class Publications:
-    def status_delta(self, since: str | dt.date | None = None) -> tuple[pd.DataFrame, dict]:
+    def status_delta(self, since: str | dt.date | None = None) -> tuple[pa.Table, dict]:
         """The people whose status changed in the window, with ``FEED_COLUMNS`` (sorted by
-        so_dinh_danh), and the window: ``since_seq`` < change_seq <= ``through_seq`` (the last
+        so_dinh_danh; an Arrow table: it goes to the files as it is read), and the window: ``since_seq`` < change_seq <= ``through_seq`` (the last
         refresh committed), ``since_asked``, ``number`` (this publication's, from 1).
 
         ``since``: None for every change since the last publication; a run id for the changes
@@ -34,17 +36,17 @@ class Publications:
             self._db.lock(cur, STATUS_LOCK)
             through = self._scalar(cur, "SELECT coalesce(max(seq), 0) FROM status_refresh")
             since_seq = self._since_seq(cur, since)
-            frame = read_frame(
+            table = read_arrow(
                 self, cur,
                 "SELECT {columns} FROM person_status WHERE change_seq > %s AND change_seq <= %s",
                 (since_seq, through), FEED_COLUMNS, columns=list(FEED_COLUMNS),
             )  # fmt: skip
             number = 1 + self._scalar(cur, "SELECT count(*) FROM publication")
-        frame = frame.sort_values("so_dinh_danh", kind="stable", ignore_index=True)
+        table = table.take(pc.sort_indices(table.column("so_dinh_danh")))
         since_asked = None if since is None else str(since)
         window = {"since_seq": int(since_seq), "through_seq": int(through),
                   "since_asked": since_asked, "number": int(number)}  # fmt: skip
-        return frame, window
+        return table, window
 
     def record_publication(
         self, publication_id: str, window: dict, location: str, people: int, manifest_sha256: str

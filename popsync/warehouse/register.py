@@ -9,7 +9,8 @@ import pandas as pd
 
 from popsync.core.contracts import FINDING_COLUMNS
 from popsync.core.timing import Steps
-from popsync.warehouse.batch import arrow_or_none, require_unique_ids, to_arrow
+from popsync.core.unique import require_unique_ids
+from popsync.warehouse.batch import arrow_or_none, to_arrow
 from popsync.warehouse.runs import run_record
 
 # A change of these re-opens the links to the person (needs_recheck); a death can make

@@ -8,38 +8,38 @@ their ID, quarantined rows the linker gave them (or that declare their ID). The 
 stored twice (in one file, or re-sent in another delivery) counts once: the core rules
 deduplicate by content, not by record id.
 
-Set-based throughout: the touched people go to a temporary table once, each source table is
-read once for all of them (a hash join, one query per table), the rules run vectorized in
-Python, and only the people whose status changed are written (a COPY, sorted by key).
+Set-based throughout: the touched people are gathered in the database into a temporary table,
+numbered 0..n-1 (no ID makes a round trip); each source table is read once for all of them (a
+hash join: person number, link, two event columns), the rules run vectorized on numpy arrays,
+and only the people whose status changed are written (a COPY, sorted by key).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from functools import cache
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from popsync.core.contracts import BOOL, DATE, INT, TEXT
 from popsync.core.status import (
     EVENT_COLUMNS,
     EVENT_SOURCES,
+    NONE,
     PENDING_FIELDS,
     STATUS_FIELDS,
     VALID_UNTIL,
-    compute_status,
-    people_keys,
-    person_codes,
-    status_hash,
+    event_arrays,
+    status_arrays,
 )
+from popsync.core.status_digest import status_hash_arrays
 from popsync.core.timing import Steps
-from popsync.warehouse.batch import to_arrow
 from popsync.warehouse.db import now
-from popsync.warehouse.frames import read_frame
-from popsync.warehouse.status_queue import StatusQueue, quarantine_person, unique_ids
+from popsync.warehouse.frames import read_arrow, read_frame
+from popsync.warehouse.status_queue import StatusQueue, quarantine_person
 
 # Refreshes (and the reads of a publication) are serialized by this lock.
 STATUS_LOCK = "person_status"
@@ -50,6 +50,10 @@ STORED_COLUMNS = {
 # What the batch summary says changed, compared before / after for the people touched.
 _BEFORE = {"status_hash": INT, "primary_complete": BOOL, "boosters": INT, "f0_episodes": INT,
            "insured": BOOL}  # fmt: skip
+# A refresh hashes hundreds of thousands of people at once (joins, DISTINCT): in memory, not in
+# batches spilled to disk (PostgreSQL's default work_mem is 4 MB).
+WORK_MEM = "256MB"
+_ARROW = {TEXT: pa.string(), INT: pa.int64(), BOOL: pa.bool_()}
 
 
 class PersonStatus(StatusQueue):
@@ -84,12 +88,14 @@ class PersonStatus(StatusQueue):
         started = now()
         with self._transaction() as cur:
             self._db.lock(cur, STATUS_LOCK)
+            if self._db.name == "postgresql":
+                self._run(cur, f"SET LOCAL work_mem = '{WORK_MEM}'")
             seq = 1 + self._scalar(cur, "SELECT coalesce(max(seq), 0) FROM status_refresh")
             as_of = self._status_date(cur, run_id, as_of)
-            people = self._touched(cur, person_ids, run_id, everyone, as_of)
+            keys = self._touched(cur, person_ids, run_id, everyone, as_of)
             steps("touched")
-            result = self._recompute(cur, seq, people, as_of, steps)
-            summary = {"seq": seq, "as_of": str(as_of), "people": len(people), **result}
+            result = self._recompute(cur, seq, keys, as_of, steps)
+            summary = {"seq": seq, "as_of": str(as_of), "people": len(keys), **result}
             summary["timings"] = steps.seconds
             self._run(
                 cur,
@@ -97,7 +103,7 @@ class PersonStatus(StatusQueue):
                 "finished_at, people, changed, summary) VALUES (%s, %s, %s, %s, %s, %s, %s, "
                 "%s, %s)",
                 (seq, run_id, reason or ("batch" if run_id else "people"), str(as_of), started,
-                 now(), len(people), result["changed"], json.dumps(summary)),
+                 now(), len(keys), result["changed"], json.dumps(summary)),
             )  # fmt: skip
         return summary
 
@@ -111,11 +117,11 @@ class PersonStatus(StatusQueue):
                 frame = read_frame(self, cur, "SELECT {columns} FROM person_status", (),
                                    columns, columns=list(columns))  # fmt: skip
             else:
-                self._stage_people(cur, people_keys(unique_ids(person_ids)))
+                self._stage_ids(cur, person_ids)
                 frame = read_frame(
                     self, cur,
                     "SELECT {columns} FROM person_status p WHERE so_dinh_danh IN "
-                    "(SELECT so_dinh_danh FROM status_touched)",
+                    "(SELECT so_dinh_danh FROM status_asked)",
                     (), columns, columns=list(columns),
                 )  # fmt: skip
         return frame.set_index("so_dinh_danh").sort_index()
@@ -149,124 +155,64 @@ class PersonStatus(StatusQueue):
             ).fetchone()
         return pd.Timestamp(found[0]).date() if found and found[0] else dt.date.today()
 
-    def _touched(self, cur, person_ids, run_id, everyone, as_of) -> pa.Array:
-        """The people to recompute (register people only), each once, as Arrow strings."""
-        relations = ["SELECT so_dinh_danh FROM person_status WHERE valid_until <= %s"]
-        params: list = [str(as_of)]
-        queued = self._take_queue(cur)
-        table = None
-        if everyone:
-            relations.append("SELECT so_dinh_danh FROM person")
-        if person_ids is not None:
-            # People named by the caller: only those of the register.
-            self._stage_people(cur, people_keys(unique_ids(person_ids)))
-            relations.append(
-                "SELECT t.so_dinh_danh FROM status_touched t JOIN person p "
-                "ON p.so_dinh_danh = t.so_dinh_danh"
-            )
-        if run_id is not None:
-            found = self._run(cur, "SELECT source FROM run WHERE run_id = %s",
-                              (run_id,)).fetchone()  # fmt: skip
-            if found and found[0] != self.catalog.register.id:
-                table = self._table_of(found[0])
-                person = quarantine_person(self._db.name, "q.")
-                relations += [
-                    "SELECT so_dinh_danh FROM {table} WHERE run_id = %s AND decision = 'match'",
-                    "SELECT so_dinh_danh FROM review_candidate WHERE run_id = %s",
-                    "SELECT x.id_number FROM {table} x JOIN person p "
-                    "ON p.so_dinh_danh = x.id_number WHERE x.run_id = %s "
-                    "AND x.decision = 'no_match'",
-                    f"SELECT {person} FROM quarantine q JOIN person p "  # noqa: S608 (fixed SQL)
-                    f"ON p.so_dinh_danh = {person} WHERE q.run_id = %s",
-                ]
-                params += [run_id] * 4
-        found = read_frame(
-            self, cur, "\nUNION ALL\n".join(relations), tuple(params), {"so_dinh_danh": TEXT},
-            **({"table": table} if table else {}),
-        )  # fmt: skip
-        keys = people_keys(pd.concat([found["so_dinh_danh"], queued]).dropna())
-        return keys.filter(pc.greater(pc.utf8_length(keys), 0))
-
-    def _stage_people(self, cur, people: pa.Array) -> None:
-        """The people of this refresh in the temporary table ``status_touched``. PostgreSQL
-        joins it by hashing (no index to build); SQLite looks it up, by its primary key."""
-        self._run(cur, "DROP TABLE IF EXISTS status_touched")
-        key = "" if self._db.name == "postgresql" else " PRIMARY KEY"
-        self._run(cur, f"CREATE TEMP TABLE status_touched (so_dinh_danh text{key})")
-        if len(people):
-            ordered = people.take(pc.sort_indices(people))
-            self._db.bulk_insert(cur, "status_touched", pa.table({"so_dinh_danh": ordered}))
-        self._run(cur, "ANALYZE status_touched")
-
-    def _recompute(self, cur, seq: int, people: pa.Array, as_of: dt.date, steps) -> dict:
-        self._stage_people(cur, people)
-        inputs, pending = {}, []
+    def _recompute(self, cur, seq: int, keys: pa.Array, as_of: dt.date, steps) -> dict:
+        """Recompute the people of ``status_touched`` (``keys``, sorted, by their position)
+        and write those whose status changed."""
+        n = len(keys)
+        before = self._before(cur, n)
+        events, pending = {}, {}
         for kind, source in EVENT_SOURCES.items():
             if source not in self.catalog:
                 continue
             first, second = EVENT_COLUMNS[kind]
-            rows = read_frame(
+            # A linked row counts for its person; an unlinked one is counted beside the
+            # status of the person whose ID it declares.
+            rows = read_arrow(
                 self, cur,
-                "SELECT t.so_dinh_danh, x.decision, x.{first}, x.{second} FROM {table} x "
+                "SELECT t.code, x.decision = 'match', x.{first}, x.{second} FROM {table} x "
                 "JOIN status_touched t ON t.so_dinh_danh = CASE WHEN x.decision = 'match' "
                 "THEN x.so_dinh_danh WHEN x.decision = 'no_match' THEN x.id_number END",
                 (),
-                {"so_dinh_danh": TEXT, "decision": TEXT, first: DATE,
+                {"code": INT, "linked": BOOL, first: DATE,
                  second: TEXT if kind == "doses" else DATE},
                 table=self._table_of(source), first=first, second=second,
             )  # fmt: skip
-            linked = rows["decision"].eq("match").to_numpy(dtype=bool)
-            inputs[kind] = rows[linked]
-            pending.append(rows.loc[~linked, ["so_dinh_danh"]].assign(rows_unlinked=1))
+            codes = rows.column("code").to_numpy()
+            linked = rows.column("linked").to_numpy(zero_copy_only=False).astype(bool)
+            unlinked = np.bincount(codes[~linked], minlength=n)
+            pending["rows_unlinked"] = pending.get("rows_unlinked", 0) + unlinked
+            taken = rows.filter(pa.array(linked))
+            events[kind] = event_arrays(kind, codes[linked], taken.column(first),
+                                        taken.column(second))  # fmt: skip
         person = quarantine_person(self._db.name, "q.")
         for field, query in (
-            ("rows_in_review", "SELECT c.so_dinh_danh FROM review_candidate c "
-             "JOIN status_touched t ON t.so_dinh_danh = c.so_dinh_danh"),
-            ("rows_quarantined", "SELECT t.so_dinh_danh FROM quarantine q "  # noqa: S608
-             f"JOIN status_touched t ON t.so_dinh_danh = {person}"),
+            ("rows_in_review", "SELECT t.code, count(*) FROM review_candidate c "
+             "JOIN status_touched t ON t.so_dinh_danh = c.so_dinh_danh GROUP BY t.code"),
+            ("rows_quarantined", "SELECT t.code, count(*) FROM quarantine q "  # noqa: S608
+             f"JOIN status_touched t ON t.so_dinh_danh = {person} GROUP BY t.code"),
         ):  # fmt: skip
-            found = read_frame(self, cur, query, (), {"so_dinh_danh": TEXT})
-            pending.append(found.assign(**{field: 1}))
-        pending = pd.concat(pending, ignore_index=True)
-        pending = pending.reindex(columns=["so_dinh_danh", *PENDING_FIELDS]).fillna(
-            dict.fromkeys(PENDING_FIELDS, 0)
-        )
-        stored = read_frame(
-            self, cur,
-            "SELECT p.so_dinh_danh, {columns} FROM person_status p JOIN status_touched t "
-            "ON t.so_dinh_danh = p.so_dinh_danh",
-            (), {"so_dinh_danh": TEXT, **_BEFORE}, columns=list(_BEFORE),
-        )  # fmt: skip
-        # Aligned with the people, by position (no string index).
-        before = (
-            stored.drop(columns="so_dinh_danh")
-            .astype({name: "Int64" for name, kind in _BEFORE.items() if kind == INT})
-            .set_axis(person_codes(people, stored["so_dinh_danh"]))
-            .reindex(range(len(people)))
-        )
+            found = read_arrow(self, cur, query, (), {"code": INT, "rows": INT})
+            pending[field] = np.bincount(found.column("code").to_numpy(), minlength=n,
+                                         weights=found.column("rows").to_numpy()).astype(np.int64)  # fmt: skip
         steps("read")
-        after = compute_status(people, pending=pending, as_of=as_of, **inputs)
-        after = after.reset_index()
-        after["status_hash"] = status_hash(after)
+        after = status_arrays(n, events, pending, as_of)
+        after["status_hash"] = status_hash_arrays(after)
         steps("compute")
         outcome = _changes(before, after, _empty_hash())
         changed = outcome.pop("changed_mask")
-        known = before["status_hash"].notna().to_numpy()
-        constants = {"as_of": as_of, "change_seq": seq}
+        known = before["known"]
         for rows, target in (
             (changed & known, "status_stage"),
             (changed & ~known, "person_status"),
         ):
             if not rows.any():
                 continue
-            rows = after[rows]
-            rows = rows.iloc[pc.sort_indices(pa.array(rows["so_dinh_danh"])).to_numpy()]
             if target == "status_stage":
                 self._run(cur, "DROP TABLE IF EXISTS status_stage")
                 self._run(cur, "CREATE TEMP TABLE status_stage AS SELECT * FROM person_status "
                                "WHERE 1 = 0")  # fmt: skip
-            data = to_arrow(rows, STORED_COLUMNS, constants, "person status")
-            self._db.bulk_insert(cur, target, data)
+            taken = np.flatnonzero(rows)  # in key order
+            self._db.bulk_insert(cur, target, _stored(keys, after, taken, as_of, seq))
         if (changed & known).any():
             # An update in place: the key does not change, so PostgreSQL rewrites the row in its
             # page (a HOT update: fillfactor leaves the room, 0003) without touching the index.
@@ -279,25 +225,55 @@ class PersonStatus(StatusQueue):
         steps("write")
         return outcome
 
+    def _before(self, cur, n: int) -> dict[str, np.ndarray]:
+        """What the stored status of the people of ``status_touched`` says (``_BEFORE``, by
+        position; ``known``: they had one)."""
+        found = read_arrow(
+            self, cur,
+            "SELECT t.code, {columns} FROM status_touched t "
+            "JOIN person_status p ON p.so_dinh_danh = t.so_dinh_danh",
+            (), {"code": INT, **_BEFORE}, columns=list(_BEFORE),
+        )  # fmt: skip
+        at = found.column("code").to_numpy()
+        before = {"known": np.zeros(n, dtype=bool)}
+        before["known"][at] = True
+        for name, kind in _BEFORE.items():
+            before[name] = np.zeros(n, dtype=bool if kind == BOOL else np.int64)
+            values = found.column(name).fill_null(False if kind == BOOL else 0)
+            before[name][at] = values.to_numpy(zero_copy_only=False)
+        return before
 
-def _changes(before: pd.DataFrame, after: pd.DataFrame, empty: int) -> dict:
+
+def _stored(keys: pa.Array, after: dict, rows: np.ndarray, as_of: dt.date, seq: int) -> pa.Table:
+    """The rows of person_status for the people at positions ``rows``, as Arrow columns."""
+    columns = {"so_dinh_danh": keys.take(pa.array(rows))}
+    for name, kind in STORED_COLUMNS.items():
+        if name == "so_dinh_danh":
+            continue
+        if name == "as_of":
+            columns[name] = pa.array([as_of] * len(rows), pa.date32())
+        elif name == "change_seq":
+            columns[name] = pa.array(np.full(len(rows), seq, dtype=np.int64))
+        elif kind == DATE:
+            days = after[name][rows]
+            missing = days == NONE
+            columns[name] = pa.array(np.where(missing, 0, days).astype(np.int32), pa.int32(),
+                                     mask=missing).cast(pa.date32())  # fmt: skip
+        else:
+            columns[name] = pa.array(after[name][rows], _ARROW[kind], from_pandas=True)
+    return pa.table(columns)
+
+
+def _changes(before: dict, after: dict, empty: int) -> dict:
     """Who changed (the digest differs; a person never seen whose status is empty is not a
     change) and the counts the batch summary carries."""
-    known = before["status_hash"].notna().to_numpy()
-    old_hash = before["status_hash"].fillna(0).to_numpy(dtype=np.int64)
-    new_hash = after["status_hash"].to_numpy(dtype=np.int64)
+    known = before["known"]
+    old_hash, new_hash = before["status_hash"].astype(np.int64), after["status_hash"]
     changed = (known & (old_hash != new_hash)) | (~known & (new_hash != empty))
-    was_complete = before["primary_complete"].fillna(False).astype(bool).to_numpy()
-    is_complete = after["primary_complete"].to_numpy(dtype=bool)
-    was_insured = before["insured"].fillna(False).astype(bool).to_numpy()
-    is_insured = after["insured"].to_numpy(dtype=bool)
-    more = {
-        name: int(
-            (after[name].to_numpy(dtype=np.int64) > before[name].fillna(0).to_numpy(np.int64)).sum()
-        )
-        for name in ("boosters", "f0_episodes")
-    }
-    pending = after[list(PENDING_FIELDS)].sum(axis=1).to_numpy() > 0
+    was_complete, is_complete = before["primary_complete"], after["primary_complete"]
+    was_insured, is_insured = before["insured"], after["insured"]
+    more = {name: int((after[name] > before[name]).sum()) for name in ("boosters", "f0_episodes")}
+    pending = sum(after[name] for name in PENDING_FIELDS) > 0
     return {
         "changed_mask": changed,
         "changed": int(changed.sum()),
@@ -312,7 +288,8 @@ def _changes(before: pd.DataFrame, after: pd.DataFrame, empty: int) -> dict:
     }
 
 
+@cache
 def _empty_hash() -> int:
     """The digest of a person with nothing: no event, no pending row."""
-    nobody = compute_status(["-"], as_of=dt.date(2000, 1, 1))
-    return int(status_hash(nobody).iloc[0])
+    nobody = status_arrays(1, {}, {}, dt.date(2000, 1, 1))
+    return int(status_hash_arrays(nobody)[0])

@@ -1,15 +1,18 @@
-"""The queue of people whose status must be recomputed (``status_dirty``): written by the
-transactions that change their rows (a later version of a delivery, a steward's decision, a
-re-check), taken off by the next refresh (``PersonStatus.refresh_status``)."""
+"""Who a status refresh recomputes: the queue of people whose status must be recomputed
+(``status_dirty``), written by the transactions that change their rows (a later version of a
+delivery, a steward's decision, a re-check) and taken off by the next refresh
+(``PersonStatus.refresh_status``), with the people of a run, of the caller and of the register."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from popsync.core.contracts import TEXT
-from popsync.core.status import people_keys
+from popsync.core.contracts import BOOL, TEXT
 from popsync.warehouse.batch import to_arrow
-from popsync.warehouse.frames import read_frame
+from popsync.warehouse.frames import read_arrow
 
 
 class StatusQueue:
@@ -66,29 +69,89 @@ class StatusQueue:
                 table=table,
             )
 
-    def _take_queue(self, cur) -> pd.Series:
-        """The people queued for a refresh (``status_dirty``), taken off the queue in this
-        transaction: on PostgreSQL by a DELETE ... RETURNING (rows a concurrent transaction
-        queues meanwhile stay for the next refresh), on SQLite under its one write lock. IDs
-        queued as "declared" (by unlinked or quarantined rows) count for register people only."""
-        types = {"so_dinh_danh": TEXT, "reason": TEXT}
-        if self._db.name == "postgresql":
-            found = read_frame(self, cur, "DELETE FROM status_dirty RETURNING so_dinh_danh, "
-                               "reason", (), types)  # fmt: skip
-        else:
-            found = read_frame(self, cur, "SELECT so_dinh_danh, reason FROM status_dirty", (),
-                               types)  # fmt: skip
-            self._run(cur, "DELETE FROM status_dirty")
-        declared = found["reason"].eq("declared").to_numpy(dtype=bool)
-        if declared.any():
-            self._stage_people(cur, people_keys(found.loc[declared, "so_dinh_danh"].dropna()))
-            known = read_frame(
-                self, cur, "SELECT t.so_dinh_danh FROM status_touched t WHERE EXISTS "
-                "(SELECT 1 FROM person p WHERE p.so_dinh_danh = t.so_dinh_danh)", (),
+    def _touched(self, cur, person_ids, run_id, everyone, as_of) -> pa.Array:
+        """The people a refresh recomputes (see ``refresh_status``), each once and of the
+        register only, sorted: returned, and staged in the temporary table ``status_touched``
+        with their position (``code``), by which the refresh's reads name them. The IDs are
+        gathered and made unique in Arrow: one read of the run's rows, no sort in the
+        database."""
+        types = {"so_dinh_danh": TEXT, "declared": BOOL}
+        # declared: an ID a row declares (or a caller names), kept for register people only.
+        parts = [self._take_queue(cur), read_arrow(
+            self, cur, "SELECT so_dinh_danh, FALSE FROM person_status WHERE valid_until <= %s",
+            (str(as_of),), types,
+        )]  # fmt: skip
+        if everyone:
+            parts.append(read_arrow(self, cur, "SELECT so_dinh_danh, FALSE FROM person", (), types))
+        if person_ids is not None:
+            ids = pa.array(unique_ids(person_ids).astype(str), pa.string())
+            parts.append(
+                pa.table([ids, pa.repeat(pa.scalar(True), len(ids))], schema=parts[0].schema)
+            )
+        if run_id is not None:
+            found = self._run(cur, "SELECT source FROM run WHERE run_id = %s",
+                              (run_id,)).fetchone()  # fmt: skip
+            if found and found[0] != self.catalog.register.id:
+                person = quarantine_person(self._db.name)
+                for query in (
+                    "SELECT CASE WHEN decision = 'match' THEN so_dinh_danh ELSE id_number END, "
+                    "decision = 'no_match' FROM {table} WHERE run_id = %s "
+                    "AND decision IN ('match', 'no_match')",
+                    "SELECT so_dinh_danh, FALSE FROM review_candidate WHERE run_id = %s",
+                    f"SELECT {person}, TRUE FROM quarantine WHERE run_id = %s",  # noqa: S608
+                ):  # fmt: skip
+                    parts.append(read_arrow(self, cur, query, (run_id,), types,
+                                            table=self._table_of(found[0])))  # fmt: skip
+        wanted = pa.concat_tables(parts).filter(
+            pc.greater(pc.utf8_length(pc.field("so_dinh_danh")), 0)
+        )
+        declared = wanted.column("declared").fill_null(True)
+        keys = pc.unique(wanted.column("so_dinh_danh").filter(pc.invert(declared)))
+        claimed = pc.unique(wanted.column("so_dinh_danh").filter(declared))
+        claimed = claimed.filter(pc.invert(pc.is_in(claimed, value_set=keys)))
+        if len(claimed):
+            self._stage_ids(cur, claimed)
+            registered = read_arrow(
+                self, cur, "SELECT a.so_dinh_danh FROM status_asked a WHERE EXISTS "
+                "(SELECT 1 FROM person p WHERE p.so_dinh_danh = a.so_dinh_danh)", (),
                 {"so_dinh_danh": TEXT},
             )  # fmt: skip
-            return pd.concat([found.loc[~declared, "so_dinh_danh"], known["so_dinh_danh"]])
-        return found["so_dinh_danh"]
+            keys = pa.concat_arrays([keys, registered.column("so_dinh_danh").combine_chunks()])
+        keys = keys.take(pc.sort_indices(keys))
+        self._run(cur, "DROP TABLE IF EXISTS status_touched")
+        self._run(cur, "CREATE TEMP TABLE status_touched (so_dinh_danh text, code bigint)")
+        if len(keys):
+            codes = pa.array(np.arange(len(keys), dtype=np.int64))
+            self._db.bulk_insert(cur, "status_touched", pa.table({"so_dinh_danh": keys,
+                                                                  "code": codes}))  # fmt: skip
+        if self._db.name != "postgresql":  # SQLite joins by looking up, PostgreSQL by hashing
+            self._run(cur, "CREATE INDEX status_touched_key ON status_touched (so_dinh_danh)")
+        self._run(cur, "ANALYZE status_touched")
+        return keys
+
+    def _take_queue(self, cur) -> pa.Table:
+        """The people queued for a refresh (``status_dirty``), taken off the queue in this
+        transaction: on PostgreSQL by a DELETE ... RETURNING (rows a concurrent transaction
+        queues meanwhile stay for the next refresh), on SQLite under its one write lock.
+        ``declared``: queued by an unlinked or quarantined row (register people only)."""
+        types = {"so_dinh_danh": TEXT, "declared": BOOL}
+        if self._db.name == "postgresql":
+            return read_arrow(self, cur, "DELETE FROM status_dirty RETURNING so_dinh_danh, "
+                              "reason = 'declared'", (), types)  # fmt: skip
+        found = read_arrow(self, cur, "SELECT so_dinh_danh, reason = 'declared' FROM "
+                           "status_dirty", (), types)  # fmt: skip
+        self._run(cur, "DELETE FROM status_dirty")
+        return found
+
+    def _stage_ids(self, cur, person_ids) -> None:
+        """IDs a caller names, in the temporary table ``status_asked``."""
+        self._run(cur, "DROP TABLE IF EXISTS status_asked")
+        self._run(cur, "CREATE TEMP TABLE status_asked (so_dinh_danh text)")
+        ids = person_ids if isinstance(person_ids, pa.Array) else unique_ids(person_ids)
+        if len(ids):
+            table = pa.table({"so_dinh_danh": pa.array(ids, pa.string(), from_pandas=True)})
+            self._db.bulk_insert(cur, "status_asked", table)
+        self._run(cur, "ANALYZE status_asked")
 
 
 def unique_ids(values) -> pd.Index:

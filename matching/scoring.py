@@ -1,0 +1,210 @@
+"""Candidate pairs scored and ranked per extract row.
+
+Each candidate gets its own probability: the chance that the row is *this* person, among
+"one of the candidates or none of them" (``odds_i / (1 + sum of the row's odds)``). Two
+candidates with the same evidence share it (0.5 each), so an ambiguous row can never reach
+the match threshold; rank 1 is the candidate the evidence favours. A row's figures depend
+on the row, the register and the model only: never on the other rows of its batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from matching.blocking import block
+from matching.compare import Comparer
+from matching.config import LinkageSettings
+from matching.model import Model
+from matching.prepare import Prepared
+
+MATCH, REVIEW, NO_MATCH = range(3)
+# Prepared columns that are what the row's own ID encodes, not a declared value.
+_FROM_ID = {"id_year_if_undeclared", "id_sex_if_undeclared", "id_birth_year", "id_sex"}
+
+
+@dataclass
+class Pairs:
+    """Scored candidate pairs; ``rule`` is the index of the first blocking rule that found it."""
+
+    li: np.ndarray
+    ri: np.ndarray
+    rule: np.ndarray
+    levels: np.ndarray
+    weights: np.ndarray
+    score: np.ndarray  # log2 odds, prior included
+
+    def __len__(self) -> int:
+        return len(self.li)
+
+    def take(self, index: np.ndarray) -> Pairs:
+        return Pairs(*(getattr(self, name)[index] for name in self.__dataclass_fields__))
+
+    @staticmethod
+    def concat(parts: list[Pairs]) -> Pairs:
+        return Pairs(
+            *(
+                np.concatenate([getattr(p, name) for p in parts])
+                for name in Pairs.__dataclass_fields__
+            )
+        )
+
+
+def _shares(score, order, starts, counts) -> tuple[np.ndarray, np.ndarray]:
+    """Per pair, ``odds / (1 + sum of the row's odds)``; per row, the sum of those shares (the
+    chance that the row is one of its candidates). ``order`` groups the rows, best first."""
+    best = order[starts]
+    top = np.repeat(score[best], counts)
+    relative = np.exp2(score[order] - top)  # <= 1, the best is 1
+    total = np.add.reduceat(relative, starts)
+    # every odds divided by the best one's
+    denominator = np.exp2(np.minimum(-score[best], 1000.0)) + total
+    probability = np.empty(len(score))
+    probability[order] = relative / np.repeat(denominator, counts)
+    return probability, total / denominator
+
+
+class Linker:
+    def __init__(self, prep: Prepared, settings: LinkageSettings, model: Model):
+        self.prep = prep
+        self.settings = settings
+        self.model = model
+        self.comparer = Comparer(prep, settings.comparisons)
+        self.tf = model.term_frequencies(prep)
+        self.log2_prior = model.log2_prior(prep.n_right)
+        self.rule_names = [rule.name for rule in settings.blocking_rules]
+        self.id_comparison = next(
+            (c for c, comp in enumerate(settings.comparisons) if comp.name == "id"), None
+        )
+        self.vetoes = [
+            (c, len(comp.levels))
+            for c, comp in enumerate(settings.comparisons)
+            if comp.name in settings.veto_on_disagreement
+        ]
+        # Per veto comparison and level (-1 null, last else): an agreement on declared values.
+        self.confirming = {
+            c: np.array(
+                [lv.left_column not in _FROM_ID for lv in settings.comparisons[c].levels]
+                + [False, False]
+            )
+            for c, _ in self.vetoes
+        }
+        self.block_stats: dict[str, dict[str, int]] = {}
+
+    def candidates(
+        self, rule_names: list[str], rows: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Deduplicated pairs of several rules for ``rows`` (first rule wins)."""
+        lis, ris, rules = [np.empty(0, np.int64)], [np.empty(0, np.int64)], [np.empty(0, np.int8)]
+        for name in rule_names:
+            li, ri, skipped = block(self.prep, self.settings.rule(name), rows)
+            self.block_stats[name] = {
+                "rows": int(len(rows)),
+                "pairs": int(len(li)),
+                "skipped_rows": skipped,
+            }
+            lis.append(li)
+            ris.append(ri)
+            rules.append(np.full(len(li), self.rule_names.index(name), dtype=np.int8))
+        li, ri, rule = np.concatenate(lis), np.concatenate(ris), np.concatenate(rules)
+        first = ~pd.Index(li * self.prep.n_right + ri).duplicated()
+        return li[first], ri[first], rule[first]
+
+    def score(self, li: np.ndarray, ri: np.ndarray, rule: np.ndarray) -> Pairs:
+        levels = self.comparer.levels(li, ri)
+        weights = self.model.weights(levels, self.prep, ri, self.tf)
+        score = self.log2_prior + weights.sum(axis=1, dtype=np.float64)
+        return Pairs(li, ri, rule, levels, weights, score)
+
+    def rank(self, pairs: Pairs) -> dict[str, np.ndarray]:
+        """Per extract row with candidates: best pair, count, decision; per pair its probability
+        among the row's candidates (``pair_probability``) and the order (best first).
+
+        Review rows are ranked again on the fields every candidate of the row can be compared
+        on (``review_order``, ``review_probability``, ``review_score``): a field missing for one
+        candidate (a child's register entry has no phone) must not rank its household's other
+        members first, nor the owner of an ID the row borrowed."""
+        order = np.lexsort((pairs.ri, -pairs.score, pairs.li))
+        rows = pairs.li[order]
+        starts = np.nonzero(np.r_[True, rows[1:] != rows[:-1]])[0]
+        counts = np.diff(np.r_[starts, len(rows)])
+        best = order[starts]
+        probability, total = _shares(pairs.score, order, starts, counts)
+        best_probability = probability[best]
+        settings = self.settings
+        vetoed = self._vetoed(pairs, best) | self._contested(pairs, order, starts, counts)
+        match = (best_probability >= settings.match_threshold) & ~vetoed
+        # Review when the row is probably one of its candidates, even if no single one is.
+        review = ~match & (total >= settings.review_threshold)
+        missing = np.logical_or.reduceat(pairs.levels[order] < 0, starts, axis=0)
+        common = np.empty(len(pairs))
+        kept = ~np.repeat(missing, counts, axis=0)
+        common[order] = self.log2_prior + (pairs.weights[order] * kept).sum(axis=1)
+        review_order = np.lexsort((pairs.ri, -common, pairs.li))
+        review_probability, _ = _shares(common, review_order, starts, counts)
+        return {
+            "row": rows[starts],
+            "best": best,
+            "count": counts,
+            "probability": best_probability,
+            "pair_probability": probability,
+            "decision": np.where(match, MATCH, np.where(review, REVIEW, NO_MATCH)),
+            "order": order,
+            "starts": starts,
+            "review_order": review_order,
+            "review_probability": review_probability,
+            "review_score": common,
+        }
+
+    def _vetoed(self, pairs: Pairs, best: np.ndarray) -> np.ndarray:
+        """Best pairs that disagree (else level) on a veto comparison; with the exact ID,
+        ``id_exact_tolerates`` of them may (a slip on the ID owner's own record, where another
+        person using the ID differs on both name and birth date)."""
+        disagreements = np.zeros(len(best), dtype=np.int64)
+        confirmed = np.zeros(len(best), dtype=np.int64)
+        for c, else_level in self.vetoes:
+            level = pairs.levels[best, c]
+            disagreements += level == else_level
+            confirmed += self.confirming[c][level] & (pairs.weights[best, c] > 0)
+        tolerated = np.zeros(len(best), dtype=bool)
+        if self.id_comparison is not None:
+            # the other veto fields must agree on declared values, not on what the ID encodes
+            tolerated = (pairs.levels[best, self.id_comparison] == 0) & (
+                confirmed >= len(self.vetoes) - self.settings.id_exact_tolerates
+            )
+        return np.where(
+            tolerated, disagreements > self.settings.id_exact_tolerates, disagreements > 0
+        )
+
+    def _contested(self, pairs: Pairs, order, starts, counts) -> np.ndarray:
+        """Rows where another candidate agrees better than the best one on a veto comparison
+        and no worse on the others (a twin named exactly, the best one only by a typo)."""
+        contested = np.zeros(len(starts), dtype=bool)
+        several = counts > 1
+        if not self.vetoes or not several.any():
+            return contested
+        levels = pairs.levels[order][:, [c for c, _ in self.vetoes]].astype(np.int16)
+        best = np.repeat(levels[starts], counts, axis=0)
+        known = (levels >= 0) & (best >= 0)
+        better = (known & (levels < best)).any(axis=1)
+        not_worse = (~known | (levels <= best)).all(axis=1)
+        rival = (better & not_worse).astype(np.int8)
+        return np.maximum.reduceat(rival, starts).astype(bool)
+
+    def settles(self, pairs: Pairs, best: np.ndarray) -> np.ndarray:
+        """Best pairs of the ID pass sure enough to skip the other rules: every veto comparison
+        agrees with positive weight or is missing (a twin's ID with a given name one typo from
+        the owner's must meet the twin, whom only the other rules find)."""
+        sure = np.ones(len(best), dtype=bool)
+        for c, _ in self.vetoes:
+            sure &= (pairs.levels[best, c] < 0) | (pairs.weights[best, c] > 0)
+        return sure
+
+    def is_id_pass(self, pairs: Pairs, index: np.ndarray) -> np.ndarray:
+        if self.id_comparison is None:
+            return np.zeros(len(index), dtype=bool)
+        else_level = len(self.settings.comparisons[self.id_comparison].levels)
+        level = pairs.levels[index, self.id_comparison]
+        return (level >= 0) & (level < else_level)

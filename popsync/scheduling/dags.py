@@ -1,0 +1,217 @@
+"""The DAGs, one per declared source (``build_dags``).
+
+Every task has a timeout; tasks that read or write (pull, standardize, link, load, report,
+publish) retry with exponential backoff, the quality gates (``validate_pre``,
+``validate_post``, the register's ``validate``) never do: a block is final until the data
+changes. Runs need no Params and no logical date (manual runs have none): a batch's date is its
+file's, else the run's day.
+
+An extract's DAG: ``pull`` → one mapped group per pulled item, ``file`` (``standardize`` →
+``validate_pre`` → ``link`` → ``validate_post`` → ``load`` → ``report``) → ``publish_status``
+(whatever loaded, even when a file failed) → ``outcome`` (fails the run, naming the files that
+did not load, so a run with a blocked file is red while the other files are loaded and
+published)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from typing import Any
+
+from popsync.core.sources import SourceCatalog, SourceSpec, load_catalog
+from popsync.pipeline.status import STATUS_ASSET
+from popsync.scheduling import context as ctx
+from popsync.scheduling import steps
+
+TZ = "Asia/Ho_Chi_Minh"
+# The register is pulled at 01:00 and the extracts at 02:00, Vietnam time, every day.
+REGISTER_CRON = "0 1 * * *"
+EXTRACTS_CRON = "0 2 * * *"
+START = dt.datetime(2021, 3, 8, tzinfo=dt.UTC)  # the vaccination campaign's first day
+MINUTES = dt.timedelta(minutes=1)
+# execution_timeout per step (minutes): sized for a city's extract (about 13M rows).
+TIMEOUTS = {"pull": 30, "standardize": 60, "validate_pre": 60, "link": 120,
+            "validate_post": 60, "load": 90, "report": 30, "publish_status": 30,
+            "outcome": 5, "validate": 60}  # fmt: skip
+GATES = ("validate_pre", "validate_post", "validate", "outcome")
+
+
+def _retry_delay() -> dt.timedelta:
+    """First retry after ``POPSYNC_RETRY_DELAY_SECONDS`` (default 60 s), then doubling."""
+    return dt.timedelta(seconds=float(os.environ.get("POPSYNC_RETRY_DELAY_SECONDS", "60")))
+
+
+def task_options(step: str) -> dict[str, Any]:
+    """Timeout and retry policy of a step (gates: no retries)."""
+    options = {"task_id": step, "execution_timeout": TIMEOUTS[step] * MINUTES}
+    if step in GATES:
+        return options | {"retries": 0}
+    return options | {"retries": 4, "retry_delay": _retry_delay(),
+                      "retry_exponential_backoff": 2.0, "max_retry_delay": 30 * MINUTES}  # fmt: skip
+
+
+def _labelled(batch: dict[str, Any]) -> None:
+    """Name the mapped task instance after its file (``map_index_template``)."""
+    from airflow.sdk import get_current_context
+
+    get_current_context()["delivery"] = batch.get("delivery", "")
+
+
+def extract_dag(spec: SourceSpec, register_asset):
+    """The DAG of one extract source."""
+    from airflow.sdk import (
+        Asset,
+        AssetOrTimeSchedule,
+        CronTriggerTimetable,
+        dag,
+        get_current_context,
+        task,
+        task_group,
+    )
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+    table = Asset(name=spec.asset_name, uri=f"popsync://warehouse/{spec.table}")
+    status_asset = Asset(name=STATUS_ASSET, uri="popsync://warehouse/person_status")
+    label = {"map_index_template": "{{ delivery }}"}
+
+    def stage(step: str, work, **more):
+        @task(**task_options(step), **label, **more)
+        def run(batch: dict) -> dict:
+            _labelled(batch)
+            return work(ctx.task_resources(), batch)
+
+        return run
+
+    @dag(
+        dag_id=spec.dag_name,
+        description=f"{spec.title}: pull, standardize, validate, link, validate, load, report",
+        schedule=AssetOrTimeSchedule(
+            timetable=CronTriggerTimetable(EXTRACTS_CRON, timezone=TZ), assets=[register_asset]
+        ),
+        start_date=START,
+        catchup=False,
+        max_active_runs=1,
+        tags=["popsync", spec.id],
+        doc_md=f"### {spec.dag_name}\n\n{spec.title} ({spec.title_vi}).\n\n{__doc__}",
+    )
+    def extract_sync():
+        @task(**task_options("pull"))
+        def pull() -> list[dict]:
+            return steps.pull_items(ctx.task_resources(), spec.id)
+
+        @task(**task_options("standardize"), **label)
+        def standardize(item: dict) -> dict:
+            _labelled(item)
+            day = ctx.run_day(get_current_context())
+            batch = steps.standardize(ctx.task_resources(), item, day)
+            if batch is None:
+                raise AirflowSkipException(f"{item['delivery']} was processed meanwhile")
+            return batch
+
+        @task(**task_options("load"), **label, outlets=[table])
+        def load(batch: dict) -> dict:
+            _labelled(batch)
+            loaded = steps.load(ctx.task_resources(), batch)
+            events = get_current_context()["outlet_events"]
+            events[table].extra = {"run_id": loaded["run_id"], "delivery": loaded["delivery"],
+                                   **loaded["counts"]}  # fmt: skip
+            return loaded
+
+        @task_group(group_id="file")
+        def one_file(item: dict):
+            batch = standardize(item)
+            for step in ("validate_pre", "link", "validate_post"):
+                batch = stage(step, getattr(steps, step))(batch)
+            return stage("report", steps.report)(load(batch))
+
+        @task(**task_options("publish_status"), trigger_rule="all_done", outlets=[status_asset])
+        def publish_status(items: list[dict]) -> dict:
+            context = get_current_context()
+            if not _reports(context, items):
+                raise AirflowSkipException("nothing loaded in this run: nothing to publish")
+            done = steps.publish(ctx.task_resources(), ctx.feed_dir())
+            context["outlet_events"][status_asset].extra = {
+                "publication_id": done["publication_id"], "people": done["people"]}  # fmt: skip
+            return {key: done[key] for key in ("publication_id", "people", "path")}
+
+        @task(**task_options("outcome"), trigger_rule="all_done")
+        def outcome(items: list[dict]) -> None:
+            reports = _reports(get_current_context(), items)
+            missing = [
+                item["delivery"] for item, done in zip(items, reports, strict=True) if done is None
+            ]
+            steps.log.info("outcome %s: %d of %d item(s) loaded%s", spec.id,
+                           len(items) - len(missing), len(items),
+                           f"; not loaded: {', '.join(missing)}" if missing else "")  # fmt: skip
+            if missing:
+                raise AirflowFailException(
+                    f"{len(missing)} of {len(items)} item(s) did not load: {', '.join(missing)} "
+                    "(see the file's tasks: a BLOCKED gate or a failure)"
+                )
+
+        items = pull()
+        done = one_file.expand(item=items)
+        published = publish_status(items)
+        done >> published >> outcome(items)
+
+    return extract_sync()
+
+
+def _reports(context, items: list[dict]) -> list[dict | None]:
+    """The ``report`` of each mapped file, None for a file that did not get there."""
+    if not items:
+        return []
+    ti = context["ti"]
+    return [ti.xcom_pull(task_ids="file.report", map_indexes=i) for i in range(len(items))]
+
+
+def register_dag(spec: SourceSpec, register_asset):
+    """The register's DAG: the newest snapshot not loaded yet, validated, then loaded."""
+    from airflow.sdk import CronTriggerTimetable, dag, get_current_context, task
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    @dag(
+        dag_id=spec.dag_name,
+        description=f"{spec.title}: pull the newest snapshot, validate, load",
+        schedule=CronTriggerTimetable(REGISTER_CRON, timezone=TZ),
+        start_date=START,
+        catchup=False,
+        max_active_runs=1,
+        tags=["popsync", spec.id],
+        doc_md=f"### {spec.dag_name}\n\n{spec.title} ({spec.title_vi}): the newest snapshot "
+        "in the landing area is validated and merged into the warehouse's people, and becomes "
+        "the register every extract is linked to (Asset `popsync_register`).",
+    )
+    def register_sync():
+        @task(**task_options("pull"))
+        def pull() -> dict:
+            day = ctx.run_day(get_current_context())
+            batch = steps.register_pull(ctx.task_resources(), day)
+            if batch is None:
+                raise AirflowSkipException("the newest register snapshot is loaded already")
+            return batch
+
+        @task(**task_options("validate"))
+        def validate(batch: dict) -> dict:
+            return steps.register_validate(ctx.task_resources(), batch)
+
+        @task(**task_options("load"), outlets=[register_asset])
+        def load(batch: dict) -> dict:
+            loaded = steps.register_load(ctx.task_resources(), batch)
+            get_current_context()["outlet_events"][register_asset].extra = loaded
+            return loaded
+
+        load(validate(pull()))
+
+    return register_sync()
+
+
+def build_dags(catalog: SourceCatalog | None = None) -> dict[str, Any]:
+    """Every source's DAG by dag id."""
+    from airflow.sdk import Asset
+
+    catalog = catalog or load_catalog()
+    register_asset = Asset(name=catalog.register.asset_name, uri="popsync://warehouse/register")
+    built = [register_dag(catalog.register, register_asset)]
+    built += [extract_dag(spec, register_asset) for spec in catalog.extracts]
+    return {dag.dag_id: dag for dag in built}

@@ -1,0 +1,140 @@
+"""The same DAGs on the CeleryExecutor: Redis on 127.0.0.1:6379 as the broker, PostgreSQL for
+Airflow's metadata and Celery's results, the scheduler, dag-processor and API server started one
+by one, and a Celery worker started from another working directory (its own queue, so no other
+worker takes its tasks). Every extract loads as the CLI loads it, and nothing is written in the
+worker's working directory."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import uuid
+from urllib.parse import urlsplit
+
+import pytest
+import redis
+from airflow_api import AirflowApi
+from airflow_stack import (
+    BIN,
+    DAG_IDS,
+    DATE,
+    REPO,
+    TABLES,
+    Stack,
+    free_port,
+    loaded_runs,
+    local_env,
+    table_rows,
+    wait_quiet,
+)
+from conftest import DEFAULT_TEST_DATABASE_URL, _admin_connection
+from psycopg2 import sql
+
+pytestmark = pytest.mark.slow
+REDIS = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture(scope="module")
+def databases():
+    """Two databases of their own: Airflow's metadata (and Celery's results), the warehouse."""
+    names = [f"popsync_celery_{what}_{uuid.uuid4().hex[:8]}" for what in ("meta", "wh")]
+    admin = _admin_connection(DEFAULT_TEST_DATABASE_URL)
+    with admin.cursor() as cur:
+        for name in names:
+            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    base = urlsplit(DEFAULT_TEST_DATABASE_URL)
+    yield [base._replace(path=f"/{name}").geturl() for name in names]
+    with admin.cursor() as cur:
+        for name in names:
+            cur.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+    admin.close()
+
+
+@pytest.fixture(scope="module")
+def celery_airflow(tmp_path_factory, databases):
+    sys_path_ops()
+    import airflow_local
+
+    try:
+        redis.Redis.from_url(REDIS).ping()
+    except redis.RedisError as error:
+        pytest.fail(f"Redis is not reachable at {REDIS} ({error}): start redis-server")
+    meta, warehouse = databases
+    root = tmp_path_factory.mktemp("celery")
+    home, landing, elsewhere = root / "home", root / "landing", root / "worker_cwd"
+    elsewhere.mkdir()
+    airflow_local.seed_landing(landing)
+    port, queue = free_port(), f"popsync_{uuid.uuid4().hex[:8]}"
+    more = {"POPSYNC_DATABASE_URL": warehouse, "POPSYNC_RETRY_DELAY_SECONDS": "2",
+            "POPSYNC_SETTLE_SECONDS": "0"}  # fmt: skip
+    env = local_env(home, port, landing, more) | {
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": meta.replace(
+            "postgresql://", "postgresql+psycopg2://"
+        ),
+        "AIRFLOW__CELERY__BROKER_URL": REDIS,
+        "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + meta,
+        "AIRFLOW__OPERATORS__DEFAULT_QUEUE": queue,
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+    }
+    airflow = str(BIN / "airflow")
+    migrate = subprocess.run([airflow, "db", "migrate"], env=env, cwd=root, capture_output=True,
+                             text=True, timeout=600)  # fmt: skip
+    assert migrate.returncode == 0, migrate.stdout[-2000:] + migrate.stderr[-2000:]
+    stack = Stack(home)
+    try:
+        for name, command in (("api-server", ["api-server", "--port", str(port)]),
+                              ("scheduler", ["scheduler"]), ("dag-processor", ["dag-processor"])):  # fmt: skip
+            stack.start(name, [airflow, *command], env, cwd=root)
+        stack.start("worker", [airflow, "celery", "worker", "--queues", queue, "--concurrency",
+                               "2"], env, cwd=elsewhere)  # fmt: skip
+        deadline = time.monotonic() + 240
+        while not (home / "simple_auth_manager_passwords.json.generated").exists():
+            assert time.monotonic() < deadline, stack.output()
+            time.sleep(1)
+        api = AirflowApi.for_standalone(f"http://127.0.0.1:{port}", home)
+        api.wait_ready(DAG_IDS)
+        yield {"api": api, "landing": landing, "warehouse": warehouse, "queue": queue,
+               "elsewhere": elsewhere, "home": home, "stack": stack}  # fmt: skip
+    finally:
+        stack.stop()
+
+
+def sys_path_ops() -> None:
+    import sys
+
+    sys.path.insert(0, str(REPO / "ops"))
+
+
+def test_the_celery_worker_runs_every_task_and_loads_like_the_cli(celery_airflow, pg_url):
+    api, warehouse = celery_airflow["api"], celery_airflow["warehouse"]
+    for dag_id in DAG_IDS:
+        api.unpause(dag_id)
+    wait_quiet(api, DAG_IDS, timeout=1200)
+    for dag_id in DAG_IDS:
+        states = {r["dag_run_id"]: r["state"] for r in api.runs(dag_id)}
+        assert states and set(states.values()) == {"success"}, (dag_id, states)
+        for run_id in states:
+            ran = [t for t in api.task_instances(dag_id, run_id) if t["state"] == "success"]
+            assert ran and {t["queue"] for t in ran} == {celery_airflow["queue"]}
+    loaded = loaded_runs(warehouse)
+    assert sorted(loaded) == ["bhxh", "dan_cu", "f0", "tiem_chung"]
+    for source in TABLES:
+        [(delivery, version, read, *placed)] = loaded[source]
+        assert delivery.startswith(f"{source}_{DATE}") and read == sum(placed) > 0
+    # The worker ran in a folder of its own and left nothing there: no path is relative.
+    assert list(celery_airflow["elsewhere"].iterdir()) == []
+
+    landing = celery_airflow["landing"]
+    register = next(landing.glob(f"dan_cu_{DATE}.*"))
+    for source in TABLES:
+        extract = next(landing.glob(f"{source}_{DATE}.*"))
+        done = subprocess.run(
+            [str(BIN / "popsync"), "run", source, "--input", str(extract), "--population",
+             str(register), "--date", DATE, "--batch", extract.name, "--database-url", pg_url,
+             "--workdir", str(celery_airflow["home"] / "cli_work")],
+            capture_output=True, text=True, timeout=600, cwd=REPO,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+    for table in [*TABLES.values(), "person", "quarantine"]:
+        assert table_rows(pg_url, table) == table_rows(warehouse, table), table
