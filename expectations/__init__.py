@@ -36,6 +36,7 @@ from expectations.engine import (
 )
 from expectations.stored import SuiteError, load_rules
 from popsync.core.contracts import quarantine_rules
+from popsync.core.privacy import formula_safe, mask_patterns, mask_record_id
 from popsync.core.sources import SourceSpec, load_catalog, spec_of
 from transforms.standardize import with_unique_record_ids
 
@@ -178,6 +179,16 @@ def raise_if_blocked(result: ValidationResult) -> None:
         raise BatchBlocked(f"{result.source} {result.stage}: batch blocked by {what}")
 
 
+def steward_findings(findings: pd.DataFrame) -> pd.DataFrame:
+    """Findings as a steward's file shows them: record ids with an ID or a BHXH number in them
+    masked (``mask_record_id``), observed values masked by pattern once more."""
+    shown = findings.copy()
+    for column, masker in (("record_id", mask_record_id), ("observed", mask_patterns)):
+        if column in shown.columns:
+            shown[column] = shown[column].map(masker, na_action="ignore").astype("string")
+    return shown
+
+
 def quarantined_ids(results: ValidationResult | Iterable[ValidationResult]) -> set[str]:
     """Record ids with at least one quarantine finding: the pipeline sets these rows aside
     (``popsync.core.contracts.quarantine_rules``)."""
@@ -213,8 +224,9 @@ def write_outputs(
         "findings_csv": out_dir / "findings.csv",
         "scores_path": out_dir / "scores.json",
     }
-    findings.to_parquet(paths["findings"], index=False)
-    findings.to_csv(paths["findings_csv"], index=False)
+    shown = steward_findings(findings)
+    shown.to_parquet(paths["findings"], index=False)
+    shown.map(formula_safe).to_csv(paths["findings_csv"], index=False)
     paths["scores_path"].write_text(
         json.dumps(scores, indent=2, ensure_ascii=False), encoding="utf-8"
     )

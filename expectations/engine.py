@@ -14,8 +14,8 @@ import pandas as pd
 from expectations import data_docs, gx_adapter, rules
 from expectations.stored import Rule, build_suite, load_rules, suite_name
 from popsync.core.contracts import PILLARS, VALIDATION_FINDING_COLUMNS
-from popsync.core.errors import UserError
-from popsync.core.privacy import PERSONAL_FIELDS, mask_value
+from popsync.core.errors import QualityBlocked
+from popsync.core.privacy import PERSONAL_FIELDS, mask_patterns, mask_value
 from popsync.core.sources import SourceSpec
 
 _ROW = "row"  # the validation frame's index: the row's position in ``std``
@@ -33,7 +33,7 @@ class RuleEvaluationError(RuntimeError):
     """GX could not evaluate a rule (``exception_info``): an error, never a data failure."""
 
 
-class BatchBlocked(UserError):
+class BatchBlocked(QualityBlocked):
     """A block-severity rule failed: the whole batch must not be loaded."""
 
 
@@ -193,9 +193,12 @@ def _observed(batch: rules.Batch, rule: Rule, positions: np.ndarray) -> np.ndarr
 
 
 def _masked(field: str, text: pd.Series) -> pd.Series:
-    """``mask_value`` over the distinct values only; nulls become empty strings."""
+    """``mask_value`` over the distinct values only (by column), and ``mask_patterns`` over
+    the others (by value: an ID or a phone a stray quote shifted into another column); nulls
+    become empty strings."""
     if field.removeprefix("raw_") not in PERSONAL_FIELDS:
-        return text.fillna("")
+        mapping = {value: mask_patterns(value) for value in text.dropna().unique()}
+        return text.map(mapping).astype("string").fillna("")
     mapping = {value: mask_value(field, value) for value in text.dropna().unique()}
     return text.map(mapping).astype("string").fillna("")
 

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import click
 
+from popsync.cli_failures import PopsyncGroup
 from popsync.cli_options import EXTRACT_CHOICE, EXTRACT_SOURCES, SOURCE_CHOICE
 from popsync.cli_options import database_options as _database_options
 from popsync.cli_options import fail as _fail
 from popsync.cli_options import resources as _resources
-from popsync.core.errors import UserError
+from popsync.core.errors import UsageError, UserError
 
 EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -28,15 +29,21 @@ class _DateType(click.ParamType):
         if isinstance(value, dt.date):
             return value
         try:
-            return dt.date.fromisoformat(value)
+            day = dt.date.fromisoformat(value)
         except ValueError:
             self.fail(f"{value!r} is not a date in YYYY-MM-DD form", param, ctx)
+        if not EARLIEST_RUN_DATE <= day <= dt.date.today() + dt.timedelta(days=366):
+            self.fail(f"{value} is not a plausible run date (from {EARLIEST_RUN_DATE} to a "
+                      "year from today)", param, ctx)  # fmt: skip
+        return day
 
 
+# Run dates outside these bounds are typing mistakes (9999-12-31 is past what a timestamp holds).
+EARLIEST_RUN_DATE = dt.date(2000, 1, 1)
 DATE = _DateType()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=PopsyncGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="popsync")
 def main() -> None:
     """popsync: link extracts to the population register, check them, load them, and publish
@@ -227,21 +234,29 @@ def validate(source, input_path, population, out_dir, run_date):
     type=EXISTING_FILE,
     help="Linkage settings (YAML/JSON); default: the source's, else the shipped ones.",
 )
+@click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Seconds to wait for another run of the same source to finish (default: "
+    "$POPSYNC_LOCK_TIMEOUT, else 600); then the run fails with exit code 4.",
+)
 @_database_options("Where intermediate files, reports and the embedded database go.")
 def run(
-    source, input_path, population, samples, run_date, delivery, linkage_settings, database_url,
-    workdir,
+    source, input_path, population, samples, run_date, delivery, linkage_settings, lock_timeout,
+    database_url, workdir,
 ):  # fmt: skip
-    """The main job: read, standardize, validate, link, validate, load."""
+    """The main job: read, standardize, validate, link, validate, load. Exit codes: 0 loaded,
+    1 usage, 2 bad input, 3 blocked by a quality rule, 4 database / disk / lock, 5 internal."""
     from popsync import pipeline
 
     try:
-        res = _resources(database_url, workdir)
+        res = _resources(database_url, workdir, lock_timeout)
         if source == "all":
             if samples is None:
-                raise UserError("'popsync run all' needs --samples DIR")
+                raise UsageError("'popsync run all' needs --samples DIR")
             if delivery is not None:
-                raise UserError("--batch names one file's delivery: not with 'run all'")
+                raise UsageError("--batch names one file's delivery: not with 'run all'")
             if linkage_settings is not None:
                 _check_settings(linkage_settings)
             pipeline.run_all(
@@ -249,7 +264,7 @@ def run(
             )
         else:
             if input_path is None or population is None:
-                raise UserError(f"'popsync run {source}' needs --input and --population")
+                raise UsageError(f"'popsync run {source}' needs --input and --population")
             if linkage_settings is not None:
                 _check_settings(linkage_settings)
             pipeline.run_source(

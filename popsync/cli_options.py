@@ -3,8 +3,6 @@ the ``--database-url`` / ``--workdir`` options and the resources and warehouse t
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from popsync.core.errors import UserError
@@ -17,9 +15,11 @@ EXTRACT_CHOICE = click.Choice(EXTRACT_SOURCES)
 
 
 def fail(error: Exception) -> None:
-    """Known, user-facing errors end with a one-line message and exit code 2, not a traceback."""
-    click.secho(f"error: {error}", fg="red", err=True)
-    sys.exit(2)
+    """Known, user-facing errors end with a one-line message and their exit code
+    (``cli_failures``), not a traceback."""
+    from popsync.cli_failures import exit_with
+
+    exit_with(error)
 
 
 def database_options(workdir_help: str):
@@ -41,11 +41,13 @@ def database_options(workdir_help: str):
     return add
 
 
-def resources(database_url=None, workdir=None):
+def resources(database_url=None, workdir=None, lock_timeout=None):
     """The resources of this command, made once here (the edge)."""
     from popsync.resources import Resources
 
-    return Resources.from_environment(database_url=database_url, workdir=workdir)
+    return Resources.from_environment(
+        database_url=database_url, workdir=workdir, lock_timeout=lock_timeout
+    )
 
 
 def open_warehouse(database_url, workdir, res=None):

@@ -8,7 +8,8 @@ checked by pydantic-settings):
 - ``POPSYNC_DATABASE_URL``: the warehouse (``postgresql://…``); without it, the embedded SQLite
   database ``popsync.sqlite3`` in the work area (which must then be a local folder);
 - ``POPSYNC_WORKDIR``: the work area, a folder or an fsspec URL (default ``.popsync``);
-- ``POPSYNC_SOURCES_DIR``: more source declarations (folders, ``os.pathsep``-separated).
+- ``POPSYNC_SOURCES_DIR``: more source declarations (folders, ``os.pathsep``-separated);
+- ``POPSYNC_LOCK_TIMEOUT``: seconds a run waits for another run's lock (default 600).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from popsync.core.sources import SourceCatalog, load_catalog
 from popsync.workarea import WorkArea
 
 EMBEDDED_DATABASE = "popsync.sqlite3"
+# Seconds a run waits for another run's lock (``popsync.warehouse.backends.LOCK_TIMEOUT``).
+LOCK_TIMEOUT = 600.0
 
 
 class Environment(BaseSettings):
@@ -34,6 +37,7 @@ class Environment(BaseSettings):
     database_url: str | None = None
     workdir: str = ".popsync"
     sources_dir: tuple[str, ...] = ()
+    lock_timeout: float = LOCK_TIMEOUT
 
     @field_validator("database_url", mode="before")
     @classmethod
@@ -55,6 +59,7 @@ class Resources:
     workarea: WorkArea
     database_url: str | None = None
     catalog: SourceCatalog = field(default_factory=load_catalog)
+    lock_timeout: float = LOCK_TIMEOUT
 
     @classmethod
     def from_environment(
@@ -63,6 +68,7 @@ class Resources:
         database_url: str | None = None,
         workdir: str | os.PathLike | None = None,
         sources_dir: tuple[str, ...] | None = None,
+        lock_timeout: float | None = None,
     ) -> Resources:
         """Arguments given win over the environment."""
         env = Environment()
@@ -71,6 +77,7 @@ class Resources:
             workarea=WorkArea(workdir if workdir is not None else env.workdir),
             database_url=database_url or env.database_url,
             catalog=load_catalog(tuple(str(d) for d in dirs)),
+            lock_timeout=env.lock_timeout if lock_timeout is None else lock_timeout,
         )
 
     @property
@@ -88,4 +95,4 @@ class Resources:
         """A connection to the warehouse (the caller closes it: ``with res.warehouse() as w``)."""
         from popsync import warehouse
 
-        return warehouse.connect(self.warehouse_url, self.catalog)
+        return warehouse.connect(self.warehouse_url, self.catalog, self.lock_timeout)

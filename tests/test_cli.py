@@ -91,7 +91,7 @@ def test_a_register_with_duplicated_ids_blocks_the_run(tmp_path):
         "run", "f0", "--input", str(FILES["f0"]), "--population", str(path),
         "--date", MANIFEST["extract_date"], "--workdir", str(workdir),
     )  # fmt: skip
-    assert result.exit_code == 2
+    assert result.exit_code == 3  # blocked by a quality rule
     assert "person_id_unique (4 rows)" in result.output
     assert register["so_dinh_danh"].iloc[0] not in result.output
     assert list((workdir / "register").glob("*.findings.parquet"))

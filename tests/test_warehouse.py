@@ -159,6 +159,7 @@ def test_migrations_are_idempotent(url):
             "0002_person_status",
             "0003_person_status_change",
             "0004_stewards",
+            "0005_run_lifecycle",
             "0006_pull_watermark",
             "table vaccination_dose",
             "table f0_case",
@@ -170,6 +171,7 @@ def test_migrations_are_idempotent(url):
             (2, "0002_person_status"),
             (3, "0003_person_status_change"),
             (4, "0004_stewards"),
+            (5, "0005_run_lifecycle"),
             (6, "0006_pull_watermark"),
         ]
         assert query(store, "SELECT count(*) FROM link") == [(0,)]
@@ -429,11 +431,11 @@ def test_flagged_rows_are_rechecked_and_changed_links_recorded(store):
                                "score": [0.6, 0.99], "explanation": ['{"b": 1}', "{}"]})  # fmt: skip
     # Linked against a register snapshot older than the last one loaded: nothing is written.
     deferred = store.apply_recheck("tiem_chung", decisions, candidates, "run-3", "reg-1")
-    assert deferred == {"rechecked": 0, "changed": 0, "deferred": 2}
+    assert deferred == {"rechecked": 0, "changed": 0, "quarantined": 0, "deferred": 2}
     assert len(store.rows_to_recheck("tiem_chung")) == 2
 
     done = store.apply_recheck("tiem_chung", decisions, candidates, "run-3", "reg-2")
-    assert done == {"rechecked": 2, "changed": 1, "deferred": 0}
+    assert done == {"rechecked": 2, "changed": 1, "quarantined": 0, "deferred": 0}
     assert sorted(query(store, "SELECT record_id, so_dinh_danh, decision, score, run_id "
                                "FROM vaccination_dose WHERE record_id IN ('TI1', 'TX1')")) == [
         ("TI1", None, "review", 0.6, "run-1"),
@@ -455,7 +457,7 @@ def test_flagged_rows_are_rechecked_and_changed_links_recorded(store):
 
     assert store.rows_to_recheck("tiem_chung").empty  # the next run has nothing to do
     assert store.apply_recheck("tiem_chung", decisions, candidates, "run-4", "reg-2") == {
-        "rechecked": 0, "changed": 0, "deferred": 0}  # fmt: skip
+        "rechecked": 0, "changed": 0, "quarantined": 0, "deferred": 0}  # fmt: skip
     assert query(store, "SELECT count(*) FROM quality_finding WHERE rule = 'link_rechecked'") == [
         (1,)]  # fmt: skip
 

@@ -147,19 +147,25 @@ def standardize_vaccine(values: pd.Series) -> pd.DataFrame:
     return _result(found["value"], {"vaccine:unknown": found["unknown"]})
 
 
+# A minus sign (ASCII hyphen, U+2212, en dash) right before a number: a negative dose.
+_MINUS_BEFORE_DIGIT = r"[-\u2212\u2013]\s*\d"
+
+
 def standardize_dose_number(values: pd.Series) -> pd.DataFrame:
     """``1``..max dose -> Int8; else ``dose_number:invalid``.
 
     Also ``01``, ``1.0``, ``Mũi 2``, ``mui 2``, ``M1``, ``Mũi số 3`` and a number with a note in
     brackets (``1 (nhắc lại)``). A label without a number (``Mũi tăng cường``, ``nhắc lại``)
-    does not say which dose it is: null with ``dose_number:invalid``.
+    does not say which dose it is: null with ``dose_number:invalid``. A negative number (``-1``,
+    ``Mũi -2``) is invalid, never read as its digits.
     """
 
     def per_unique(unique: pd.Series) -> pd.DataFrame:
         text = unique.str.strip().str.replace(r"\s*[(\[][^)\]]*[)\]]\s*$", "", regex=True)
         text = text.str.replace(r"\.0+$", "", regex=True)
+        negative = text.str.contains(_MINUS_BEFORE_DIGIT).fillna(False)
         digits = key(text).str.replace(r"^(?:muiso|mui|m|so)?0*(\d+)$", r"\1", regex=True)
-        number = pd.to_numeric(digits.where(digits.str.fullmatch(r"\d{1,3}")))
+        number = pd.to_numeric(digits.where(digits.str.fullmatch(r"\d{1,3}") & ~negative))
         valid = number.between(1, domain.facts()["max_dose_number"]).fillna(False)
         return pd.DataFrame({"value": number.where(valid).astype("Int8"), "valid": valid})
 

@@ -1,4 +1,7 @@
-"""Masking of personal data for logs, reports, findings and terminal output."""
+"""Masking of personal data for logs, reports, findings, errors and terminal output: the one
+implementation every output uses. By column (``mask_value``: the field says what the value is)
+and by value (``mask_patterns``: an ID, a BHXH number or a phone wherever it landed, e.g. in the
+sex column of a row a stray quote shifted, or in a database error)."""
 
 from __future__ import annotations
 
@@ -83,3 +86,47 @@ def formula_safe(value: object) -> object:
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value
+
+
+# A number that may be an ID (12 digits, or 9 for the old CMND), a BHXH number (10) or a phone
+# (10, 11 with the pre-2018 prefixes, +84 / 84 in front, digits grouped by spaces, dots or
+# dashes): 9 to 13 digits, never inside a longer word or number (a run id, a hash).
+_NUMBER_LIKE = re.compile(r"(?<![\w.])\+?\d[\d .\-]{7,20}\d(?![\w])")
+_GROUP_SEPARATORS = re.compile(r"[ .\-]+")
+
+
+def _masked_number(found: re.Match) -> str:
+    text = found.group()
+    groups = [g for g in _GROUP_SEPARATORS.split(text.lstrip("+")) if g]
+    digits = "".join(groups)
+    # Dates and times (2022-12-12 05:18) group digits by 2 and 4: a phone groups them by 3+.
+    if not 9 <= len(digits) <= 13 or any(len(g) < 3 for g in groups[1:]):
+        return text
+    return mask_id(digits)
+
+
+def mask_patterns(value: object) -> str:
+    """Text with every number that looks like an ID, a BHXH number or a phone masked
+    (``001******345``), whatever column or message it is in."""
+    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    return _NUMBER_LIKE.sub(_masked_number, str(value))
+
+
+# PostgreSQL's error lines that quote data: the failing row, the key, the COPY line.
+_ROW_DATA_LINES = ("DETAIL:", "CONTEXT:", "HINT:", "LINE ", "QUERY:", "WHERE:")
+
+
+def error_text(error: BaseException) -> str:
+    """An error as a user may read it: its first message line without the lines a database
+    adds with row data (psycopg2's DETAIL / CONTEXT / HINT: a whole row, a COPY line), numbers
+    that look personal masked. One line."""
+    text = str(error) or type(error).__name__
+    primary = getattr(getattr(error, "diag", None), "message_primary", None)
+    if primary:
+        text = primary
+    lines = [line.strip() for line in text.splitlines()]
+    kept = [line for line in lines if line and not line.startswith(_ROW_DATA_LINES)]
+    shown = "; ".join(kept) or type(error).__name__
+    shown = shown.replace("\x00", "\\x00")
+    return mask_patterns(shown.removeprefix("ERROR:").strip())

@@ -18,6 +18,7 @@ from popsync.pipeline.commands import (
     train_files,
     validate_files,
 )
+from popsync.pipeline.lifecycle import close_run, fail_run, heartbeat, open_run
 from popsync.pipeline.recheck import recheck_extract, stage_recheck
 from popsync.pipeline.run import STAGES, finish_batch, run_all, run_batch, run_source, stage_name
 from popsync.pipeline.stages import (
@@ -34,6 +35,10 @@ from popsync.pipeline.stages import (
 from popsync.pipeline.status import STATUS_ASSET, publish_status, stage_status
 
 __all__ = [
+    "close_run",
+    "fail_run",
+    "heartbeat",
+    "open_run",
     "STAGES",
     "STATUS_ASSET",
     "batch_findings",

@@ -8,14 +8,16 @@ from pathlib import Path
 from typing import Any
 
 from popsync.core.errors import UserError
+from popsync.core.privacy import formula_safe
 from popsync.core.sources import SourceCatalog
 from popsync.pipeline.stages import read_standardized
 
 
 def _write_table(frame, path: Path) -> None:
-    """CSV or Parquet, by the file's suffix."""
+    """CSV or Parquet, by the file's suffix; a CSV is formula-safe (a cell starting with ``=``,
+    ``+``, ``-``, ``@`` is not run by a spreadsheet: ``formula_safe``)."""
     if path.suffix == ".csv":
-        frame.to_csv(path, index=False)
+        frame.map(formula_safe).to_csv(path, index=False)
     else:
         frame.to_parquet(path, index=False)
 

@@ -39,11 +39,41 @@ def stage_recheck(batch: dict[str, Any], res: Resources) -> dict[str, Any]:
         settings = batch_settings(batch, res)
         model, _ = batch_model(batch, res, settings, register, extract)
         result = matching.link(register, extract, settings, model=model)
-        outcome = store.apply_recheck(
-            source, result.decisions, result.candidates, batch["run_id"], batch["register_run_id"]
-        )
-    log.info("%s: %s rows re-checked, %s changed", source, outcome["rechecked"], outcome["changed"])
-    return batch | {"recheck": {k: v for k, v in outcome.items() if k != "deferred" or v}}
+        quarantine = _quarantined_again(extract, result.decisions, register, res, batch)
+        outcome = store.apply_recheck(source, result.decisions, result.candidates,
+                                      batch["run_id"], batch["register_run_id"],
+                                      quarantine=quarantine)  # fmt: skip
+    log.info("%s: %s rows re-checked, %s changed, %s quarantined", source, outcome["rechecked"],
+             outcome["changed"], outcome["quarantined"])  # fmt: skip
+    return batch | {"recheck": {k: v for k, v in outcome.items()
+                                if k not in ("deferred", "quarantined") or v}}  # fmt: skip
+
+
+def _quarantined_again(extract, decisions, register, res: Resources, batch: dict[str, Any]):
+    """The re-checked rows the post-link rules quarantine with their new links (as a full
+    re-run of those rows would): the stored columns, ``rules`` and ``findings``."""
+    import expectations
+    from popsync.pipeline.batch import as_date
+
+    spec = res.catalog.extract(batch["source"])
+    result = expectations.validate_post_link(
+        extract, decisions, register, spec, as_date(batch["run_date"])
+    )
+    found = result.findings
+    if not len(found):
+        return None
+    found = found[found["severity"].eq("quarantine") & found["record_id"].notna()]
+    if not len(found):
+        return None
+    columns = ["rule", "pillar", "severity", "observed", "reason"]
+    per_row = found.groupby("record_id", sort=False)
+    rows = extract[extract["record_id"].isin(found["record_id"])].drop(
+        columns=["run_id"], errors="ignore"
+    )
+    rules = per_row["rule"].agg(";".join)
+    listed = per_row[columns].apply(lambda group: group.to_dict("records"))
+    return rows.assign(rules=rows["record_id"].map(rules),
+                       findings=rows["record_id"].map(listed))  # fmt: skip
 
 
 def recheck_extract(rows, source: str):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Any
 
 from popsync.pipeline.batch import in_folder, new_batch, plan_batches
+from popsync.pipeline.lifecycle import close_run, fail_run, heartbeat, open_run
 from popsync.pipeline.recheck import stage_recheck
 from popsync.pipeline.stages import (
     batch_findings,
@@ -69,21 +71,30 @@ def report_blocked(batch: dict[str, Any], res: Resources, error: Exception) -> N
 
 
 def run_batch(batch: dict[str, Any], res: Resources, echo: bool = False) -> dict[str, Any]:
-    """Every stage on one batch, then its summary and report (a blocked batch leaves its
-    report too, then the error goes on)."""
+    """Every stage on one batch, then its summary and report, inside the run's lifecycle: the
+    run is recorded (``open_run``) before any stage, so a database that cannot be reached
+    stops it at once; a stage's failure ends the record ``failed`` or ``blocked`` with its
+    cause (``fail_run``; a blocked batch leaves its report too), then the error goes on."""
     from expectations import BatchBlocked
     from popsync.report.progress import StageProgress
 
-    with StageProgress(batch["source"], [stage_name(s) for s in STAGES], echo) as progress:
-        for stage in STAGES:
-            progress.start(stage_name(stage))
-            try:
-                batch = stage(batch, res)
-            except BatchBlocked as error:
-                report_blocked(batch, res, error)
-                raise
-            progress.done()
-    return finish_batch(batch, res, echo=echo)
+    batch = open_run(res, batch, owner_pid=os.getpid())
+    try:
+        with StageProgress(batch["source"], [stage_name(s) for s in STAGES], echo) as progress:
+            for stage in STAGES:
+                progress.start(stage_name(stage))
+                heartbeat(res, batch, stage_name(stage))
+                try:
+                    batch = stage(batch, res)
+                except BatchBlocked as error:
+                    report_blocked(batch, res, error)
+                    raise
+                progress.done()
+        close_run(res, batch)
+        return finish_batch(batch, res, echo=echo)
+    except BaseException as error:
+        fail_run(res, batch, error)
+        raise
 
 
 def run_source(

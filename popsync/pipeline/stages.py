@@ -15,6 +15,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from popsync.core.errors import UserError
 from popsync.core.sources import SourceSpec
 from popsync.core.timing import Steps
 from popsync.pipeline.batch import (
@@ -234,6 +235,13 @@ def stage_load(batch: dict[str, Any], res: Resources) -> dict[str, Any]:
             },
             findings=area.read_parquet(batch["register_findings"]),
         )
+        if register_load.get("stale_people"):
+            raise UserError(
+                f"register {Path(batch['population']).name} is older than the one the database "
+                f"holds: {register_load['stale_people']:,} of its people have changed since "
+                "(a later snapshot was loaded); the batch was linked against people as they "
+                "no longer are. Run it with the current register snapshot."
+            )
         loaded = store.load_batch(load)
     counts = {name: loaded[f"rows_{name}"] for name in ("read", "loaded", "quarantined", "review")}
     batch.update(

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from expectations import BatchBlocked
+from popsync.failures import describe_failure
 from popsync.pipeline.batch import batch_folder, new_batch
 from popsync.pull.fetch import local_copy
 from popsync.pull.item import PullItem
@@ -99,6 +100,7 @@ def record_stopped(res: Resources, batch: dict[str, Any], error: BaseException) 
     ledger = status if blocked and "register" in batch else "failed"
     try:
         with res.warehouse() as store:
-            store.record_outcome(batch, status, f"{type(error).__name__}: {error}", ledger)
+            cause = f"{type(error).__name__}: {describe_failure(error)[1]}"
+            store.record_outcome(batch, status, cause, ledger)
     except Exception as record_error:
         error.add_note(f"the {status} run could not be recorded: {record_error}")

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from expectations import BatchBlocked
+from popsync.failures import describe_failure
 from popsync.pipeline.batch import batch_folder
 from popsync.pipeline.run import STAGES, finish_batch, report_blocked, stage_name
 from popsync.pipeline.stages import stage_standardize
@@ -93,9 +94,10 @@ def pull_source(
             item = fetch(res, item, settings)
             outcome = run_item(res, item, population, run_date, echo=echo)
         except BatchBlocked as error:
-            outcome = _outcome(item, "blocked", error=str(error), report=_report_of(res, item))
+            outcome = _outcome(item, "blocked", error=describe_failure(error)[1],
+                               report=_report_of(res, item))  # fmt: skip
         except Exception as error:  # one item failing must not stop the others
-            outcome = _outcome(item, "failed", error=f"{type(error).__name__}: {error}")
+            outcome = _outcome(item, "failed", error=describe_failure(error)[1])
         outcomes.append(outcome)
         if on_outcome:
             on_outcome(outcome)

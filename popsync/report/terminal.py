@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from popsync.core.contracts import PILLARS
@@ -16,7 +17,7 @@ console = Console(stderr=False)
 
 def print_standardize_summary(source: str, input_path, summary: dict[str, Any]) -> None:
     console.print(
-        f"[bold]{source}[/] {input_path}: {summary['rows']:,} rows read, "
+        f"[bold]{source}[/] {escape(str(input_path))}: {summary['rows']:,} rows read, "
         f"{summary.get('rows_flagged', 0):,} flagged -> {summary.get('out', '')}",
         soft_wrap=True,
         highlight=False,
@@ -36,7 +37,7 @@ def print_match_summary(source: str, summary: dict[str, Any]) -> None:
     )
     console.print(
         f"[bold]{source}[/]: {summary['rows']:,} rows linked in {summary['seconds']} s: {parts} "
-        f"-> {summary['out']}",
+        f"-> {escape(str(summary['out']))}",
         soft_wrap=True,
         highlight=False,
     )
@@ -59,7 +60,7 @@ def print_scores(source: str, scores: dict[str, Any], out_dir) -> None:
         table.add_row(label, "" if value is None else f"{value:.2%}")
     console.print(table)
     console.print(
-        f"verdict: [bold]{scores.get('verdict', '?')}[/]; findings and Data Docs in {out_dir}"
+        f"verdict: [bold]{scores.get('verdict', '?')}[/]; findings and Data Docs in {escape(str(out_dir))}"
     )
 
 
@@ -101,7 +102,8 @@ def print_run_summary(summary: dict[str, Any]) -> None:
             soft_wrap=True,
             highlight=False,
         )
-    console.print(f"  report: {summary.get('report', '')}", soft_wrap=True, highlight=False)
+    console.print(f"  report: {escape(str(summary.get('report', '')))}", soft_wrap=True,
+                  highlight=False)  # fmt: skip
 
 
 def print_review_page(page: dict[str, Any]) -> None:
@@ -124,7 +126,7 @@ def print_review_page(page: dict[str, Any]) -> None:
         row = item["row"]
         declared = mask_id(row.get("id_number")) or "none"
         console.print(
-            f"\n[bold]{item['source']} {mask_record_id(item['record_id'])}[/] "
+            f"\n[bold]{item['source']} {escape(mask_record_id(item['record_id']))}[/] "
             f"(delivery {item['delivery']})  "
             f"declared ID {declared}  "
             + "  ".join(_person(row.get("full_name"), row.get("birth_date"), row.get("sex"))),

@@ -22,10 +22,11 @@ from pathlib import Path
 from popsync.core.errors import UserError
 from popsync.core.sources import SourceCatalog, load_catalog
 from popsync.warehouse.audit import StewardAudit
-from popsync.warehouse.backends import Postgres, Sqlite
+from popsync.warehouse.backends import LOCK_TIMEOUT, Postgres, Sqlite
 from popsync.warehouse.batch import Batch, build_batch
 from popsync.warehouse.db import Database
 from popsync.warehouse.deliveries import Deliveries
+from popsync.warehouse.lifecycle import RunLifecycle
 from popsync.warehouse.load import BatchLoad
 from popsync.warehouse.migrate import Migrations
 from popsync.warehouse.publication import Publications
@@ -55,6 +56,7 @@ class Warehouse(
     StewardAudit,
     BatchReports,
     RunRecords,
+    RunLifecycle,
     PersonStatus,
     Publications,
     Database,
@@ -63,16 +65,19 @@ class Warehouse(
     nothing of it is visible, and the failed run is recorded afterwards."""
 
 
-def open_backend(url: str):
-    """The backend of a ``postgresql://`` (or ``postgres://``) or ``sqlite:///path`` URL."""
+def open_backend(url: str, lock_timeout: float = LOCK_TIMEOUT):
+    """The backend of a ``postgresql://`` (or ``postgres://``) or ``sqlite:///path`` URL;
+    ``lock_timeout``: seconds a run waits for another run's lock."""
     if url.startswith(("postgresql://", "postgres://")):
-        return Postgres(url)
+        return Postgres(url, lock_timeout)
     if url.startswith("sqlite:///"):
-        return Sqlite(Path(url.removeprefix("sqlite:///")))
+        return Sqlite(Path(url.removeprefix("sqlite:///")), lock_timeout)
     raise UserError(f"unsupported database URL scheme: {url.split(':', 1)[0]}://")
 
 
-def connect(url: str, catalog: SourceCatalog | None = None) -> Warehouse:
+def connect(
+    url: str, catalog: SourceCatalog | None = None, lock_timeout: float = LOCK_TIMEOUT
+) -> Warehouse:
     """A ``Warehouse`` on the database at ``url``, holding the sources of ``catalog`` (the
     packaged ones by default)."""
-    return Warehouse(open_backend(url), catalog or load_catalog())
+    return Warehouse(open_backend(url, lock_timeout), catalog or load_catalog())

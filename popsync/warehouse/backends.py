@@ -5,6 +5,7 @@ loaded (COPY vs executemany) and how concurrent loads of one source are serializ
 from __future__ import annotations
 
 import io
+import logging
 import sqlite3
 import zlib
 from pathlib import Path
@@ -15,8 +16,17 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from psycopg2 import sql
 
+from popsync.core.errors import LockTimeout
+from popsync.warehouse.failures import connect_failure, named_database_failures
+
+log = logging.getLogger("popsync")
+
 # First key of the two-key advisory locks: "popsync" in ASCII, clear of other users' locks.
 _LOCK_CLASS = 0x706F7073
+# How long a run waits for another run's lock (of its source, of the database) by default.
+LOCK_TIMEOUT = 600.0
+# Seconds to wait for the server to answer a connection (unless the URL says otherwise).
+CONNECT_TIMEOUT = 10
 # Bytes sent per COPY message (psycopg2's default, 8 KiB, costs a Python call per 8 KiB).
 COPY_CHUNK = 1 << 20
 
@@ -24,8 +34,14 @@ COPY_CHUNK = 1 << 20
 class Postgres:
     name = "postgresql"
 
-    def __init__(self, url: str):
-        self.conn = psycopg2.connect(url)
+    def __init__(self, url: str, lock_timeout: float = LOCK_TIMEOUT):
+        self.lock_timeout = lock_timeout
+        where = f"the PostgreSQL server at {_server_of(url)}"
+        timeout = {} if "connect_timeout" in url else {"connect_timeout": CONNECT_TIMEOUT}
+        try:
+            self.conn = psycopg2.connect(url, **timeout)
+        except psycopg2.OperationalError as error:
+            raise connect_failure(error, where) from error
 
     def query(self, template: str, **identifiers: str | list[str]) -> sql.Composed:
         """``template`` with ``{name}`` identifiers (a name or a list of names) and ``%s``
@@ -42,9 +58,43 @@ class Postgres:
         return cur
 
     def lock(self, cur, name: str) -> None:
-        """Serialize transactions on ``name`` (a source) until commit / rollback."""
+        """Serialize transactions on ``name`` (a source) until commit / rollback. Waits at most
+        ``lock_timeout`` seconds (PostgreSQL's ``lock_timeout``, for this wait only), saying
+        once what it waits for; then ``LockTimeout`` names the server process that holds the
+        lock and how long its transaction has been open."""
         key = zlib.crc32(name.encode()) - 2**31
-        cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_LOCK_CLASS, key))
+        cur.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", (_LOCK_CLASS, key))
+        if cur.fetchone()[0]:
+            return
+        log.warning("waiting for the lock of %s (%s), at most %g s", name,
+                    self._lock_holder(cur, key), self.lock_timeout)  # fmt: skip
+        cur.execute("SAVEPOINT popsync_lock_wait")
+        cur.execute("SELECT current_setting('lock_timeout')")
+        previous = cur.fetchone()[0]
+        cur.execute("SELECT set_config('lock_timeout', %s, true)",
+                    (f"{max(1, int(self.lock_timeout * 1000))}ms",))  # fmt: skip
+        try:
+            cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_LOCK_CLASS, key))
+        except psycopg2.errors.LockNotAvailable:
+            cur.execute("ROLLBACK TO SAVEPOINT popsync_lock_wait")
+            raise LockTimeout(f"{name} is locked by another run ({self._lock_holder(cur, key)}); "
+                              f"waited {self.lock_timeout:g} s (--lock-timeout)") from None  # fmt: skip
+        cur.execute("SELECT set_config('lock_timeout', %s, true)", (previous,))
+        cur.execute("RELEASE SAVEPOINT popsync_lock_wait")
+
+    @staticmethod
+    def _lock_holder(cur, key: int) -> str:
+        cur.execute(
+            "SELECT a.pid, a.state, now() - a.xact_start FROM pg_locks l "
+            "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' "
+            "AND l.granted AND l.classid = %s AND l.objid = %s LIMIT 1",
+            (_LOCK_CLASS, key & 0xFFFFFFFF),
+        )
+        found = cur.fetchone()
+        if found is None:
+            return "holder unknown"
+        pid, state, age = found
+        return f"server process {pid}, {state or 'busy'}, transaction open for {age}"
 
     def bulk_insert(self, cur, table: str, data: pa.Table) -> None:
         """COPY from an in-memory CSV written by pyarrow (strings quoted, nulls empty)."""
@@ -71,12 +121,15 @@ class Postgres:
 class Sqlite:
     name = "sqlite"
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, lock_timeout: float = LOCK_TIMEOUT):
+        self.lock_timeout = lock_timeout
         path.parent.mkdir(parents=True, exist_ok=True)
-        # Transactions are explicit (BEGIN IMMEDIATE); a second writer waits up to 10 min.
-        self.conn = sqlite3.connect(path, timeout=600, isolation_level=None,
-                                    check_same_thread=False)  # fmt: skip
-        self.conn.execute("PRAGMA journal_mode = WAL")
+        # Transactions are explicit (BEGIN IMMEDIATE); a second writer waits up to the lock
+        # timeout, then fails with "database is locked" (a ``LockTimeout``).
+        with named_database_failures(f"the embedded database {path}"):
+            self.conn = sqlite3.connect(path, timeout=lock_timeout, isolation_level=None,
+                                        check_same_thread=False)  # fmt: skip
+            self.conn.execute("PRAGMA journal_mode = WAL")
 
     def query(self, template: str, **identifiers: str | list[str]) -> str:
         return template.format(
@@ -111,6 +164,14 @@ class Sqlite:
         """The columns of ``table`` (empty when it does not exist)."""
         cur.execute("SELECT name FROM pragma_table_info(?)", (table,))
         return {row[0] for row in cur.fetchall()}
+
+
+def _server_of(url: str) -> str:
+    """host:port/database of a URL, never its user or password."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path}"
 
 
 def _pg_identifiers(value: str | list[str]) -> sql.Composable:

@@ -160,7 +160,9 @@ def rows_as_json(frame: pd.DataFrame) -> pd.Series:
     if frame.empty:
         return pd.Series([], index=frame.index, dtype="str")
     lines = frame.to_json(orient="records", lines=True, date_format="iso", force_ascii=False)
-    return pd.Series(lines.splitlines(), index=frame.index, dtype="str")
+    # Only "\n" ends a record: JSON escapes it inside strings, not U+0085 / U+2028 / U+2029,
+    # which str.splitlines would split on too.
+    return pd.Series(lines.rstrip("\n").split("\n"), index=frame.index, dtype="str")
 
 
 def arrow_or_none(frame: pd.DataFrame, columns: dict, constants: dict, what: str):

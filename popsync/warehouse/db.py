@@ -4,9 +4,10 @@ transactions, and the small query helpers every part of the warehouse uses."""
 from __future__ import annotations
 
 import datetime as dt
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from popsync.core.sources import SourceCatalog
+from popsync.warehouse.failures import named_database_failures
 
 
 class Database:
@@ -23,7 +24,8 @@ class Database:
         return self._db.name
 
     def close(self) -> None:
-        self._db.conn.close()
+        with suppress(Exception):  # closing a lost connection: nothing left to do
+            self._db.conn.close()
 
     def __enter__(self):
         return self
@@ -33,16 +35,22 @@ class Database:
 
     @contextmanager
     def _transaction(self):
-        cur = self._db.begin()
-        try:
-            yield cur
-        except BaseException:
-            self._db.conn.rollback()
-            raise
-        else:
-            self._db.conn.commit()
-        finally:
-            cur.close()
+        """One transaction; a driver error comes out named by its cause
+        (``failures.database_failure``), never buried under the rollback's own error."""
+        with named_database_failures():
+            cur = self._db.begin()
+            try:
+                yield cur
+                self._db.conn.commit()
+            except BaseException as error:  # a failed commit too: nothing of it stays open
+                try:
+                    self._db.conn.rollback()
+                except Exception as rollback_error:  # the connection is gone: say why first
+                    error.add_note(f"rollback failed too: {type(rollback_error).__name__}")
+                raise
+            finally:
+                with suppress(Exception):  # a lost connection's cursor: nothing to free
+                    cur.close()
 
     def _run(self, cur, template: str, params=(), **identifiers):
         cur.execute(self._db.query(template, **identifiers), params)

@@ -180,8 +180,12 @@ class BatchLoad:
                 )
         # The people these rows count for get their status recomputed (``PersonStatus``).
         self._queue_replaced(cur, source, delivery, batch.mode, table)
-        for target in (table, "quarantine", "review_candidate", "quality_finding"):
+        for target in (table, "quarantine", "review_candidate"):
             self._run(cur, _DELETE[batch.mode], (source, delivery), target=target)
+        # The findings of the runs replaced; re-check findings belong to the run that re-checked
+        # (its report keeps them), not to the rows' own runs.
+        self._run(cur, _DELETE[batch.mode] + " AND stage <> 'recheck'", (source, delivery),
+                  target="quality_finding")  # fmt: skip
         return moved, retired
 
     def _moved(self, cur, run_id: str, source: str, count: int, batch: Batch) -> None:

@@ -5,29 +5,56 @@ from __future__ import annotations
 
 import pandas as pd
 
-from popsync.core.contracts import CANDIDATE_COLUMNS, FINDING_COLUMNS
+from popsync.core.contracts import (
+    CANDIDATE_COLUMNS,
+    DATE,
+    FINDING_COLUMNS,
+    INT,
+    QUARANTINE_COLUMNS,
+    SMALLINT,
+    TIMESTAMP,
+)
 from popsync.core.errors import UserError
 from popsync.core.privacy import mask_id
-from popsync.warehouse.batch import ROW_KEY_SEP, arrow_or_none, split_row_keys, to_arrow, typed
+from popsync.warehouse.batch import (
+    ROW_KEY_SEP,
+    arrow_or_none,
+    rows_as_json,
+    split_row_keys,
+    to_arrow,
+    typed,
+)
 
 
 class Recheck:
     def rows_to_recheck(self, source: str) -> pd.DataFrame:
         """The rows of ``source`` (every batch) that a register load flagged ``needs_recheck``:
-        their delivery, their stored standardized columns (what the linker compares) and their
-        current link (``so_dinh_danh``, ``decision``, ``score``, ``run_id``), ordered by
-        record id and delivery."""
-        table = self._table_of(source)
+        their delivery, their stored standardized columns (what the linker compares and the
+        post-link rules check: every stored column, dates as datetime64) and their current
+        link (``so_dinh_danh``, ``decision``, ``score``, ``run_id``), ordered by record id and
+        delivery."""
+        spec = self.catalog.extract(source)
+        columns = [*RECHECK_COLUMNS, *(c for c in spec.table_columns() if c not in
+                                       RECHECK_COLUMNS and c != "explanation")]  # fmt: skip
         with self._transaction() as cur:
             found = self._run(
                 cur,
                 "SELECT {columns} FROM {table} WHERE source = %s AND needs_recheck = TRUE "
                 "ORDER BY record_id, delivery",
                 (source,),
-                columns=list(RECHECK_COLUMNS),
-                table=table,
+                columns=columns,
+                table=spec.table,
             ).fetchall()
-        return typed(pd.DataFrame(found, columns=list(RECHECK_COLUMNS)))
+        rows = typed(pd.DataFrame(found, columns=columns))
+        kinds = spec.table_columns()
+        for name in columns:
+            if name in ("birth_date", "score"):
+                continue
+            if kinds.get(name) in (DATE, TIMESTAMP):
+                rows[name] = pd.to_datetime(rows[name], errors="coerce")
+            elif kinds.get(name) in (INT, SMALLINT):
+                rows[name] = pd.to_numeric(rows[name]).astype("Int64")
+        return rows
 
     def apply_recheck(
         self,
@@ -36,6 +63,7 @@ class Recheck:
         candidates: pd.DataFrame | None,
         run_id: str,
         register_run_id: str | None = None,
+        quarantine: pd.DataFrame | None = None,
     ) -> dict:
         """Write the new links of re-checked rows (``rows_to_recheck``) in one transaction.
 
@@ -53,8 +81,15 @@ class Recheck:
 
         ``register_run_id``: the register load the rows were linked against. When another
         snapshot has been loaded since, nothing is written (the flags stay for the next run)
-        and ``deferred`` says how many rows wait. Returns ``rechecked``, ``changed``,
-        ``deferred``."""
+        and ``deferred`` says how many rows wait.
+
+        As a full re-run of those rows: ``quarantine`` (``row_key``-keyed ``record_id``, the
+        stored columns, ``rules``, and ``findings``: a list of finding dicts) holds the rows the
+        post-link rules now quarantine (a dose after a new death): they move to ``quarantine``
+        under their own run id with their findings (stage ``recheck``). A steward's decision
+        (the latest, not undone) is kept while it still holds: ``match`` while its person is
+        the new match or one of the new candidates, ``no_match`` unless the linker now finds a
+        match. Returns ``rechecked``, ``changed``, ``quarantined``, ``deferred``."""
         table = self._table_of(source)
         with self._transaction() as cur:
             self._db.lock(cur, "dan_cu")
@@ -76,7 +111,7 @@ class Recheck:
                 how="inner",
                 suffixes=("_old", ""),
             )
-            outcome = {"rechecked": 0, "changed": 0, "deferred": 0}
+            outcome = {"rechecked": 0, "changed": 0, "quarantined": 0, "deferred": 0}
             if work.empty:
                 return outcome
             if register_run_id is not None:
@@ -87,6 +122,15 @@ class Recheck:
                 ).fetchone()
                 if latest is not None and latest[0] != register_run_id:
                     return {**outcome, "deferred": len(work)}
+            work = self._kept_decisions(cur, source, work, candidates, flagged)
+            quarantined = _keyed_quarantine(quarantine, flagged)
+            if len(quarantined):
+                outcome["quarantined"] = self._quarantine_rechecked(
+                    cur, source, table, quarantined, run_id
+                )
+                gone = work.merge(quarantined[["delivery", "record_id"]], how="left",
+                                  indicator=True)["_merge"].eq("both").to_numpy()  # fmt: skip
+                work = work[~gone]
             same_person = work["so_dinh_danh"].eq(work["so_dinh_danh_old"]).fillna(False) | (
                 work["so_dinh_danh"].isna() & work["so_dinh_danh_old"].isna()
             )
@@ -164,9 +208,100 @@ class Recheck:
                     "quality_finding",
                     to_arrow(findings, FINDING_COLUMNS, constants, "re-check findings"),
                 )
-            for row_run in sorted(moved["run_id"].dropna().unique()):
+            runs = set(moved["run_id"].dropna()) | set(
+                quarantined.get("run_id", pd.Series()).dropna()
+            )
+            for row_run in sorted(runs):
                 self._recount(cur, row_run, source)
         return outcome
+
+    def _kept_decisions(self, cur, source, work, candidates, flagged) -> pd.DataFrame:
+        """``work`` with the stewards' decisions that still hold put back in place of the
+        linker's new link (then the row does not change)."""
+        decided = pd.DataFrame(
+            self._run(
+                cur,
+                "SELECT delivery, record_id, decision, so_dinh_danh FROM (SELECT delivery, "
+                "record_id, decision, so_dinh_danh, ROW_NUMBER() OVER (PARTITION BY delivery, "
+                "record_id ORDER BY decided_at DESC) AS latest FROM review_decision r "
+                "WHERE source = %s AND NOT EXISTS (SELECT 1 FROM review_undo u "
+                "WHERE u.decision_id = r.decision_id)) d WHERE latest = 1",
+                (source,),
+            ).fetchall(),
+            columns=["delivery", "record_id", "steward", "steward_person"],
+            dtype="string",
+        )
+        if decided.empty:
+            return work
+        held = work.merge(decided, on=["delivery", "record_id"], how="left")
+        offered = set()
+        if candidates is not None and len(candidates):
+            keyed = _keyed(candidates, flagged)
+            offered = set(zip(keyed["delivery"], keyed["record_id"],
+                              keyed["so_dinh_danh"].astype("string"), strict=True))  # fmt: skip
+        chosen = [
+            (d, r, p) in offered
+            for d, r, p in zip(held["delivery"], held["record_id"], held["steward_person"],
+                               strict=True)
+        ]  # fmt: skip
+        new_match = held["decision"].eq("match").fillna(False)
+        keep_match = held["steward"].eq("match").fillna(False) & (
+            (new_match & held["so_dinh_danh"].eq(held["steward_person"]).fillna(False))
+            | pd.Series(chosen, index=held.index)
+        )
+        keep_no_match = held["steward"].eq("no_match").fillna(False) & ~new_match
+        keep = (keep_match | keep_no_match).to_numpy()
+        held.loc[keep, "decision"] = held.loc[keep, "steward"]
+        held.loc[keep, "so_dinh_danh"] = held.loc[keep, "steward_person"].where(
+            held.loc[keep, "steward"].eq("match")
+        )
+        held.loc[keep, "score"] = pd.NA
+        return held.drop(columns=["steward", "steward_person"])
+
+    def _quarantine_rechecked(self, cur, source, table, rows: pd.DataFrame, run_id) -> int:
+        """Move re-checked rows the post-link rules now quarantine: into ``quarantine`` (under
+        their own run), out of the source table with their candidates; their findings under
+        the re-checking run. Returns how many moved."""
+        self._run(cur, "DROP TABLE IF EXISTS recheck_out")
+        self._run(cur, "CREATE TEMP TABLE recheck_out (delivery text, record_id text)")
+        self._db.bulk_insert(cur, "recheck_out", to_arrow(
+            rows, {"delivery": "text", "record_id": "text"}, {}, "re-check quarantine"))  # fmt: skip
+        self._queue_status(cur, rows["so_dinh_danh"], "recheck")
+        for target in (table, "review_candidate"):
+            self._run(
+                cur,
+                "DELETE FROM {target} WHERE source = %s AND EXISTS (SELECT 1 FROM recheck_out o "
+                "WHERE o.delivery = {target}.delivery AND o.record_id = {target}.record_id)",
+                (source,),
+                target=target,
+            )
+        self._run(cur, "DROP TABLE recheck_out")
+        stored = rows.assign(row_data=rows_as_json(rows.drop(columns=["rules", "findings",
+                                                                      "run_id"])))  # fmt: skip
+        self._db.bulk_insert(cur, "quarantine", to_arrow(
+            stored, QUARANTINE_COLUMNS, {"source": source}, "re-check quarantine"))  # fmt: skip
+        findings = pd.DataFrame([
+            {**finding, "delivery": d, "record_id": r}
+            for d, r, found in zip(rows["delivery"], rows["record_id"], rows["findings"],
+                                   strict=True)
+            for finding in found
+        ])  # fmt: skip
+        if len(findings):
+            findings = findings.assign(stage="recheck")
+            self._db.bulk_insert(cur, "quality_finding", to_arrow(
+                findings, FINDING_COLUMNS, {"source": source, "run_id": run_id},
+                "re-check findings"))  # fmt: skip
+        return len(rows)
+
+
+def _keyed_quarantine(quarantine: pd.DataFrame | None, flagged: pd.DataFrame) -> pd.DataFrame:
+    """The rows to quarantine that are still flagged, with their delivery and their own run."""
+    if quarantine is None or not len(quarantine):
+        return pd.DataFrame(columns=["delivery", "record_id", "run_id"])
+    keyed = _keyed(quarantine.drop(columns=["run_id", "delivery"], errors="ignore"), flagged)
+    return keyed.drop(columns=["so_dinh_danh"], errors="ignore").merge(
+        flagged[["delivery", "record_id", "run_id", "so_dinh_danh"]], on=["delivery", "record_id"]
+    )
 
 
 # What the linker needs of a stored row to link it again, and its current link.

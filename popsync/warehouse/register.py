@@ -20,6 +20,29 @@ IDENTITY_FIELDS = ("ho_ten", "ngay_sinh", "ngay_sinh_precision", "gioi_tinh", "n
 _KEY, _VERSION = "so_dinh_danh", "ngay_cap_nhat"
 
 
+def _differs(new: str, old: str) -> str:
+    """SQL: the identity of ``new``'s person differs from ``old``'s (nulls compared as values)."""
+    return (
+        "("
+        + " OR ".join(
+            f"NOT ({new}.{f} = {old}.{f} OR ({new}.{f} IS NULL AND {old}.{f} IS NULL))"
+            for f in IDENTITY_FIELDS
+        )
+        + ")"
+    )
+
+
+def _replaces(new: str, old: str) -> str:
+    """SQL: the snapshot's version of a person replaces the stored one: a newer
+    ``ngay_cap_nhat``, or the same (or none) with a changed identity: a change is seen in the
+    content, whatever ``ngay_cap_nhat`` says, unless the snapshot's version is older."""
+    newer = (f"({new}.{_VERSION} > {old}.{_VERSION} OR ({old}.{_VERSION} IS NULL "
+             f"AND {new}.{_VERSION} IS NOT NULL))")  # fmt: skip
+    not_older = (f"({new}.{_VERSION} = {old}.{_VERSION} OR ({new}.{_VERSION} IS NULL "
+                 f"AND {old}.{_VERSION} IS NULL))")  # fmt: skip
+    return f"({newer} OR ({not_older} AND {_differs(new, old)}))"
+
+
 class RegisterMerge:
     def load_register(
         self,
@@ -63,7 +86,9 @@ class RegisterMerge:
                         (spec.id, run["input_sha256"]),
                     ).fetchone()
                     if loaded:
-                        return {"run_id": loaded[0], "skipped": True, "rows_read": len(data)}
+                        stale = self._stale_people(cur, data, loaded[0])
+                        return {"run_id": loaded[0], "skipped": True, "rows_read": len(data),
+                                "stale_people": stale}  # fmt: skip
                 stats = self._merge_register(cur, data, run["run_id"], steps)
                 if found is not None:
                     self._db.bulk_insert(cur, "quality_finding", found)
@@ -87,10 +112,8 @@ class RegisterMerge:
         self._run(cur, "DROP TABLE IF EXISTS register_old")
         self._run(
             cur,
-            "CREATE TEMP TABLE register_old AS SELECT p.* FROM register_stage s "
-            "JOIN person p ON p.so_dinh_danh = s.so_dinh_danh "
-            "WHERE s.ngay_cap_nhat > p.ngay_cap_nhat "
-            "OR (p.ngay_cap_nhat IS NULL AND s.ngay_cap_nhat IS NOT NULL)",
+            "CREATE TEMP TABLE register_old AS SELECT p.* FROM register_stage s "  # noqa: S608
+            "JOIN person p ON p.so_dinh_danh = s.so_dinh_danh WHERE " + _replaces("s", "p"),
         )
         history = 0
         columns = list(self.catalog.register.table_columns())
@@ -132,18 +155,19 @@ class RegisterMerge:
         upsert = (
             "INSERT INTO person ({columns}) SELECT {columns} FROM register_stage WHERE TRUE "  # noqa: S608
             f"ON CONFLICT (so_dinh_danh) DO UPDATE SET {updates} "
-            "WHERE excluded.ngay_cap_nhat > person.ngay_cap_nhat "
-            "OR (person.ngay_cap_nhat IS NULL AND excluded.ngay_cap_nhat IS NOT NULL)"
+            "WHERE " + _replaces("excluded", "person")
         )
         upserted = self._run(
             cur,
             upsert,
             columns=columns,
         ).rowcount
+        stale = self._stale_count(cur)
         self._run(cur, "DROP TABLE register_stage")
         self._run(cur, "DROP TABLE register_old")
         steps("merge")
         return {
+            "stale_people": stale,
             "inserted": inserted,
             "updated": upserted - inserted,
             "unchanged": len(data) - upserted,
@@ -151,3 +175,29 @@ class RegisterMerge:
             "deaths": deaths,
             "needs_recheck": recheck,
         }
+
+    def _stale_people(self, cur, data, run_id: str) -> int:
+        """For a snapshot loaded before (skipped): how many of its people the database holds
+        in another version now (a later snapshot changed them). None needed when it is the
+        latest register load: the database is that snapshot, for its people."""
+        latest = self._run(cur, "SELECT run_id FROM run WHERE source = %s AND status = "
+                           "'loaded' ORDER BY finished_at DESC LIMIT 1",
+                           (self.catalog.register.id,)).fetchone()  # fmt: skip
+        if latest is not None and latest[0] == run_id:
+            return 0
+        self._run(cur, "DROP TABLE IF EXISTS register_stage")
+        self._run(cur, "CREATE TEMP TABLE register_stage AS SELECT * FROM person WHERE 1 = 0")
+        self._db.bulk_insert(cur, "register_stage", data)
+        stale = self._stale_count(cur)
+        self._run(cur, "DROP TABLE register_stage")
+        return stale
+
+    def _stale_count(self, cur) -> int:
+        """People of ``register_stage`` whose stored identity differs from the snapshot's after
+        the merge: the database holds a newer version of them, so links computed against this
+        snapshot would be links to people as they no longer are."""
+        return self._scalar(
+            cur,
+            "SELECT count(*) FROM register_stage s JOIN person p "  # noqa: S608
+            "ON p.so_dinh_danh = s.so_dinh_danh WHERE " + _differs("s", "p"),
+        )

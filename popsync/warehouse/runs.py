@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import json
 
-import psycopg2
-
 from popsync.core.errors import UserError
+from popsync.core.privacy import error_text
 from popsync.warehouse.db import now
 
 
@@ -74,7 +73,14 @@ class RunRecords:
     def _write_run(self, cur, run: dict) -> None:
         """Insert or replace the run record (a run id loaded again is one run)."""
         run = {**run, "finished_at": now(), "timings": json.dumps(run["timings"], default=str)}
-        updates = ", ".join(f"{c} = excluded.{c}" for c in _RUN_COLUMNS if c != "run_id")
+        # A run opened when it started (``open_run``) keeps its start time.
+        updates = ", ".join(
+            "started_at = coalesce(run.started_at, excluded.started_at)"
+            if c == "started_at"
+            else f"{c} = excluded.{c}"
+            for c in _RUN_COLUMNS
+            if c != "run_id"
+        )
         self._run(
             cur,
             "INSERT INTO run ({columns}) VALUES ("  # noqa: S608 (fixed column names)
@@ -85,8 +91,14 @@ class RunRecords:
         )
 
     def _record_failure(self, run: dict, error: Exception, steps) -> None:
-        """After the rollback, in a transaction of its own: the run, failed, and why."""
-        run = {**run, "status": "failed", "error": _error_text(error),
+        """After the rollback, in a transaction of its own: the run, failed, and why. Its
+        counts are what the tables hold for it: nothing (the load's transaction rolled back),
+        whatever the load had counted before its commit failed."""
+        cause = error_text(error)
+        if not isinstance(error, UserError):
+            cause = f"{type(error).__name__}: {cause}"
+        run = {**run, "status": "failed", "error": cause,
+               "rows_loaded": 0, "rows_quarantined": 0, "rows_review": 0, "rows_retired": 0,
                "timings": {**run["timings"], "load": steps.seconds}}  # fmt: skip
         try:
             with self._transaction() as cur:
@@ -129,10 +141,3 @@ def run_record(meta: dict, source: str, rows_read: int) -> dict:
         "timings": dict(meta.get("timings") or {}),
         "error": None,
     }
-
-
-def _error_text(error: Exception) -> str:
-    """The error without PostgreSQL's DETAIL (it can quote a whole row: personal data)."""
-    if isinstance(error, psycopg2.Error) and error.diag.message_primary:
-        return f"{type(error).__name__}: {error.diag.message_primary}"
-    return f"{type(error).__name__}: {error}"

@@ -18,7 +18,8 @@ from pathlib import Path
 
 # Columns whose value changes from one run of the same inputs to the next.
 VOLATILE = {"run_id", "started_at", "finished_at", "timings", "src_file", "replaced_by",
-            "input_file", "decided_at", "received_at", "origin"}  # fmt: skip
+            "input_file", "decided_at", "received_at", "origin", "pid", "host",
+            "heartbeat_at"}  # fmt: skip
 TABLES = (
     "run", "person", "person_history", "vaccination_dose", "f0_case", "social_insurance_period",
     "quality_finding", "quarantine", "review_candidate", "review_decision", "delivery",

@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 _FORMATS = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".parquet": "parquet"}
 _MAGIC = {b"PK\x03\x04": "xlsx", b"PAR1": "parquet"}
+# An OLE2 compound file: an old .xls, or an encrypted .xlsx (Office wraps those in OLE2).
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
 def read_source(
@@ -63,7 +65,19 @@ def read_source(
 
 
 def _format(path, data: bytes) -> str:
-    fmt = _FORMATS.get(Path(path).suffix.lower()) or _MAGIC.get(data[:4])
+    """The format by the file's content first (a workbook renamed ``.csv`` is read as a
+    workbook), then by its suffix."""
+    if data[:8] == _OLE2:
+        if "EncryptionInfo".encode("utf-16-le") in data[: 1 << 20]:
+            raise ReadError(f"{path}: the workbook is protected by a password (encrypted): "
+                            "save it without a password and send it again")  # fmt: skip
+        raise ReadError(f"{path}: an Excel 97-2003 workbook (.xls) or another OLE file: "
+                        "save it as .xlsx or CSV UTF-8")  # fmt: skip
+    by_suffix = _FORMATS.get(Path(path).suffix.lower())
+    fmt = _MAGIC.get(data[:4]) or by_suffix
+    if by_suffix and fmt != by_suffix:
+        log.warning("%s: the file is %s, not %s as its name says: read as %s", path,
+                    fmt.upper(), by_suffix.upper(), fmt.upper())  # fmt: skip
     if fmt is None:
         raise ReadError(
             f"{path}: unknown format {Path(path).suffix or '(no extension)'!r}; "
@@ -73,29 +87,88 @@ def _format(path, data: bytes) -> str:
 
 
 def _map_columns(table: pa.Table, cfg: SourceSpec, path) -> dict[str, pa.ChunkedArray | None]:
-    """Canonical field -> column (None when absent); raises on missing required columns."""
-    by_key: dict[str, int] = {}
+    """Canonical field -> column (None when absent); raises on missing required columns.
+
+    A header that appears more than once (two ``Số CCCD`` columns) gives one field: the first
+    non-empty value of each row, so a real ID in the second column is never dropped for an
+    empty first one; rows whose copies disagree get a read error naming the columns
+    (``__row_errors``, with NUL characters found), and the file a warning."""
+    by_key: dict[str, list[int]] = {}
     for i, name in enumerate(table.column_names):
         if name != "__row":
-            by_key.setdefault(header_key(name), i)
+            by_key.setdefault(header_key(name), []).append(i)
     found: dict[str, pa.ChunkedArray | None] = {}
-    used: set[int | None] = set()
+    used: set[int] = set()
+    row_errors = None
     for field, labels in cfg.columns.items():
         keys = [header_key(label) for label in [*labels, field]]
-        index = next((by_key[k] for k in keys if k in by_key and by_key[k] not in used), None)
-        found[field] = None if index is None else _blank_to_null(table.column(index))
-        used.add(index)
+        indices = next(([i for i in by_key[k] if i not in used] for k in keys
+                        if k in by_key and any(i not in used for i in by_key[k])), [])  # fmt: skip
+        used.update(indices)
+        if not indices:
+            found[field] = None
+            continue
+        columns = [_blank_to_null(_without_nul(table.column(i))) for i in indices]
+        found[field] = pc.coalesce(*columns) if len(columns) > 1 else columns[0]
+        for i in indices:
+            row_errors = _nul_rows(row_errors, table.column(i), table.column_names[i])
+        if len(columns) > 1:
+            row_errors = _conflicts(row_errors, columns, [table.column_names[i] for i in indices],
+                                   indices, path)  # fmt: skip
     missing = [f for f in cfg.required if found[f] is None]
     if missing:
         wanted = ", ".join(f"{f} ({cfg.columns[f][0]!r})" for f in missing)
-        headers = ", ".join(repr(_shown_header(n, cfg)) for n in table.column_names if n != "__row")
-        raise ReadError(f"{path}: missing required column(s) {wanted}; headers found: {headers}")
+        names = [n for n in table.column_names if n != "__row"]
+        known = label_keys(cfg)
+        if any(header_key(n) in known for n in names):
+            headers = "headers found: " + ", ".join(repr(_shown_header(n, cfg)) for n in names)
+        else:  # no known label at all: the first line is most likely a data row
+            headers = ("no header line? the first line holds no known column name: "
+                       + ", ".join(repr(mask_text(n)) for n in names))  # fmt: skip
+        raise ReadError(f"{path}: missing required column(s) {wanted}; {headers}")
     extra = [n for i, n in enumerate(table.column_names) if i not in used and n != "__row"]
     if extra:
         log.debug("%s: ignoring unknown columns %s", path, extra)
     if "__row" in table.column_names:
         found["__row"] = table.column("__row")
+    if row_errors is not None:
+        found["__row_errors"] = row_errors
     return found
+
+
+def _without_nul(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    """NUL characters removed (PostgreSQL stores none in text; no extract means one)."""
+    if not pc.any(pc.match_substring(col, "\x00")).as_py():
+        return col
+    return pc.replace_substring(col, "\x00", "")
+
+
+def _nul_rows(earlier, col: pa.ChunkedArray, name: str):
+    """Per row, a read error for a NUL character in column ``name`` (the row is quarantined)."""
+    has = pc.fill_null(pc.match_substring(col, "\x00"), False)
+    if not pc.any(has).as_py():
+        return earlier
+    here = pc.if_else(has, pa.scalar(f"NUL character in column {name!r} (removed)", pa.string()),
+                      pa.scalar(None, pa.string()))  # fmt: skip
+    return here if earlier is None else pc.coalesce(earlier, here)
+
+
+def _conflicts(earlier, columns: list, names: list[str], indices: list[int], path) -> pa.Array:
+    """Per row, the read error of copies of one column that hold different values."""
+    first = columns[0]
+    differ = pc.is_valid(first)
+    disagree = pa.repeat(pa.scalar(False), len(first))
+    for other in columns[1:]:
+        both = pc.and_(differ, pc.is_valid(other))
+        disagree = pc.or_(disagree, pc.fill_null(pc.and_(both, pc.not_equal(first, other)), False))
+    shown = " and ".join(
+        f"{name!r} (column {i + 1})" for name, i in zip(names, indices, strict=True)
+    )
+    log.warning("%s: the header %s appears %d times; the first non-empty value of each row is "
+                "read", path, names[0], len(names))  # fmt: skip
+    message = pa.scalar(f"columns {shown} disagree", pa.string())
+    here = pc.if_else(disagree, message, pa.scalar(None, pa.string()))
+    return here if earlier is None else pc.coalesce(earlier, here)
 
 
 def _shown_header(name: str, cfg: SourceSpec) -> str:
@@ -115,6 +188,23 @@ def _blank_to_null(col: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.if_else(blank, pa.scalar(None, col.type), col)
 
 
+# A record id longer than this is no key (PostgreSQL's index entries stop near 2.7 kB): the
+# row keeps its start and a hash of the whole, and is quarantined (its read error).
+MAX_RECORD_ID = 256
+
+
+def _bounded_ids(ids: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Record ids over ``MAX_RECORD_ID`` characters as their first 32 and a hash of the whole;
+    the original length of those (0 for the others)."""
+    lengths = ids.str.len().fillna(0).astype("int64")
+    long = lengths > MAX_RECORD_ID
+    if not long.any():
+        return ids, lengths.where(long, 0)
+    keyed = ids[long].map(lambda value: value[:32] + "~h" + hashlib.sha256(
+        value.encode("utf-8", "surrogatepass")).hexdigest()[:16])  # fmt: skip
+    return ids.mask(long, keyed), lengths.where(long, 0)
+
+
 def _constant(value: str | None, index: pd.Index) -> pd.Series:
     """A string column holding one value (built in Arrow: no Python object per row)."""
     if value is None:
@@ -128,6 +218,10 @@ def _constant(value: str | None, index: pd.Index) -> pd.Series:
 
 def _with_provenance(columns: dict, cfg: SourceSpec, path, sha256: str, errors) -> pd.DataFrame:
     rows = columns.pop("__row", None)
+    row_errors = columns.pop("__row_errors", None)
+    if row_errors is not None:
+        notes = row_errors.to_pylist()
+        errors = [e or n for e, n in zip(errors or [None] * len(notes), notes, strict=True)]
     n = next(len(c) for c in columns.values() if c is not None)
     index = pd.RangeIndex(n)
     frame = pd.DataFrame(
@@ -144,6 +238,14 @@ def _with_provenance(columns: dict, cfg: SourceSpec, path, sha256: str, errors) 
         record_id = record_id.fillna("") + cfg.record_id.sep + part.fillna("")
     if len(parts) > 1:
         record_id = record_id.mask(pd.concat(parts, axis=1).isna().all(axis=1))
+    record_id, long_lengths = _bounded_ids(record_id)
+    if long_lengths.any():
+        errors = list(errors) if errors is not None else [None] * n
+        for at in np.flatnonzero(long_lengths.to_numpy() > 0):
+            errors[at] = errors[at] or (
+                f"record id of {long_lengths.iloc[at]:,} characters (over {MAX_RECORD_ID}): "
+                "kept as its start and a hash"
+            )
     provenance = pd.DataFrame(
         {
             "source": _constant(cfg.id, index),

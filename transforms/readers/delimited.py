@@ -1,6 +1,7 @@
-"""CSV files: UTF-8 (with or without BOM) or Windows-1258, ``,`` or ``;``, the header found
-among the first lines; parsed by pyarrow, or row by row when rows are ragged (each kept, with
-its read error)."""
+"""CSV files: UTF-8 (with or without BOM) or Windows-1258 (or both, line by line), ``,`` or
+``;``, the header found among the first lines; parsed by pyarrow, or line by line when rows are
+ragged or a quote is left open (each row kept, with its read error: an unterminated quote never
+swallows the records after it)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import logging
 import re
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from transforms.legacy_encodings import from_cp1258_bytes
@@ -23,17 +25,51 @@ _CSV_HEAD = 65536
 
 
 def _decode(data: bytes) -> tuple[str, bytes]:
-    """Text and UTF-8 bytes of a CSV: UTF-8 (BOM stripped), else Windows-1258 made NFC."""
+    """Text and UTF-8 bytes of a CSV: UTF-8 (BOM stripped), else Windows-1258 made NFC; a file
+    that mixes them (lines appended by another program) is decoded line by line."""
     data = data.removeprefix(BOM)
     try:
         return data.decode("utf-8"), data
     except UnicodeDecodeError:
         pass
+    lines = data.split(b"\n")
+    utf8 = [_is_utf8(line) for line in lines]
+    legacy = [i for i, ok in enumerate(utf8) if not ok]
     try:
-        text = from_cp1258_bytes(data)  # cp1258 spells tones as combining marks: made NFC
+        if any(ok and not line.isascii() for ok, line in zip(utf8, lines, strict=True)):
+            log.warning("mixed encodings: %d of %d lines are not UTF-8; read as Windows-1258",
+                        len(legacy), len(lines))  # fmt: skip
+            text = "\n".join(
+                line.decode("utf-8") if ok else from_cp1258_bytes(line)
+                for ok, line in zip(utf8, lines, strict=True)
+            )
+        else:
+            text = from_cp1258_bytes(data)  # cp1258 spells tones as combining marks: made NFC
     except UnicodeDecodeError as exc:
-        raise ReadError("text is neither UTF-8 nor Windows-1258") from exc
+        line = 1 + data[: exc.start].count(b"\n") if exc.object is data else 1 + legacy[0]
+        raise ReadError(f"line {line} is neither UTF-8 nor Windows-1258 text: the file is "
+                        "damaged or in another encoding; save it as 'CSV UTF-8'") from exc  # fmt: skip
     return text, text.encode("utf-8")
+
+
+def _is_utf8(line: bytes) -> bool:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def check_text(data: bytes) -> None:
+    """A ``ReadError`` saying what the bytes are when they are not CSV text a person can fix by
+    saving again: UTF-16 (Excel's "Unicode Text"), a workbook renamed ``.csv`` is read as one."""
+    head = data[:512]
+    odd, even = head[1::2].count(b"\x00"), head[0::2].count(b"\x00")
+    # UTF-16 without a BOM: ASCII characters leave a NUL in every other byte.
+    alternating = len(head) >= 8 and max(odd, even) > len(head) // 4 and min(odd, even) <= 2
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or alternating:
+        raise ReadError("the file is UTF-16 text (Excel's 'Unicode Text'), not UTF-8 CSV: save "
+                        "it as 'CSV UTF-8 (comma delimited)' and send it again")  # fmt: skip
 
 
 def _sniff_separator(text: str) -> str:
@@ -46,6 +82,7 @@ def read_csv(data: bytes, known: frozenset[str] = frozenset()) -> tuple[pa.Table
     """A CSV whose header is the first non-empty line, or a later one among the first lines when
     title lines sit above it (as :func:`header_row` decides for a sheet); ``src_row`` counts
     data rows from 1 either way."""
+    check_text(data)
     body = data.removeprefix(BOM)
     head = body[:_CSV_HEAD]
     try:  # UTF-8 (the usual case): parse the bytes as they are, no decoded copy of the file
@@ -55,18 +92,36 @@ def read_csv(data: bytes, known: frozenset[str] = frozenset()) -> tuple[pa.Table
     if head_text is not None:
         header, sep, start = _locate_header(head_text, known)
         try:
-            return _read_csv_fast(body, header, sep, len(head_text[:start].encode("utf-8"))), None
+            table = _read_csv_fast(body, header, sep, len(head_text[:start].encode("utf-8")))
+            if not any(pc.any(pc.match_substring(c, "\n")).as_py() for c in table.columns):
+                return table, None
         except pa.ArrowInvalid:  # invalid UTF-8 further on, or ragged rows
             # (not the error text: Arrow quotes the offending row, personal data included)
             log.debug("fast CSV path failed; decoding the whole file")
     text, utf8 = _decode(data)
     header, sep, start = _locate_header(text[:_CSV_HEAD], known)
     try:
-        return _read_csv_fast(utf8, header, sep, len(text[:start].encode("utf-8"))), None
+        return _checked(_read_csv_fast(utf8, header, sep, len(text[:start].encode("utf-8"))),
+                        text[start:], sep, header)  # fmt: skip
     except pa.ArrowInvalid:
-        log.debug("fast CSV path failed; reading row by row")
-        table, errors = _read_csv_tolerant(text[start:], sep, len(header))
+        log.debug("fast CSV path failed; reading line by line")
+        table, errors = read_csv_lines(text[start:], sep, len(header))
     return table.rename_columns(header), errors
+
+
+def _checked(
+    table: pa.Table, text: str, sep: str, header: list[str]
+) -> tuple[pa.Table, list | None]:
+    """The fast path's table, unless a value spans lines because a quote was left open: then
+    the file read line by line (``read_csv_lines``), where that row is flagged and the records
+    it would have swallowed are rows of their own."""
+    spans = any(pc.any(pc.match_substring(column, "\n")).as_py() for column in table.columns)
+    if not spans:
+        return table, None
+    lines, errors = read_csv_lines(text, sep, len(header))
+    if not any(error and error.startswith(UNTERMINATED) for error in errors):
+        return table, None
+    return lines.rename_columns(header), errors
 
 
 def _head_rows(text: str, sep: str) -> tuple[list[list[str]], list[int]]:
@@ -136,20 +191,72 @@ def _read_csv_fast(utf8: bytes, header: list[str], sep: str, start: int) -> pa.T
     return table.rename_columns(header)
 
 
-def _read_csv_tolerant(text: str, sep: str, width: int) -> tuple[pa.Table, list]:
-    """Python csv reader: rows with too many/few fields are cut or padded and get a read error."""
-    rows = csv.reader(io.StringIO(text, newline=""), delimiter=sep)  # the data rows only
+UNTERMINATED = "unterminated quote"
+
+
+def read_csv_lines(text: str, sep: str, width: int) -> tuple[pa.Table, list]:
+    """Line by line: a quoted value may go on over the next lines until its quote closes,
+    unless one of those lines is a whole record on its own: then the quote was left open, the
+    row is kept as its line reads with ``unterminated quote`` as its read error, and the next
+    lines are rows of their own. Rows with too many or too few fields are cut or padded and
+    get a read error. Blank lines are not rows."""
+    lines = [line.removesuffix("\r") for line in text.split("\n")]
     fixed, errors = [], []
-    for row in rows:
-        if not row:  # blank line: not a data row (as in the fast path)
+    at = 0
+    while at < len(lines):
+        line = lines[at]
+        at += 1
+        if not line.strip():
             continue
-        if len(row) == width:
-            errors.append(None)
+        error = None
+        if _balanced(line):
+            row = _fields(line, sep)
         else:
-            errors.append(f"{len(row)} fields, expected {width}")
+            joined, end = _joined(lines, at, line, sep, width)
+            if joined is not None:
+                row, at = _fields(joined, sep), end
+            else:
+                row, error = _fields(line, sep), f"{UNTERMINATED}: the next lines were read as rows"
+        if len(row) != width:
+            error = error or f"{len(row)} fields, expected {width}"
             row = (row + [""] * width)[:width]
         fixed.append(row)
+        errors.append(error)
     columns = list(zip(*fixed, strict=True)) if fixed else [()] * width
     arrays = [pa.array(col, pa.string()) for col in columns]
-    names = [f"c{i}" for i in range(width)]
-    return pa.table(arrays, names=names), errors
+    return pa.table(arrays, names=[f"c{i}" for i in range(width)]), errors
+
+
+def _balanced(text: str) -> bool:
+    return text.count('"') % 2 == 0
+
+
+# Stands in for a carriage return while one line is split into fields (Python's csv reader
+# refuses one outside quotes): a noncharacter, never in text.
+_CR = "\U0010fffe"
+
+
+def _fields(line: str, sep: str) -> list[str]:
+    fields = next(csv.reader([line.replace("\r", _CR)], delimiter=sep), [])
+    return [field.replace(_CR, "\r") for field in fields]
+
+
+def _joined(lines: list[str], at: int, line: str, sep: str, width: int):
+    """``line`` and the lines after it up to where its quote closes, and the index after them;
+    None when a line on the way is a whole record by itself (the quote was never closed)."""
+    joined = line
+    while at < len(lines) and not _balanced(joined):
+        following = lines[at]
+        if _balanced(following) and len(_fields(following, sep)) == width:
+            return None, at
+        joined += "\n" + following
+        at += 1
+    if not _balanced(joined):
+        return None, at
+    fields = _fields(joined, sep)
+    spanning = [value.split("\n", 1)[1] for value in fields if "\n" in value]
+    # A value whose later lines hold half a record's separators is records swallowed whole.
+    swallowed = any(part.count(sep) >= max(2, (width - 1) // 2) for part in spanning)
+    if len(fields) == width and not swallowed:
+        return joined, at
+    return None, at
