@@ -143,7 +143,9 @@ def _dates(frame: pd.DataFrame, side: dict[str, np.ndarray]) -> None:
         year_only | ((day == 1) & (month == 1)) | _flagged(frame, "birth_date:placeholder")
     )
     side["dob_imprecise"] = np.where(imprecise, 1, -1)
-    side["birth_md"] = np.where(imprecise, -1, side["birth_md"])  # 01/01: no day and month
+    # A placeholder 01/01 is no day and month: such a date compares by its year only.
+    for column in ("dob", "dob_ymd", "dob_swapped", "birth_md"):
+        side[column] = np.where(imprecise, -1, side[column])
 
 
 def _id_facts(side: dict[str, np.ndarray]) -> None:
