@@ -31,9 +31,11 @@ from expectations.engine import (
     BatchBlocked,
     RuleEvaluationError,
     ValidationResult,
+    derived_columns,
     pillar_scores,
     validate,
 )
+from expectations.scope import carried_columns
 from expectations.stored import SuiteError, load_rules
 from popsync.core.contracts import quarantine_rules
 from popsync.core.privacy import formula_safe, mask_patterns, mask_record_id
@@ -45,6 +47,7 @@ __all__ = [
     "RuleEvaluationError",
     "SuiteError",
     "ValidationResult",
+    "carried_rule_columns",
     "load_rules",
     "pillar_scores",
     "quarantined_ids",
@@ -73,10 +76,12 @@ def validate_pre_link(
     source: str | SourceSpec,
     run_date: dt.date,
     docs_dir: Path | None = None,
+    scope: str = "all",
 ) -> ValidationResult:
     """Check standardized rows before linking (suite ``<source>_pre_link``). ``source``: the
-    source's declaration, or the id of a packaged one."""
-    return validate(std, spec_of(source), "pre_link", run_date, docs_dir=docs_dir)
+    source's declaration, or the id of a packaged one. ``scope``: ``all`` rules, the ``row``
+    rules (a chunk) or the ``batch`` rules (``expectations.scope``)."""
+    return validate(std, spec_of(source), "pre_link", run_date, docs_dir=docs_dir, scope=scope)
 
 
 def validate_post_link(
@@ -86,21 +91,29 @@ def validate_post_link(
     source: str | SourceSpec,
     run_date: dt.date,
     docs_dir: Path | None = None,
+    scope: str = "all",
+    register_age: int | None = None,
 ) -> ValidationResult:
     """Check linked rows against the register (suite ``<source>_post_link``).
 
     ``decisions`` has ``record_id``, ``so_dinh_danh``, ``decision``, ``score``, one row per
     extract row: in the same order as ``std``, or else joined on ``record_id``.
+    ``register_std`` may hold only the people the rows link to when ``register_age`` (days from
+    the whole snapshot's newest update to the run date) is given. ``scope`` as for
+    ``validate_pre_link``.
     """
     linked = _linked(std, decisions, register_std)
+    if register_age is None:
+        register_age = register_age_days(register_std, run_date)
     return validate(
         std,
         spec_of(source),
         "post_link",
         run_date,
         linked=linked,
-        register_age_days=register_age_days(register_std, run_date),
+        register_age_days=register_age,
         docs_dir=docs_dir,
+        scope=scope,
     )
 
 
@@ -109,23 +122,41 @@ def validate_register(
     run_date: dt.date,
     docs_dir: Path | None = None,
     source: str | SourceSpec | None = None,
+    scope: str = "all",
+    register_age: int | None = None,
 ) -> ValidationResult:
     """Check the standardized register snapshot (suite ``<register>_register``, stage
     ``register``); ``source``: the register's declaration, by default the declared register.
 
     Findings carry the person's số định danh as ``record_id``; a row without one, or repeating
     an earlier row's, gets ``<id>~row<n>`` (n its row in the file) so that each finding points
-    at one row."""
+    at one row. ``scope`` as for ``validate_pre_link``; ``register_age``: the whole snapshot's
+    age (days), when ``register_std`` is a part of it."""
     spec = spec_of(source) if source is not None else load_catalog().register
-    register_std = with_unique_record_ids(register_std)
+    if "source_record_id" not in register_std.columns:  # else made unique over the snapshot
+        register_std = with_unique_record_ids(register_std)
+    if register_age is None:
+        register_age = register_age_days(register_std, run_date)
     return validate(
         register_std,
         spec,
         "register",
         run_date,
-        register_age_days=register_age_days(register_std, run_date),
+        register_age_days=register_age,
         docs_dir=docs_dir,
+        scope=scope,
     )
+
+
+def carried_rule_columns(
+    std: pd.DataFrame, source: str | SourceSpec, stage: str, run_date: dt.date
+) -> pd.DataFrame:
+    """The derived columns a stage's batch rules check that a row has on its own
+    (``expectations.scope.carried_columns``), computed on a chunk's standardized rows, to be
+    carried into the batch pass (positional index). Post-link, the ones that need only the
+    row's own columns."""
+    spec = spec_of(source)
+    return derived_columns(std, spec, run_date, carried_columns(spec, stage))
 
 
 def steward_rules(source: str | SourceSpec) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from expectations import data_docs, gx_adapter, rules
+from expectations.scope import in_scope
 from expectations.stored import Rule, build_suite, load_rules, suite_name
 from popsync.core.contracts import PILLARS, VALIDATION_FINDING_COLUMNS
 from popsync.core.errors import QualityBlocked
@@ -61,10 +62,12 @@ def validate(
     linked: pd.DataFrame | None = None,
     register_age_days: int | None = None,
     docs_dir: Path | None = None,
+    scope: str = "all",
 ) -> ValidationResult:
     """Run the source's ``stage`` suite on its standardized rows (``linked``: each row's decision
-    and linked person, post-link)."""
-    stored = load_rules(spec, stage)
+    and linked person, post-link). ``scope``: ``all`` its rules, only the ``row`` rules (a
+    chunk of a batch) or only the ``batch`` rules (``expectations.scope``)."""
+    stored = tuple(rule for rule in load_rules(spec, stage) if in_scope(rule, scope))
     std = std.reset_index(drop=True)
     batch = rules.Batch(
         std=std,
@@ -77,7 +80,7 @@ def validate(
     frame = _validation_frame(batch, stored)
 
     context = gx_adapter.ephemeral_context()
-    suite = build_suite(spec, stage)
+    suite = build_suite(spec, stage, stored)
     gx_result = gx_adapter.run_suite(
         context, suite, frame, asset=suite_name(spec, stage), result_format=RESULT_FORMAT
     )
@@ -91,6 +94,23 @@ def validate(
     return ValidationResult(spec.id, stage, len(std), findings, scores, blocked, gx_result, repairs)
 
 
+def derived_columns(
+    std: pd.DataFrame,
+    spec: SourceSpec,
+    run_date: dt.date,
+    names: list[str],
+    linked: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Derived rule columns ``names`` of ``std`` (positional), as the stage would compute them."""
+    batch = rules.Batch(
+        std=std.reset_index(drop=True),
+        spec=spec,
+        run_date=pd.Timestamp(run_date),
+        linked=None if linked is None else linked.reset_index(drop=True),
+    )
+    return pd.DataFrame({name: rules.compute(batch, name) for name in names})
+
+
 def _validation_frame(batch: rules.Batch, stored: tuple[Rule, ...]) -> pd.DataFrame:
     """Only the columns the rules check, indexed by row position (``row``)."""
     columns: dict[str, Any] = {}
@@ -102,6 +122,8 @@ def _validation_frame(batch: rules.Batch, stored: tuple[Rule, ...]) -> pd.DataFr
         if name == "record_key":
             key = "source_record_id" if "source_record_id" in batch.std.columns else "record_id"
             columns[name] = batch.col(key).astype("string")
+        elif name in batch.std.columns:  # a derived column computed with its chunk (scope)
+            columns[name] = batch.col(name)
         elif rules.is_rule(batch.spec, name):
             columns[name] = rules.compute(batch, name)
         else:

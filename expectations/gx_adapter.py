@@ -33,7 +33,17 @@ RECHECK_ON_UPGRADE = (
     "run_id, validation_time): tests/test_expectations.py's Data Docs tests",
     "the site-relative page URL of a stored result (validation_page) and of a suite",
     "ExpectationSuiteValidationResult / ExpectationValidationResult constructors",
+    "great_expectations.expectations.expectation.ColumnMapExpectation: the base of the "
+    "expectations that judge each row on its own (expectations.scope)",
 )
+
+
+def judges_each_row(cls) -> bool:
+    """Whether a GX expectation class judges each row on its own (a column map expectation),
+    rather than the table or a column as a whole."""
+    from great_expectations.expectations.expectation import ColumnMapExpectation
+
+    return isinstance(cls, type) and issubclass(cls, ColumnMapExpectation)
 
 
 def ephemeral_context():

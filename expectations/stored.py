@@ -211,15 +211,16 @@ def load_rules(source: str | SourceSpec, stage: str) -> tuple[Rule, ...]:
     return _load(spec.suites_dir, suite_name(spec, stage))
 
 
-def build_suite(source: str | SourceSpec, stage: str):
-    """The GX ``ExpectationSuite`` of a stored suite (imports Great Expectations)."""
+def build_suite(source: str | SourceSpec, stage: str, rules: tuple[Rule, ...] | None = None):
+    """The GX ``ExpectationSuite`` of a stored suite, or of the given ``rules`` of it (imports
+    Great Expectations)."""
     import great_expectations as gx
 
     from expectations.gx_rules import RULE_CLASSES
 
     spec = spec_of(source)
     suite = gx.ExpectationSuite(name=suite_name(spec, stage))
-    for rule in load_rules(spec, stage):
+    for rule in load_rules(spec, stage) if rules is None else rules:
         cls = RULE_CLASSES.get(rule.expect) or getattr(gx.expectations, rule.expect, None)
         if cls is None:
             raise SuiteError(f"{rule.file}: rule {rule.rule}: unknown expectation {rule.expect}")

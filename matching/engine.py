@@ -14,6 +14,7 @@ from matching.config import LinkageSettings, load_settings
 from matching.explain import NONE, explain
 from matching.model import Model, estimate
 from matching.prepare import Prepared, prepare
+from matching.prepared_register import PreparedRegister
 from matching.scoring import MATCH, REVIEW, Linker, Pairs
 from popsync.core.errors import UserError
 from popsync.core.timing import Steps
@@ -35,8 +36,11 @@ class LinkResult:
     stats: dict = field(default_factory=dict)
 
 
-def check_register(register: pd.DataFrame) -> None:
-    """Raise :class:`RegisterError` if a so_dinh_danh appears more than once."""
+def check_register(register: pd.DataFrame | PreparedRegister) -> None:
+    """Raise :class:`RegisterError` if a so_dinh_danh appears more than once (a prepared
+    register was checked when it was prepared: ``matching.prepare_snapshot``)."""
+    if isinstance(register, PreparedRegister):
+        return
     require_unique_ids(
         register, "person_id", "the register", RegisterError, "so_dinh_danh", allow_null=True
     )
@@ -50,13 +54,18 @@ def _empty(stats: dict) -> LinkResult:
     return LinkResult(decisions, candidates, stats)
 
 
-def _prepare(extract: pd.DataFrame, register: pd.DataFrame, settings: LinkageSettings) -> Prepared:
-    cross = [
+def cross_pairs(settings: LinkageSettings) -> list[tuple[str, str]]:
+    """The (extract, register) columns that levels and blocking rules compare."""
+    return [
         (level.left_column, level.right_column)
         for comparison in settings.comparisons
         for level in comparison.levels
     ] + [key for rule in settings.blocking_rules for key in rule.keys]
-    return prepare(extract, register, settings.columns(), settings.declared_text_columns(), cross)
+
+
+def _prepare(extract: pd.DataFrame, register, settings: LinkageSettings) -> Prepared:
+    columns, text = settings.columns(), settings.declared_text_columns()
+    return prepare(extract, register, columns, text, cross_pairs(settings))
 
 
 def train(

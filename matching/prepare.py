@@ -16,6 +16,7 @@ lower-cased).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from matching.prepared_register import PreparedRegister
 from popsync.core import domain
 from popsync.core.errors import UserError
 
@@ -215,20 +217,99 @@ def dictionary_groups(pairs: list[tuple[str, str]], columns: list[str]) -> list[
     return out
 
 
+def _string_names(columns: set[str], text: set[str]) -> list[str]:
+    return [c for c in STRING_COLUMNS if c in columns] + sorted(text - set(STRING_COLUMNS))
+
+
+def prepare_register(
+    parts: pd.DataFrame | Iterable[pd.DataFrame],
+    columns: set[str],
+    text_columns: set[str] = frozenset(),
+    cross_pairs: list[tuple[str, str]] = (),
+) -> PreparedRegister:
+    """The register side on its own, its strings dictionary-coded (one dictionary per group of
+    columns compared with each other): prepared once per snapshot, reused by every extract
+    chunk (``prepare(extract, prepared, ...)`` with the same arguments). ``parts``: the
+    standardized register, or its parts in order (only the prepared columns are held)."""
+    parts = [parts] if isinstance(parts, pd.DataFrame) else parts
+    text = set(text_columns) & columns
+    numbers: dict[str, list[np.ndarray]] = {}
+    texts: dict[str, list[pa.Array]] = {}
+    ids: list[pa.Array] = []
+    for part in parts:
+        right, strings = _side(part, register=True, columns=columns)
+        strings.update(_text_side(part, text, "register"))
+        for name, values in right.items():
+            numbers.setdefault(name, []).append(values)
+        for name, values in strings.items():
+            texts.setdefault(name, []).append(pa.array(values, pa.large_string()))
+        ids.append(pa.array(_strings(part, "person_id"), type=pa.large_string()))
+    right = {name: np.concatenate(values) for name, values in numbers.items()}
+    n = sum(len(chunk) for chunk in ids)
+    groups = dictionary_groups(list(cross_pairs), _string_names(columns, text))
+    vocab = {}
+    for group in groups:
+        chunks = [chunk for column in group for chunk in texts.pop(column)]
+        coded = pa.chunked_array(chunks, pa.large_string()).combine_chunks().dictionary_encode()
+        codes = coded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        for index, column in enumerate(group):
+            right[column] = codes[index * n : (index + 1) * n]
+            vocab[column] = coded.dictionary
+    person_ids = pa.chunked_array(ids, pa.large_string()).combine_chunks()
+    return PreparedRegister(right, vocab, person_ids, frozenset(columns),
+                            tuple(tuple(group) for group in groups))  # fmt: skip
+
+
+def _coded_against(values: pd.Series, register: PreparedRegister, column: str):
+    """Codes of ``values`` in the register's dictionary of ``column``; values it lacks get
+    codes after it. Returns the codes and the (extended) dictionary."""
+    lookup = register.lookup(column)
+    codes = lookup.get_indexer(values.to_numpy(dtype=object, na_value=None)).astype(np.int64)
+    unseen = (codes < 0) & values.notna().to_numpy(bool)
+    vocab = register.values(column)
+    if unseen.any():
+        new_codes, new_values = pd.factorize(values[unseen])
+        codes[unseen] = len(vocab) + new_codes
+        vocab = np.concatenate([vocab, np.asarray(new_values, dtype=object)])
+    return codes, vocab
+
+
+def _against_prepared(left, left_strings, register: PreparedRegister, columns, text, cross_pairs,
+                      n_left: int) -> Prepared:  # fmt: skip
+    missing = sorted(columns - register.columns)
+    groups = tuple(
+        tuple(g) for g in dictionary_groups(list(cross_pairs), _string_names(columns, text))
+    )
+    if missing or groups != register.groups:
+        raise UserError("the prepared register was prepared with other linkage settings")
+    vocab = {}
+    for group in groups:
+        both = pd.concat([left_strings[c] for c in group], ignore_index=True)
+        codes, values = _coded_against(both, register, group[0])
+        for index, column in enumerate(group):
+            left[column] = codes[index * n_left : (index + 1) * n_left]
+            vocab[column] = values
+    return Prepared(left, register.right, vocab, register.person_ids, n_left, len(register))
+
+
 def prepare(
     extract: pd.DataFrame,
-    register: pd.DataFrame,
+    register: pd.DataFrame | PreparedRegister,
     columns: set[str],
     text_columns: set[str] = frozenset(),
     cross_pairs: list[tuple[str, str]] = (),
 ) -> Prepared:
     """Prepared sides; of the string columns only those in ``columns`` are factorized.
     ``text_columns`` are taken from the frames as they are; ``cross_pairs`` are the (left,
-    right) columns compared with each other."""
+    right) columns compared with each other. ``register``: the standardized register, or its
+    side prepared once (``prepare_register``, same arguments)."""
     left, left_strings = _side(extract, register=False, columns=columns)
-    right, right_strings = _side(register, register=True, columns=columns)
     text = set(text_columns) & columns
     left_strings.update(_text_side(extract, text, "extract"))
+    if isinstance(register, PreparedRegister):
+        return _against_prepared(left, left_strings, register, columns, text, cross_pairs,
+                                 len(extract))  # fmt: skip
+    right, right_strings = _side(register, register=True, columns=columns)
     right_strings.update(_text_side(register, text, "register"))
     vocab = {}
     n_left = len(extract)

@@ -229,6 +229,14 @@ def validate(source, input_path, population, out_dir, run_date):
     "batch replaces this one whole.",
 )
 @click.option(
+    "--chunk-rows",
+    type=click.IntRange(min=1),
+    default=250_000,
+    show_default=True,
+    help="Rows read, standardized, validated and linked at a time: memory is bounded by the "
+    "chunk, not the file (the tables do not depend on it).",
+)
+@click.option(
     "--settings",
     "linkage_settings",
     type=EXISTING_FILE,
@@ -243,8 +251,8 @@ def validate(source, input_path, population, out_dir, run_date):
 )
 @_database_options("Where intermediate files, reports and the embedded database go.")
 def run(
-    source, input_path, population, samples, run_date, delivery, linkage_settings, lock_timeout,
-    database_url, workdir,
+    source, input_path, population, samples, run_date, delivery, chunk_rows, linkage_settings,
+    lock_timeout, database_url, workdir,
 ):  # fmt: skip
     """The main job: read, standardize, validate, link, validate, load. Exit codes: 0 loaded,
     1 usage, 2 bad input, 3 blocked by a quality rule, 4 database / disk / lock, 5 internal."""
@@ -259,9 +267,8 @@ def run(
                 raise UsageError("--batch names one file's delivery: not with 'run all'")
             if linkage_settings is not None:
                 _check_settings(linkage_settings)
-            pipeline.run_all(
-                res, samples, run_date=run_date, echo=True, linkage_settings=linkage_settings
-            )
+            pipeline.run_all(res, samples, run_date=run_date, echo=True,
+                             linkage_settings=linkage_settings, chunk_rows=chunk_rows)  # fmt: skip
         else:
             if input_path is None or population is None:
                 raise UsageError(f"'popsync run {source}' needs --input and --population")
@@ -276,6 +283,7 @@ def run(
                 echo=True,
                 delivery=delivery,
                 linkage_settings=linkage_settings,
+                chunk_rows=chunk_rows,
             )
     except UserError as error:
         _fail(error)

@@ -53,10 +53,12 @@ def test_the_report_says_where_the_rows_went_in_vietnamese(samples_workdir):
 
 def test_the_files_with_personal_data_are_named_so(samples_workdir):
     (folder,) = (samples_workdir / "batches" / "tiem_chung").glob("*/")
-    names = {path.name for path in folder.iterdir()}
-    assert {"candidates.personal.parquet", "linked.personal.parquet",
-            "standardized.personal.parquet"} <= names  # fmt: skip
-    assert not {"candidates.parquet", "linked.parquet", "standardized.parquet"} & names
+    names = {path.name for path in (folder / "chunks").iterdir()}
+    # A run goes in chunks (popsync.pipeline.chunks): rows as read, linked, review candidates.
+    assert {"raw_00000.personal.parquet", "linked_00000.personal.parquet",
+            "candidates_00000.personal.parquet"} <= names  # fmt: skip
+    personal = ("raw_", "linked_", "candidates_")
+    assert all(n.endswith(".personal.parquet") for n in names if n.startswith(personal))
 
 
 def test_the_report_is_written_again_after_a_decision(samples_workdir, tmp_path):

@@ -5,9 +5,9 @@ that a stage can be an Airflow task (XCom) and a CLI step alike.
 A batch's files live in the work area under ``batches/<source>/<sha256[:16]>/`` (``folder``):
 ``standardized.personal.parquet``, ``findings_pre.parquet``, ``linked.personal.parquet``,
 ``candidates.personal.parquet``, ``findings_post.parquet``, ``summary.json``, ``data_docs/``,
-``report.html``. Files named ``*.personal.*`` hold personal data unmasked (names, IDs, the
-register candidates' IDs); the others are masked. The register's under
-``register/<sha256[:16]>.*``.
+``report.html`` (a run in chunks, ``pipeline.chunks``, writes its rows under ``chunks/``).
+Files named ``*.personal.*`` hold personal data unmasked (names, IDs, the register
+candidates' IDs); the others are masked. The register's under ``register/<sha256[:16]>.*``.
 """
 
 from __future__ import annotations

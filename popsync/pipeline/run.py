@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from popsync.pipeline.batch import in_folder, new_batch, plan_batches
+from popsync.pipeline.chunk_finish import finish_chunks
+from popsync.pipeline.chunks import DEFAULT_CHUNK_ROWS, plan_chunks, run_chunk
 from popsync.pipeline.lifecycle import close_run, fail_run, heartbeat, open_run
 from popsync.pipeline.recheck import stage_recheck
 from popsync.pipeline.stages import (
@@ -70,26 +72,42 @@ def report_blocked(batch: dict[str, Any], res: Resources, error: Exception) -> N
     res.workarea.write_text(in_folder(batch, "report.html"), reporting.render(view))
 
 
-def run_batch(batch: dict[str, Any], res: Resources, echo: bool = False) -> dict[str, Any]:
-    """Every stage on one batch, then its summary and report, inside the run's lifecycle: the
-    run is recorded (``open_run``) before any stage, so a database that cannot be reached
-    stops it at once; a stage's failure ends the record ``failed`` or ``blocked`` with its
-    cause (``fail_run``; a blocked batch leaves its report too), then the error goes on."""
+# The steps of ``run_batch``: the batch in chunks (``pipeline.chunks``), then the stages that
+# follow the load.
+RUN_STEPS = ("read", "link", "load", "recheck", "status")
+
+
+def run_batch(
+    batch: dict[str, Any], res: Resources, echo: bool = False, chunk_rows: int = DEFAULT_CHUNK_ROWS
+) -> dict[str, Any]:
+    """Every stage on one batch, ``chunk_rows`` rows at a time (``pipeline.chunks``: memory is
+    bounded by the chunk, not the file), then its summary and report, inside the run's
+    lifecycle: the run is recorded (``open_run``) before any stage, so a database that cannot
+    be reached stops it at once; a stage's failure ends the record ``failed`` or ``blocked``
+    with its cause (``fail_run``; a blocked batch leaves its report too), then the error goes
+    on."""
     from expectations import BatchBlocked
     from popsync.report.progress import StageProgress
 
     batch = open_run(res, batch, owner_pid=os.getpid())
     try:
-        with StageProgress(batch["source"], [stage_name(s) for s in STAGES], echo) as progress:
-            for stage in STAGES:
-                progress.start(stage_name(stage))
-                heartbeat(res, batch, stage_name(stage))
-                try:
-                    batch = stage(batch, res)
-                except BatchBlocked as error:
-                    report_blocked(batch, res, error)
-                    raise
-                progress.done()
+        with StageProgress(batch["source"], RUN_STEPS, echo) as progress:
+            try:
+                for step, work in (
+                    ("read", lambda b: plan_chunks(b, res, chunk_rows)),
+                    ("link", lambda b: b | {"parts": [run_chunk(b, res, e["index"])
+                                                      for e in b["chunks"]]}),
+                    ("load", lambda b: finish_chunks(b, res, b.pop("parts"))),
+                    ("recheck", lambda b: stage_recheck(b, res)),
+                    ("status", lambda b: stage_status(b, res)),
+                ):  # fmt: skip
+                    progress.start(step)
+                    heartbeat(res, batch, step)
+                    batch = work(batch)
+                    progress.done()
+            except BatchBlocked as error:
+                report_blocked(batch, res, error)
+                raise
         close_run(res, batch)
         return finish_batch(batch, res, echo=echo)
     except BaseException as error:
@@ -106,13 +124,14 @@ def run_source(
     echo: bool = False,
     delivery: str | None = None,
     linkage_settings: str | Path | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
 ) -> dict[str, Any]:
     """The main job for one extract: read, standardize, validate, link, validate, load.
     ``delivery``: what the file is a version of (default: its name)."""
     batch = new_batch(
         source, input_path, population, run_date, delivery, linkage_settings=linkage_settings
     )
-    return run_batch(batch, res, echo)
+    return run_batch(batch, res, echo, chunk_rows)
 
 
 def run_all(
@@ -121,7 +140,8 @@ def run_all(
     run_date: dt.date | str | None = None,
     echo: bool = False,
     linkage_settings: str | Path | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
 ) -> list[dict[str, Any]]:
     """``popsync run all``: every extract of a sample folder, one batch after the other."""
     batches = plan_batches(samples, res.catalog, run_date, linkage_settings=linkage_settings)
-    return [run_batch(batch, res, echo) for batch in batches]
+    return [run_batch(batch, res, echo, chunk_rows) for batch in batches]

@@ -22,6 +22,7 @@ from popsync.core.contracts import (
     quarantine_rules,
 )
 from popsync.core.errors import UserError
+from popsync.core.unique import require_unique_ids
 
 ARROW_TYPES = {
     TEXT: pa.string(),
@@ -168,6 +169,20 @@ def rows_as_json(frame: pd.DataFrame) -> pd.Series:
 def arrow_or_none(frame: pd.DataFrame, columns: dict, constants: dict, what: str):
     """``to_arrow``, or None for an empty frame (nothing to write)."""
     return to_arrow(frame, columns, constants, what) if len(frame) else None
+
+
+def batch_keys(batch: Batch) -> pa.Table:
+    """Every record id of a batch (or chunk), with its link for the rows that load; raises
+    ``UserError`` on a missing or repeated record id before anything is written."""
+    keys = pd.concat(
+        [frame.reindex(columns=columns) for frame, columns in (
+            (batch.rows, ["record_id", "so_dinh_danh"]),
+            (batch.review, ["record_id", "so_dinh_danh"]),
+            (batch.quarantine.reindex(columns=["record_id"]).dropna(), ["record_id"]))],
+        ignore_index=True,
+    ).reindex(columns=["record_id", "so_dinh_danh"])  # fmt: skip
+    require_unique_ids(keys, "record_id", f"{batch.source} batch")
+    return to_arrow(keys, {"record_id": "text", "so_dinh_danh": "text"}, {}, "keys")
 
 
 def typed(frame: pd.DataFrame) -> pd.DataFrame:

@@ -3,18 +3,12 @@ replaces its batch and keeps the stewards' decisions that still hold."""
 
 from __future__ import annotations
 
-import pandas as pd
+from collections.abc import Callable, Iterable
 
 from popsync.core.contracts import CANDIDATE_COLUMNS, FINDING_COLUMNS, QUARANTINE_COLUMNS
 from popsync.core.errors import UserError
 from popsync.core.timing import Steps
-from popsync.core.unique import require_unique_ids
-from popsync.warehouse.batch import (
-    Batch,
-    arrow_or_none,
-    rows_as_json,
-    to_arrow,
-)
+from popsync.warehouse.batch import Batch, arrow_or_none, batch_keys, rows_as_json
 from popsync.warehouse.runs import run_counts, run_record
 
 # What a batch replaces: its delivery's rows (``replace``), or the rows of its record ids in its
@@ -56,14 +50,26 @@ class BatchLoad:
         gets its latest ``review_decision`` back when it still holds (``no_match`` always,
         ``match`` while the person is still one of its candidates), before the run is
         counted and reconciled; ``decisions_reapplied`` in the result says how many."""
+        return self._load(batch, lambda keys_only: [batch])
+
+    def load_batch_chunks(self, batch: Batch, parts: Callable[[bool], Iterable[Batch]]) -> dict:
+        """``load_batch`` for a batch that comes in chunks, in bounded memory: one transaction,
+        the same checks and the same end state as loading it whole.
+
+        ``batch`` carries the run's facts (``rows_read`` is the whole batch's) and what belongs
+        to no chunk (the batch-level findings); ``parts(keys_only)`` yields every chunk's
+        ``Batch`` (``build_batch``) in order, and is called twice: first with ``keys_only``
+        (rows with ``record_id``, ``so_dinh_danh`` and ``decision`` are enough, for the batch's
+        keys), then for the rows, COPYed chunk by chunk."""
+        return self._load(batch, lambda keys_only: [batch, *parts(keys_only)], chunked=True)
+
+    def _load(self, batch: Batch, parts, chunked: bool = False) -> dict:
         self._table_of(batch.source)
         run = run_record(vars(batch), batch.source, batch.rows_read)
         steps = Steps()
         try:
-            data = self._prepare(batch)
-            steps("prepare")
             with self._transaction() as cur:
-                counts = self._write_batch(cur, batch, data, steps)
+                counts = self._write_batch(cur, batch, parts, steps, chunked)
                 run.update(run_counts(counts), status="loaded", version=counts["version"],
                            timings={**run["timings"], "load": steps.seconds})  # fmt: skip
                 self._write_run(cur, run)
@@ -77,33 +83,26 @@ class BatchLoad:
             "status": "loaded",
             "rows_read": batch.rows_read,
             **counts,
-            "findings": len(batch.findings),
-            "candidates": len(batch.candidates),
+            "findings": counts.pop("findings"),
+            "candidates": counts.pop("candidates"),
             "timings": steps.seconds,
         }
 
     def _prepare(self, batch: Batch) -> dict:
-        """Every table's rows as Arrow tables; checks record ids before anything is written."""
+        """Every table's rows of one batch (or chunk) as Arrow tables (None: nothing)."""
         source, run_id = batch.source, batch.run_id
         constants = {"source": source, "delivery": batch.delivery, "run_id": run_id}
         columns = self.catalog.extract(source).table_columns()
         data = {
             # In key order, the primary key index is appended to instead of split at random.
-            "rows": to_arrow(batch.rows, columns, constants, f"{source} rows").sort_by("record_id"),
+            "rows": arrow_or_none(batch.rows, columns, constants, f"{source} rows"),
             "review": arrow_or_none(batch.review, columns, constants, f"{source} review rows"),
         }
+        if data["rows"] is not None:
+            data["rows"] = data["rows"].sort_by("record_id")
         quarantine = batch.quarantine
         if len(quarantine) and "rules" not in quarantine.columns:
             raise UserError(f"{source} quarantine: missing column rules")
-        # Every record id of the batch, with its link for the rows that load.
-        keys = pd.concat(
-            [batch.rows[["record_id", "so_dinh_danh"]],
-             batch.review.reindex(columns=["record_id", "so_dinh_danh"]),
-             quarantine.reindex(columns=["record_id"]).dropna()],
-            ignore_index=True,
-        )  # fmt: skip
-        require_unique_ids(keys, "record_id", f"{source} batch")
-        data["keys"] = to_arrow(keys, {"record_id": "text", "so_dinh_danh": "text"}, {}, "keys")
         if len(quarantine):
             rules = quarantine["rules"].map(
                 lambda r: r if isinstance(r, str) else ";".join(r), na_action="ignore"
@@ -119,12 +118,21 @@ class BatchLoad:
         )
         return data
 
-    def _write_batch(self, cur, batch: Batch, data: dict, steps) -> dict:
+    def _write_batch(self, cur, batch: Batch, parts, steps, chunked: bool) -> dict:
         source, table, delivery = batch.source, self._table_of(batch.source), batch.delivery
         self._db.lock(cur, source)
         self._run(cur, "DROP TABLE IF EXISTS batch_key")
         self._run(cur, "CREATE TEMP TABLE batch_key (record_id text, so_dinh_danh text)")
-        self._db.bulk_insert(cur, "batch_key", data["keys"])
+        for part in parts(True):
+            keys = batch_keys(part)
+            if len(keys):
+                self._db.bulk_insert(cur, "batch_key", keys)
+        if chunked:  # each chunk checked its own ids; across chunks, here
+            repeated = self._scalar(
+                cur, "SELECT count(*) - count(DISTINCT record_id) FROM batch_key"
+            )
+            if repeated:
+                raise UserError(f"{source} batch: {repeated} record ids repeat across chunks")
         self._run(cur, "ANALYZE batch_key")
         unknown = self._scalar(
             cur,
@@ -138,12 +146,16 @@ class BatchLoad:
         steps("stage_keys")
         moved, retired = self._delete_previous(cur, batch, table)
         steps("delete_previous")
-        self._db.bulk_insert(cur, table, data["rows"])
+        written = {"findings": 0, "candidates": 0}
+        for part in parts(False):
+            data = self._prepare(part)
+            for name in ("rows", "review", "quarantine", "review_candidate", "quality_finding"):
+                if data[name] is not None and len(data[name]):
+                    target = table if name in ("rows", "review") else name
+                    self._db.bulk_insert(cur, target, data[name])
+            written["findings"] += len(part.findings)
+            written["candidates"] += len(part.candidates)
         steps("copy_rows")
-        for name in ("review", "quarantine", "review_candidate", "quality_finding"):
-            if data[name] is not None and len(data[name]):
-                self._db.bulk_insert(cur, table if name == "review" else name, data[name])
-        steps("copy_other")
         reapplied = self._reapply_decisions(cur, source, delivery)
         self._run(cur, "DROP TABLE batch_key")
         steps("reapply_decisions")
@@ -154,7 +166,7 @@ class BatchLoad:
         counts = self._reconcile(cur, batch.run_id, source, batch.rows_read)
         steps("reconcile")
         return {**counts, "rows_retired": retired, "version": version,
-                "decisions_reapplied": reapplied}  # fmt: skip
+                "decisions_reapplied": reapplied, **written}  # fmt: skip
 
     def _delete_previous(self, cur, batch: Batch, table: str) -> tuple[dict[str, int], int]:
         """Delete what this batch replaces: its delivery's rows (``replace``) or the rows of its

@@ -61,14 +61,22 @@ class RegisterMerge:
         (all optional); a snapshot whose sha256 was already loaded is skipped.
         ``findings``: the snapshot's quality findings (``expectations.validate_register``), stored
         in ``quality_finding`` with source ``dan_cu`` and the register load's run id."""
+        return self._load_register(lambda: [register_std], len(register_std), run_meta, findings)
+
+    def _load_register(self, parts, rows: int, run_meta: dict | None, findings) -> dict:
+        """``load_register`` of a snapshot given as ``parts()`` (its frames, in order)."""
         spec = self.catalog.register
         meta = {"run_id": str(uuid.uuid4()), **(run_meta or {})}
-        run = run_record(meta, spec.id, len(register_std))
+        run = run_record(meta, spec.id, rows)
         steps = Steps()
+
+        def tables():
+            for frame in parts():
+                frame = frame.rename(columns=spec.store)
+                require_unique_ids(frame, _KEY, "register")
+                yield to_arrow(frame, spec.table_columns(), {"run_id": run["run_id"]}, "register")
+
         try:
-            frame = register_std.rename(columns=spec.store)
-            require_unique_ids(frame, _KEY, "register")
-            data = to_arrow(frame, spec.table_columns(), {"run_id": run["run_id"]}, "register")
             found = arrow_or_none(
                 pd.DataFrame() if findings is None else findings,
                 FINDING_COLUMNS,
@@ -86,10 +94,10 @@ class RegisterMerge:
                         (spec.id, run["input_sha256"]),
                     ).fetchone()
                     if loaded:
-                        stale = self._stale_people(cur, data, loaded[0])
-                        return {"run_id": loaded[0], "skipped": True, "rows_read": len(data),
+                        stale = self._stale_people(cur, tables(), loaded[0])
+                        return {"run_id": loaded[0], "skipped": True, "rows_read": rows,
                                 "stale_people": stale}  # fmt: skip
-                stats = self._merge_register(cur, data, run["run_id"], steps)
+                stats = self._merge_register(cur, tables(), run["run_id"], steps)
                 if found is not None:
                     self._db.bulk_insert(cur, "quality_finding", found)
                 stats["findings"] = 0 if found is None else len(found)
@@ -99,12 +107,22 @@ class RegisterMerge:
         except Exception as error:
             self._record_failure(run, error, steps)
             raise
-        return {"run_id": run["run_id"], "skipped": False, "rows_read": len(data), **stats}
+        return {"run_id": run["run_id"], "skipped": False, "rows_read": rows, **stats}
 
-    def _merge_register(self, cur, data, run_id: str, steps) -> dict:
+    def load_register_snapshot(self, parts, rows: int, run_meta: dict, findings=None) -> dict:
+        """``load_register`` of a snapshot given in parts (``parts()`` yields its standardized
+        frames in order; ``rows`` in all), each COPYed in turn: a city's register need not be
+        held in memory. A snapshot the warehouse holds already is not read again unless a
+        later one was loaded since (``stale_people``); ``findings()`` gives its findings."""
+        return self._load_register(parts, rows, run_meta, None if findings is None else findings())
+
+    def _merge_register(self, cur, parts, run_id: str, steps) -> dict:
         self._run(cur, "DROP TABLE IF EXISTS register_stage")
         self._run(cur, "CREATE TEMP TABLE register_stage AS SELECT * FROM person WHERE 1 = 0")
-        self._db.bulk_insert(cur, "register_stage", data)
+        staged = 0
+        for data in parts:
+            self._db.bulk_insert(cur, "register_stage", data)
+            staged += len(data)
         self._run(cur, "CREATE INDEX register_stage_id ON register_stage (so_dinh_danh)")
         self._run(cur, "ANALYZE register_stage")
         steps("stage")
@@ -170,13 +188,13 @@ class RegisterMerge:
             "stale_people": stale,
             "inserted": inserted,
             "updated": upserted - inserted,
-            "unchanged": len(data) - upserted,
+            "unchanged": staged - upserted,
             "history_rows": history,
             "deaths": deaths,
             "needs_recheck": recheck,
         }
 
-    def _stale_people(self, cur, data, run_id: str) -> int:
+    def _stale_people(self, cur, parts, run_id: str) -> int:
         """For a snapshot loaded before (skipped): how many of its people the database holds
         in another version now (a later snapshot changed them). None needed when it is the
         latest register load: the database is that snapshot, for its people."""
@@ -187,7 +205,8 @@ class RegisterMerge:
             return 0
         self._run(cur, "DROP TABLE IF EXISTS register_stage")
         self._run(cur, "CREATE TEMP TABLE register_stage AS SELECT * FROM person WHERE 1 = 0")
-        self._db.bulk_insert(cur, "register_stage", data)
+        for part in parts:
+            self._db.bulk_insert(cur, "register_stage", part)
         stale = self._stale_count(cur)
         self._run(cur, "DROP TABLE register_stage")
         return stale
