@@ -142,7 +142,7 @@ def test_an_interrupted_publication_leaves_nothing_half_written(res, store, tmp_
         raise OSError("No space left on device")
 
     monkeypatch.setattr("popsync.pipeline.status.pacsv.write_csv", disk_full)
-    with pytest.raises(OSError):
+    with pytest.raises(UserError, match="No space left on device.*nothing was published"):
         pipeline.publish_status(res, tmp_path / "feed")
     # Nothing but the lock file publications take turns by.
     assert [path.name for path in (tmp_path / "feed").iterdir()] == [".publish.lock"]
@@ -207,3 +207,14 @@ def test_popsync_publish(res, store, url, tmp_path):  # noqa: F811 (fixture)
         main, ["publish", "--out", str(tmp_path / "feed"), "--database-url", url, "--since", "x"]
     )
     assert bad.exit_code == 2 and "no run of that id" in bad.output
+
+
+def test_an_output_folder_that_cannot_be_made_is_a_clear_error(res, store, url, tmp_path):  # noqa: F811
+    store.load_batch(sample_batch())
+    store.refresh_status(run_id="run-1")
+    (tmp_path / "a_file").write_text("", encoding="utf-8")
+    out = tmp_path / "a_file" / "feed"
+    result = CliRunner().invoke(main, ["publish", "--out", str(out), "--database-url", url])
+    assert result.exit_code == 2, result.output
+    assert "cannot write the delta" in result.output and "Traceback" not in result.output
+    assert store.publications().empty

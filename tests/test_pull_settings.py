@@ -114,3 +114,27 @@ def test_a_work_area_off_this_disk_gets_the_fetched_file_whole(tmp_path):
     assert res.workarea.exists(fetched.key) and res.workarea.exists(fetched.key + ".pull.json")
     local = pull.local_copy(res, fetched.key)
     assert local.read_bytes() == extract.read_bytes() and not str(local).startswith("memory")
+
+
+def test_the_newest_register_file_is_copied_once(tmp_path):
+    from pull_helpers import REGISTER
+
+    registers = tmp_path / "register"
+    registers.mkdir()
+    older = registers / "dan_cu_2023-01-01.csv"
+    older.write_text("so_dinh_danh\n")
+    newest = registers / "dan_cu_2023-01-15.csv"
+    newest.write_bytes(REGISTER.read_bytes())
+    for path in (older, newest):
+        age(path)
+    res = resources(tmp_path, None)
+    config = pull.PullSettings(spec=load_catalog()["dan_cu"], landing=str(registers),
+                               settle_seconds=0.05)  # fmt: skip
+    waits = []
+    key = pull.fetch_register(res, config, sleep=waits.append)
+    assert key.endswith("/dan_cu_2023-01-15.csv") and waits == [0.05]
+    assert res.workarea.local_path(key).read_bytes() == REGISTER.read_bytes()
+    assert pull.fetch_register(res, config, sleep=waits.append) == key
+    assert waits == [0.05]  # known as it looks: neither waited for nor read again
+    with pytest.raises(UserError, match="is not the register"):
+        pull.fetch_register(res, pull.PullSettings(spec=BHXH, landing=str(registers)))

@@ -37,6 +37,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from popsync.core.errors import UserError
 from popsync.pipeline.stages import _timed
 from popsync.resources import Resources
 
@@ -75,13 +76,22 @@ def publish_status(
 def write_delta(store, out_dir: str | Path, since: str | dt.date | None = None) -> dict[str, Any]:
     """``publish_status`` on an open warehouse (migrated)."""
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with open(out_dir / LOCK_NAME, "a") as lock:
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        lock = open(out_dir / LOCK_NAME, "a")  # noqa: SIM115 (closed by the with below)
+    except OSError as error:
+        raise UserError(f"--out {out_dir}: cannot write the delta there "
+                        f"({error.strerror or error})") from error  # fmt: skip
+    with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one publication at a time into a folder
         # What a publication killed half way left (no exception ran to remove it).
         for stale in out_dir.glob(".*.partial"):
             shutil.rmtree(stale, ignore_errors=True)
-        return _write_delta(store, out_dir, since)
+        try:
+            return _write_delta(store, out_dir, since)
+        except OSError as error:  # disk full, no permission: nothing was published
+            raise UserError(f"--out {out_dir}: cannot write the delta there "
+                            f"({error.strerror or error}); nothing was published") from error  # fmt: skip
 
 
 def _write_delta(store, out_dir: Path, since) -> dict[str, Any]:

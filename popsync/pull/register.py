@@ -12,16 +12,29 @@ from popsync.pull.settings import PullSettings
 from popsync.resources import Resources
 
 
+def _newest(files: dict) -> landing.LandingFile | None:
+    return max(files.values(), key=lambda f: (f.date, f.name), default=None)
+
+
 def fetch_register(res: Resources, settings: PullSettings, sleep=None) -> str:
     """The work-area key of the newest settled register file (by the date in its name, then
-    its name)."""
+    its name). A file already copied as it looks now is not read again (a register is large):
+    ``pulls/<register>/newest.json`` remembers the last one."""
     if settings.spec.role != "register":
         raise UserError(f"{settings.source} is not the register")
+    area = res.workarea
+    remembered = f"pulls/{settings.source}/newest.json"
     fs, root = landing.open_landing(settings)
     files = landing.list_files(fs, root, settings)
-    ready = landing.settled(fs, root, settings, files, sleep)
-    if not ready:
+    known = area.read_json(remembered, default={})
+    newest = _newest(files)
+    seen = newest is not None and known.get("look") == [newest.name, *newest.seen]
+    if seen and area.exists(known["key"]):
+        return known["key"]
+    newest = _newest(landing.settled(fs, root, settings, files, sleep))
+    if newest is None:
         raise UserError(f"{settings.source}: no register file in the landing area "
                         f"{settings.landing}")  # fmt: skip
-    newest = max(ready.values(), key=lambda f: (f.date, f.name))
-    return copy_in(res, fs, newest.path, settings.source, newest.name)[0]
+    key = copy_in(res, fs, newest.path, settings.source, newest.name)[0]
+    area.write_json(remembered, {"look": [newest.name, *newest.seen], "key": key})
+    return key
