@@ -158,13 +158,11 @@ def test_a_full_or_read_only_work_area_is_infrastructure(tiny, tmp_path, monkeyp
 def test_a_bug_is_exit_5_in_one_line(tiny, tmp_path, monkeypatch):
     from popsync.pipeline import run as run_module
 
-    def broken(batch, res):
+    def broken(batch, res, index):
         raise KeyError("no such column: 001234567345")
 
-    stages = list(run_module.STAGES)
-    stages[3] = broken
-    broken.__name__ = "stage_link"
-    monkeypatch.setattr(run_module, "STAGES", tuple(stages))
+    # A bug in the link step of a chunk (the run goes through chunks, not the STAGES list).
+    monkeypatch.setattr(run_module, "run_chunk", broken)
     result = run_cli(tiny, tmp_path)
     assert result.exit_code == 5
     line = error_line(result)

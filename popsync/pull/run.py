@@ -6,12 +6,14 @@ processed; a stated row count that the rows read do not match blocks it (nothing
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Any
 
 from expectations import BatchBlocked
 from popsync.failures import describe_failure
 from popsync.pipeline.batch import batch_folder
+from popsync.pipeline.lifecycle import close_run, fail_run, heartbeat, open_run
 from popsync.pipeline.run import STAGES, finish_batch, report_blocked, stage_name
 from popsync.pipeline.stages import stage_standardize
 from popsync.pull.batch import check_stated_rows, processed, record_stopped, start_batch
@@ -54,21 +56,27 @@ def run_item(
         return _outcome(item, "done", run_id=state["run_id"], status=state["status"],
                         report=report_path(res, item))  # fmt: skip
     batch = start_batch(res, item, population, run_date)
+    # Recorded ``running`` before any stage, so a pull killed outright shows as failed later.
+    batch = open_run(res, batch, owner_pid=os.getpid())
     try:
         with StageProgress(item.source, [stage_name(s) for s in STAGES], echo) as progress:
             for stage in STAGES:
                 progress.start(stage_name(stage))
+                heartbeat(res, batch, stage_name(stage))
                 batch = stage(batch, res)
                 if stage is stage_standardize:
                     check_stated_rows(batch)
                 progress.done()
     except BatchBlocked as error:
         report_blocked(batch, res, error)
+        fail_run(res, batch, error)
         record_stopped(res, batch, error)
         raise
-    except Exception as error:
+    except BaseException as error:
+        fail_run(res, batch, error)
         record_stopped(res, batch, error)
         raise
+    close_run(res, batch)
     batch = finish_batch(batch, res)
     return _outcome(item, "loaded", run_id=batch["run_id"], rows=batch["counts"],
                     report=batch["report"])  # fmt: skip
