@@ -22,7 +22,7 @@ from popsync.generate import generate_dataset
 from popsync.resources import Resources
 
 REPO = Path(__file__).resolve().parents[1]
-ITERATIONS = int(os.environ.get("POPSYNC_FAULT_ITERATIONS", "24"))
+ITERATIONS = int(os.environ.get("POPSYNC_FAULT_ITERATIONS", "20"))
 # The tables a batch writes, compared without run ids and times.
 COMPARED = ("person", "person_history", "f0_case", "quarantine", "review_candidate",
             "quality_finding", "delivery")  # fmt: skip

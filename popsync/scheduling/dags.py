@@ -1,9 +1,10 @@
 """The DAGs, one per declared source (``build_dags``).
 
-Every task has a timeout; tasks that read or write (pull, standardize, link, load, report,
-publish) retry with exponential backoff, the quality gates (``validate_pre``,
-``validate_post``, the register's ``validate``) never do: a block is final until the data
-changes. Runs need no Params and no logical date (manual runs have none): a batch's date is its
+Every task has a timeout and retries with exponential backoff, the quality gates
+(``validate_pre``, ``validate_post``, the register's ``validate``) too: they read and write the
+warehouse, and a refused connection there is worth a retry. A block is not: the gate raises
+``AirflowFailException``, which Airflow never retries (a block is final until the data changes).
+Only ``outcome``, which fails on purpose when a file did not load, has no retry. Runs need no Params and no logical date (manual runs have none): a batch's date is its
 file's, else the run's day.
 
 An extract's DAG: ``pull`` → one mapped group per pulled item, ``file`` (``standardize`` →
@@ -33,7 +34,7 @@ MINUTES = dt.timedelta(minutes=1)
 TIMEOUTS = {"pull": 30, "standardize": 60, "validate_pre": 60, "link": 120,
             "validate_post": 60, "load": 90, "report": 30, "publish_status": 30,
             "outcome": 5, "validate": 60}  # fmt: skip
-GATES = ("validate_pre", "validate_post", "validate", "outcome")
+NEVER_RETRIED = ("outcome",)
 
 
 def _retry_delay() -> dt.timedelta:
@@ -42,9 +43,9 @@ def _retry_delay() -> dt.timedelta:
 
 
 def task_options(step: str) -> dict[str, Any]:
-    """Timeout and retry policy of a step (gates: no retries)."""
+    """Timeout and retry policy of a step."""
     options = {"task_id": step, "execution_timeout": TIMEOUTS[step] * MINUTES}
-    if step in GATES:
+    if step in NEVER_RETRIED:
         return options | {"retries": 0}
     return options | {"retries": 4, "retry_delay": _retry_delay(),
                       "retry_exponential_backoff": 2.0, "max_retry_delay": 30 * MINUTES}  # fmt: skip
