@@ -20,7 +20,15 @@ from popsync.pipeline.commands import (
 )
 from popsync.pipeline.lifecycle import close_run, fail_run, heartbeat, open_run
 from popsync.pipeline.recheck import recheck_extract, stage_recheck
-from popsync.pipeline.run import STAGES, finish_batch, run_all, run_batch, run_source, stage_name
+from popsync.pipeline.run import (
+    STAGES,
+    finish_batch,
+    report_blocked,
+    run_all,
+    run_batch,
+    run_source,
+    stage_name,
+)
 from popsync.pipeline.stages import (
     batch_findings,
     prepare_register,
@@ -35,6 +43,7 @@ from popsync.pipeline.stages import (
 from popsync.pipeline.status import STATUS_ASSET, publish_status, stage_status
 
 __all__ = [
+    "report_blocked",
     "close_run",
     "fail_run",
     "heartbeat",
