@@ -313,8 +313,7 @@ def prepare(
     right_strings.update(_text_side(register, text, "register"))
     vocab = {}
     n_left = len(extract)
-    names = [c for c in STRING_COLUMNS if c in columns] + sorted(text - set(STRING_COLUMNS))
-    for group in dictionary_groups(list(cross_pairs), names):
+    for group in dictionary_groups(list(cross_pairs), _string_names(columns, text)):
         parts = [left_strings[c] for c in group] + [right_strings[c] for c in group]
         both = pd.concat(parts, ignore_index=True)
         codes, uniques = pd.factorize(both, use_na_sentinel=True)
