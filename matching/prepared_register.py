@@ -100,10 +100,6 @@ class PreparedRegister:
         return cls(right, vocab, person_ids, frozenset(meta["columns"]), groups)
 
 
-def is_saved(folder: str | Path) -> bool:
-    return (Path(folder) / _META).is_file()
-
-
 def _write_ipc(table: pa.Table, path: Path) -> None:
     with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table, max_chunksize=max(table.num_rows, 1))
