@@ -60,9 +60,9 @@ class PreparedRegister:
         partial = folder.with_name(folder.name + ".partial")
         partial.mkdir(parents=True, exist_ok=True)
         table = pa.table({"person_id": self.person_ids, **self.right})
-        _write_ipc(table, partial / _ROWS)
+        write_ipc(table, partial / _ROWS)
         for group in self.groups:
-            _write_ipc(
+            write_ipc(
                 pa.table({"value": self.vocab[group[0]]}), partial / f"vocab_{group[0]}.arrow"
             )
         meta = {"format": FORMAT_VERSION, "columns": sorted(self.columns),
@@ -83,7 +83,7 @@ class PreparedRegister:
         meta = json.loads((folder / _META).read_text(encoding="utf-8"))
         if meta.get("format") != FORMAT_VERSION:
             raise ValueError(f"{folder}: prepared register format {meta.get('format')}")
-        table = _read_ipc(folder / _ROWS)
+        table = read_ipc(folder / _ROWS)
         right = {
             name: table.column(name).chunk(0).to_numpy(zero_copy_only=True)
             if table.column(name).num_chunks == 1
@@ -94,16 +94,18 @@ class PreparedRegister:
         groups = tuple(tuple(group) for group in meta["groups"])
         vocab = {}
         for group in groups:
-            values = _read_ipc(folder / f"vocab_{group[0]}.arrow").column("value").combine_chunks()
+            values = read_ipc(folder / f"vocab_{group[0]}.arrow").column("value").combine_chunks()
             vocab.update(dict.fromkeys(group, values))
         person_ids = table.column("person_id").combine_chunks()
         return cls(right, vocab, person_ids, frozenset(meta["columns"]), groups)
 
 
-def _write_ipc(table: pa.Table, path: Path) -> None:
+def write_ipc(table: pa.Table, path: Path) -> None:
+    """``table`` as one uncompressed Arrow IPC record batch, so ``read_ipc`` maps it whole."""
     with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table, max_chunksize=max(table.num_rows, 1))
 
 
-def _read_ipc(path: Path) -> pa.Table:
+def read_ipc(path: Path) -> pa.Table:
+    """An Arrow IPC file memory-mapped (its columns are not copied into this process)."""
     return pa.ipc.open_file(pa.memory_map(str(path), "r")).read_all()

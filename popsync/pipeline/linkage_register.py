@@ -33,6 +33,7 @@ def ensure_linkage_register(batch: dict, res: Resources) -> dict:
     """Prepare the batch's register for linkage with the batch's settings unless the work area
     has it already; adds the key ``linkage_register`` (from the standardized register)."""
     import matching
+    from matching.prepared_register import write_ipc
     from popsync.pipeline.linkage import batch_settings
 
     settings = batch_settings(batch, res)
@@ -47,9 +48,7 @@ def ensure_linkage_register(batch: dict, res: Resources) -> dict:
         names = pq.ParquetFile(str(path)).schema_arrow.names
         table = pq.read_table(str(path), columns=[c for c in ("person_id", *PEOPLE_COLUMNS)
                                                   if c in names])  # fmt: skip
-        sink = pa.OSFile(str(partial / "people.arrow"), "wb")
-        with sink, pa.ipc.new_file(sink, table.schema) as writer:
-            writer.write_table(table, max_chunksize=max(table.num_rows, 1))
+        write_ipc(table, partial / "people.arrow")
         snapshot = {"newest_update": newest_update(path) if "updated_at" in names else None}
         (partial / "snapshot.json").write_text(json.dumps(snapshot), encoding="utf-8")
         if not folder.exists():
@@ -62,9 +61,10 @@ class LinkageRegister:
 
     def __init__(self, folder: Path):
         import matching
+        from matching.prepared_register import read_ipc
 
         self.linker = matching.PreparedRegister.load(folder / "linker")
-        self._people = pa.ipc.open_file(pa.memory_map(str(folder / "people.arrow"))).read_all()
+        self._people = read_ipc(folder / "people.arrow")
         snapshot = json.loads((folder / "snapshot.json").read_text(encoding="utf-8"))
         self.newest_update = snapshot["newest_update"]
         self._index: pd.Index | None = None
