@@ -5,9 +5,9 @@ the peak memory against the input size (it should stay flat).
 The data sets come from the independent extract maker (``bench/independent``): N people in the
 register, 1.63 doses, 0.125 F0 cases and 0.875 BHXH periods per person (Hà Nội: 8M people,
 13M doses, 1M F0, 7M BHXH). A missing one is generated (slow: ~17 min of CPU at 8M).
-Each size runs in a fresh database (``--database``, default ``popsync_city``, dropped and
-created again) and a fresh work area (a cold run: the register is prepared again), each source
-in a child process whose peak memory is its own.
+Each size runs in a fresh database (``_shared.temporary_database`` on the server of
+``--database-url``, dropped afterwards) and a fresh work area (a cold run: the register is
+prepared again), each source in a child process whose peak memory is its own.
 
     .venv/bin/python bench/city.py --sizes 1000000                       # tiem_chung, 1M people
     .venv/bin/python bench/city.py --sizes 1000000,2000000,4000000,8000000 --sources all
@@ -23,18 +23,15 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _shared import BENCH_SERVER, temporary_database  # noqa: E402
 from peak import StagePeaks  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("POPSYNC_CITY_DATA", "/work/data/independent"))
 WORK = Path(os.environ.get("POPSYNC_CITY_WORK", "/work/data/scale"))
-SERVER = os.environ.get(
-    "POPSYNC_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 SOURCES = ("tiem_chung", "f0", "bhxh")
 GB = 2**30
 
@@ -57,19 +54,6 @@ def dataset(people: int, seed: int, generate: bool) -> Path:
         check=True,
     )  # fmt: skip
     return out
-
-
-def fresh_database(name: str) -> str:
-    import psycopg2
-    from psycopg2 import sql
-
-    admin = psycopg2.connect(SERVER)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    admin.close()
-    return urlsplit(SERVER)._replace(path=f"/{name}").geturl()
 
 
 def child(source: str, folder: Path, workdir: Path, url: str, chunk_rows: int) -> dict:
@@ -161,7 +145,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sources", default="tiem_chung", help="comma separated, or all")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--chunk-rows", type=int, default=250_000)
-    parser.add_argument("--database", default="popsync_city")
+    parser.add_argument(
+        "--database-url", default=BENCH_SERVER, help="a server URL (a database is created on it)"
+    )
     parser.add_argument("--generate", action="store_true", help="generate missing data sets")
     parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -173,19 +159,22 @@ def main(argv: list[str] | None = None) -> None:
     curve = []
     for people in (int(size) for size in args.sizes.split(",")):
         folder = dataset(people, args.seed, args.generate)
-        url = fresh_database(args.database)
         workdir = WORK / f"city_work_p{people}"
         shutil.rmtree(workdir, ignore_errors=True)  # cold: the register is prepared again
         load = os.getloadavg()
         print(f"\n== {people:,} people ({folder}); load average {load[0]:.1f} {load[1]:.1f} "
               f"{load[2]:.1f}; chunks of {args.chunk_rows:,} rows", flush=True)  # fmt: skip
         total, peak, rows = 0.0, 0, 0
-        for source in sources:
-            result = run_child(source, folder, workdir, url, args.chunk_rows)
-            print_source(result)
-            total += result["seconds"]
-            peak = max(peak, result["peak_bytes"])
-            rows += result["rows"]
+        url, drop = temporary_database(args.database_url)
+        try:
+            for source in sources:
+                result = run_child(source, folder, workdir, url, args.chunk_rows)
+                print_source(result)
+                total += result["seconds"]
+                peak = max(peak, result["peak_bytes"])
+                rows += result["rows"]
+        finally:
+            drop()
         print(f"\n{people:,} people: {rows:,} rows of {', '.join(sources)} in {total:.0f} s "
               f"({rows / total:,.0f} rows/s), peak RSS {peak / GB:.2f} GB", flush=True)  # fmt: skip
         curve.append((people, rows, total, peak))
