@@ -9,14 +9,13 @@ check against ``person``, reconciliation, run record, commit). Target: at most 1
     .venv/bin/python bench/load.py [--rows 1000000] [--rounds 2]
 
 Runs in a new database on the server at POPSYNC_BENCH_DATABASE_URL (default
-postgresql://postgres@127.0.0.1:5432/test), dropped at the end.
+postgresql://postgres@127.0.0.1:5432/postgres), dropped at the end.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
-import os
 import statistics
 import time
 
@@ -25,8 +24,8 @@ import pandas as pd
 import psycopg2
 import pyarrow as pa
 import pyarrow.csv as pacsv
+from _shared import temporary_database
 from psycopg2 import sql
-from run import temporary_database
 
 from popsync import warehouse
 from popsync.core.sources import load_catalog
@@ -141,10 +140,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
-    server = os.environ.get(
-        "POPSYNC_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"
-    )
-    url, drop = temporary_database(server)
+    url, drop = temporary_database()
     try:
         started = time.perf_counter()
         register, linked = synthesize(args.rows, args.people)

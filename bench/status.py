@@ -22,7 +22,7 @@ machine the wall time follows the other processes, the CPU time much less.
     .venv/bin/python bench/status.py [--rows 1000000] [--people 1000000] [--no-others] [--profile]
 
 Runs in a new database on the server at POPSYNC_BENCH_DATABASE_URL (default
-postgresql://postgres@127.0.0.1:5432/test), dropped at the end.
+postgresql://postgres@127.0.0.1:5432/postgres), dropped at the end.
 """
 
 from __future__ import annotations
@@ -138,10 +138,7 @@ def main() -> None:
                         help="only the vaccination table (no F0, no BHXH rows)")  # fmt: skip
     args = parser.parse_args()
 
-    server = os.environ.get(
-        "POPSYNC_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"
-    )
-    url, drop = temporary_database(server)
+    url, drop = temporary_database()
     feed = Path(tempfile.mkdtemp(prefix="popsync_feed_"))
     try:
         started = time.perf_counter()
