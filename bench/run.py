@@ -55,17 +55,11 @@ def main(argv: list[str] | None = None) -> None:
              "--date", extract_date, "--workdir", str(workdir)],
             env={**os.environ, "POPSYNC_DATABASE_URL": url}, capture=True,
         )  # fmt: skip
-        code, seconds, peak_mb, output = (
-            child.exit_code,
-            child.wall_seconds,
-            child.peak_mb,
-            child.output,
-        )
     finally:
         drop()
-    if code != 0:
-        print(output)
-        sys.exit(f"popsync run failed with exit code {code}")
+    if child.exit_code != 0:
+        print(child.output)
+        sys.exit(f"popsync run failed with exit code {child.exit_code}")
     summary_path = max(
         workdir.glob("batches/tiem_chung/*/summary.json"), key=lambda p: p.stat().st_mtime
     )
@@ -76,10 +70,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{'stage':<16}{'seconds':>10}")
     for stage, value in summary["timings"].items():
         print(f"{stage:<16}{value:>10.1f}")
+    seconds, peak_gb = child.wall_seconds, child.peak_mb / 1024
     print(f"{'whole command':<16}{seconds:>10.1f}   (target <= 120 s: {seconds / 120:.2f} of it)")
-    print(
-        f"{'peak memory':<16}{peak_mb / 1024:>9.2f}G   (target < 8 GB: {peak_mb / 1024 / 8:.2f} of it)"
-    )
+    print(f"{'peak memory':<16}{peak_gb:>9.2f}G   (target < 8 GB: {peak_gb / 8:.2f} of it)")
     counts = summary["counts"]
     print(
         f"rows read {counts['read']:,} = loaded {counts['loaded']:,} + quarantined "
