@@ -33,7 +33,7 @@ def measure(dataset: Path, sources, formats, settings_path=None) -> list[dict]:
     catalog = load_catalog()
     settings = matching.load_settings(settings_path)
     register = read_standardized(dataset / "dan_cu.csv", catalog.register)
-    rows, models = [], {}
+    rows, models, truths = [], {}, {}
     for fmt in formats:
         for source in sources:
             path = dataset / f"{source}.{fmt}"
@@ -44,10 +44,11 @@ def measure(dataset: Path, sources, formats, settings_path=None) -> list[dict]:
             read = time.perf_counter() - started
             if source not in models:
                 models[source] = matching.train(register, extract, settings)
+                truths[source] = read_truth(dataset, source)
             started = time.perf_counter()
             result = matching.link(register, extract, settings, model=models[source])
             linked = time.perf_counter() - started
-            scores = evaluate(result.decisions, read_truth(dataset, source))
+            scores = evaluate(result.decisions, truths[source])
             rows.append({"source": source, "format": fmt, "read_s": read, "link_s": linked,
                          **scores})  # fmt: skip
     return rows
