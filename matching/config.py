@@ -25,7 +25,7 @@ THRESHOLD_KINDS = ("jaro_winkler", "edit_distance_le", "abs_diff_le")
 # Columns ``matching.prepare`` makes from a standardized frame (see its docstring).
 PREPARED_COLUMNS = frozenset(
     {
-        *("id12", "id9", "id_any", "id_birth_year", "id_sex"),
+        *("id12", "id9", "id_birth_year", "id_sex"),
         *("id_year_if_undeclared", "id_sex_if_undeclared"),
         *("dob", "dob_ymd", "dob_swapped", "birth_year", "birth_md", "dob_imprecise", "sex"),
         *("family_name", "middle_name", "given_name", "family_key", "middle_key", "given_key"),

@@ -172,12 +172,10 @@ def _side(
     if register:
         side["id12"] = _digits(_strings(frame, "person_id"), 12)
         side["id9"] = _digits(_strings(frame, "cmnd"), 9)
-        side["id_any"] = np.where(side["id12"] >= 0, 1, -1)
     else:
         ids = _strings(frame, "id_number").mask(_flagged(frame, "id_number:placeholder"))
         side["id12"] = _digits(ids, 12)
         side["id9"] = _digits(ids, 9)
-        side["id_any"] = np.where((side["id12"] >= 0) | (side["id9"] >= 0), 1, -1)
     _id_facts(side)
     _dates(frame, side)
     sex = _strings(frame, "sex")
