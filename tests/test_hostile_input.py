@@ -57,6 +57,21 @@ def test_a_quoted_value_over_two_lines_is_still_one_value(tmp_path):
     assert frame.loc[0, "address"] == "Số 12, ngõ 34\nphố Huế" and frame["read_error"].isna().all()
 
 
+def test_a_line_between_two_quoted_line_breaks_is_not_taken_for_a_record(tmp_path):
+    """The first and the last value of a record both span lines: the line between them holds
+    as many fields as a record and balanced quotes, yet the file is valid CSV (a case the slow
+    property test found)."""
+    rows = [F0_ROWS[0][:], F0_ROWS[1][:]]
+    rows[0][0] = "F0-001\nbản sửa"
+    rows[0][10] = "Tại nhà\ncách ly"
+    path = tmp_path / "f0.csv"
+    path.write_text(_csv([F0_HEADER, *rows, ROW3]), encoding="utf-8")
+    frame = read_source(path, "f0")
+    assert list(frame["full_name"]) == ["Nguyễn Văn Đức", "Trần Thị Thủy", "Lê Văn Hùng"]
+    assert frame["read_error"].isna().all()
+    assert frame.loc[0, "treatment_place"] == "Tại nhà\ncách ly"
+
+
 def test_every_sheet_with_the_same_header_is_read_and_others_named(tmp_path, caplog):
     book = openpyxl.Workbook()
     first = book.active

@@ -243,11 +243,16 @@ def _fields(line: str, sep: str) -> list[str]:
 
 def _joined(lines: list[str], at: int, line: str, sep: str, width: int):
     """``line`` and the lines after it up to where its quote closes, and the index after them;
-    None when a line on the way is a whole record by itself (the quote was never closed)."""
+    None when ``line`` and a line on the way are each a whole record by themselves (the quote
+    was never closed). A short ``line`` is the start of a record whose value spans lines: the
+    line after it may then hold a record's count of fields by chance (the value goes on past the
+    line break, and a later value of the same record opens another quoted line break)."""
     joined = line
+    opens_whole_record = len(_fields(line, sep)) == width
     while at < len(lines) and not _balanced(joined):
         following = lines[at]
-        if _balanced(following) and len(_fields(following, sep)) == width:
+        whole = _balanced(following) and len(_fields(following, sep)) == width
+        if opens_whole_record and whole:
             return None, at
         joined += "\n" + following
         at += 1
