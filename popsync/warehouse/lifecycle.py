@@ -135,16 +135,7 @@ class RunLifecycle:
         """What the tables hold for a run now (zeros for the register's runs)."""
         if source == self.catalog.register.id:
             return {"rows_loaded": 0, "rows_quarantined": 0, "rows_review": 0}
-        loaded, review = self._run(
-            cur,
-            "SELECT count(CASE WHEN decision <> 'review' THEN 1 END), "
-            "count(CASE WHEN decision = 'review' THEN 1 END) FROM {table} WHERE run_id = %s",
-            (run_id,),
-            table=self._table_of(source),
-        ).fetchone()
-        quarantined = self._scalar(cur, "SELECT count(*) FROM quarantine WHERE run_id = %s",
-                                   (run_id,))  # fmt: skip
-        return {"rows_loaded": loaded, "rows_quarantined": quarantined, "rows_review": review}
+        return self._table_counts(cur, run_id, source)
 
 
 def _alive(pid: int) -> bool:
