@@ -16,8 +16,11 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 AIRFLOW = Path(sys.executable).with_name("airflow")
-EXTRACT_STEPS = ["pull", "file.standardize", "file.validate_pre", "file.link",
-                 "file.validate_post", "file.load", "file.report", "publish_status", "outcome"]  # fmt: skip
+STEPS = ("standardize", "validate_pre", "link", "validate_post", "load", "report")
+# A file of more rows than the chunk size takes the ``chunks`` path (popsync.scheduling.chunked).
+EXTRACT_STEPS = ["pull", *(f"file.{step}" for step in STEPS), "chunks.pull",
+                 "chunks.standardize", "chunks.fan_out", "chunks.link", "chunks.load",
+                 "publish_status", "outcome"]  # fmt: skip
 
 
 def _airflow_env(home: Path, **more: str) -> dict[str, str]:
@@ -103,6 +106,7 @@ def test_extracts_run_daily_and_when_the_register_changes_and_need_no_params(par
         dag = parsed[dag_id]
         assert dag["assets"] == ["popsync_register"] and dag["timetable"] == "CronTriggerTimetable"
         assert dag["tasks"]["file.load"]["outlets"] == [table]  # its own table only
+        assert dag["tasks"]["chunks.load"]["outlets"] == [table]
         assert dag["tasks"]["publish_status"]["outlets"] == ["popsync_person_status"]
         assert dag["tasks"]["publish_status"]["trigger_rule"] == "all_done"
     for dag in parsed.values():
@@ -115,26 +119,40 @@ def test_dags_test_pulls_the_landing_folder_into_the_embedded_database(airflow_h
 
     landing, workdir = tmp_path / "landing", tmp_path / "work"
     airflow_local.seed_landing(landing)
-    env = _airflow_env(airflow_home, POPSYNC_WORKDIR=str(workdir),
-                       POPSYNC_LANDING_DAN_CU=str(landing), POPSYNC_LANDING_F0=str(landing))  # fmt: skip
-    for dag_id in ("population_register_sync", "f0_sync"):
+    # 700 rows a chunk: the F0 file (626 rows) takes the file path, BHXH's (1,203) two chunks.
+    env = _airflow_env(airflow_home, POPSYNC_WORKDIR=str(workdir), POPSYNC_CHUNK_ROWS="700",
+                       POPSYNC_LANDING_DAN_CU=str(landing), POPSYNC_LANDING_F0=str(landing),
+                       POPSYNC_LANDING_BHXH=str(landing))  # fmt: skip
+    for dag_id in ("population_register_sync", "f0_sync", "social_insurance_sync"):
         done = subprocess.run([str(AIRFLOW), "dags", "test", dag_id], cwd=tmp_path, env=env,
                               capture_output=True, text=True, timeout=600)  # fmt: skip
         assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
     with sqlite3.connect(workdir / "popsync.sqlite3") as db:
         runs = db.execute("SELECT source, delivery, status, rows_read, "
                           "rows_loaded + rows_quarantined + rows_review FROM run").fetchall()  # fmt: skip
-    assert sorted(r[:3] for r in runs) == [("dan_cu", "dan_cu_2023-01-15.csv", "loaded"),
+    assert sorted(r[:3] for r in runs) == [("bhxh", "bhxh_2023-01-15.csv", "loaded"),
+                                           ("dan_cu", "dan_cu_2023-01-15.csv", "loaded"),
                                            ("f0", "f0_2023-01-15.csv", "loaded")]  # fmt: skip
-    f0 = next(r for r in runs if r[0] == "f0")
-    assert f0[3] == f0[4] > 0
+    f0, bhxh = (next(r for r in runs if r[0] == source) for source in ("f0", "bhxh"))
+    assert f0[3] == f0[4] > 0 and bhxh[3] == bhxh[4] == 1203
     with sqlite3.connect(airflow_home / "airflow.db") as db:
         events = db.execute("SELECT a.name, e.extra FROM asset_event e "
                             "JOIN asset a ON a.id = e.asset_id").fetchall()  # fmt: skip
+        ran = db.execute("SELECT dag_id, task_id, map_index FROM task_instance "
+                         "WHERE state = 'success'").fetchall()  # fmt: skip
     names = sorted(name for name, _ in events)
-    assert names == ["popsync_f0_case", "popsync_person_status", "popsync_register"]
-    counts = json.loads(next(extra for name, extra in events if name == "popsync_f0_case"))
-    assert counts["read"] == counts["loaded"] + counts["quarantined"] + counts["review"] == f0[3]
+    assert names == ["popsync_f0_case", "popsync_person_status", "popsync_person_status",
+                     "popsync_register", "popsync_social_insurance_period"]  # fmt: skip
+    for table, run in (("popsync_f0_case", f0), ("popsync_social_insurance_period", bhxh)):
+        counts = json.loads(next(extra for name, extra in events if name == table))
+        assert (
+            counts["read"] == counts["loaded"] + counts["quarantined"] + counts["review"] == run[3]
+        )
+    # F0 went the file path; BHXH's two chunks were linked by two mapped tasks, loaded by one.
+    mapped = {d: {(t, i) for e, t, i in ran if e == d and i >= 0} for d, _, _ in ran}
+    assert mapped["f0_sync"] == {(f"file.{step}", 0) for step in STEPS}
+    assert mapped["social_insurance_sync"] == {("chunks.standardize", 0), ("chunks.link", 0),
+                                               ("chunks.link", 1), ("chunks.load", 0)}  # fmt: skip
 
 
 def test_every_module_attribute_the_tasks_use_exists():
@@ -194,3 +212,18 @@ def test_a_step_retries_a_warehouse_it_cannot_reach_and_fails_wrong_input_at_onc
     wrong = UserError("f0.csv: column ho_ten is missing")
     with pytest.raises(AirflowFailException):
         steps.guarded("load", {"delivery": "f0.csv"}, None, failing(wrong), alive=False)
+
+
+def test_the_chunk_size_comes_from_the_run_else_the_environment_else_the_default(monkeypatch):
+    from popsync.core.errors import UserError
+    from popsync.pipeline.chunks import DEFAULT_CHUNK_ROWS
+    from popsync.scheduling.chunked import chunk_rows
+
+    monkeypatch.delenv("POPSYNC_CHUNK_ROWS", raising=False)
+    assert chunk_rows(None) == chunk_rows({}) == DEFAULT_CHUNK_ROWS
+    monkeypatch.setenv("POPSYNC_CHUNK_ROWS", "500")
+    assert chunk_rows({}) == 500 and chunk_rows({"chunk_rows": 20}) == 20
+    for wrong in ("0", "-3", "many"):
+        monkeypatch.setenv("POPSYNC_CHUNK_ROWS", wrong)
+        with pytest.raises(UserError, match="chunk size"):
+            chunk_rows({})

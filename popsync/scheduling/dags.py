@@ -7,11 +7,13 @@ warehouse, and a refused connection there is worth a retry. A block is not: the 
 Only ``outcome``, which fails on purpose when a file did not load, has no retry. Runs need no Params and no logical date (manual runs have none): a batch's date is its
 file's, else the run's day.
 
-An extract's DAG: ``pull`` → one mapped group per pulled item, ``file`` (``standardize`` →
-``validate_pre`` → ``link`` → ``validate_post`` → ``load`` → ``report``) → ``publish_status``
-(whatever loaded, even when a file failed) → ``outcome`` (fails the run, naming the files that
-did not load, so a run with a blocked file is red while the other files are loaded and
-published)."""
+An extract's DAG: ``pull`` (each new item fetched into the work area) → one mapped group per
+pulled item, ``file`` (``standardize`` → ``validate_pre`` → ``link`` → ``validate_post`` →
+``load`` → ``report``); a file of more rows than the chunk size goes the ``chunks`` path
+instead (``popsync.scheduling.chunked``: a mapped ``link`` per chunk, on any worker, then one
+``load`` of the whole batch) → ``publish_status`` (whatever loaded, even when a file failed) →
+``outcome`` (fails the run, naming the files that did not load, so a run with a blocked file is
+red while the other files are loaded and published)."""
 
 from __future__ import annotations
 
@@ -21,8 +23,8 @@ from typing import Any
 
 from popsync.core.sources import SourceCatalog, SourceSpec, load_catalog
 from popsync.pipeline.status import STATUS_ASSET
+from popsync.scheduling import chunked, steps
 from popsync.scheduling import context as ctx
-from popsync.scheduling import steps
 
 TZ = "Asia/Ho_Chi_Minh"
 # The register is pulled at 01:00 and the extracts at 02:00, Vietnam time, every day.
@@ -33,7 +35,7 @@ MINUTES = dt.timedelta(minutes=1)
 # execution_timeout per step (minutes): sized for a city's extract (about 13M rows).
 TIMEOUTS = {"pull": 30, "standardize": 60, "validate_pre": 60, "link": 120,
             "validate_post": 60, "load": 90, "report": 30, "publish_status": 30,
-            "outcome": 5, "validate": 60}  # fmt: skip
+            "outcome": 5, "validate": 60, "fan_out": 5}  # fmt: skip
 NEVER_RETRIED = ("outcome",)
 
 
@@ -98,7 +100,13 @@ def extract_dag(spec: SourceSpec, register_asset):
     def extract_sync():
         @task(**task_options("pull"))
         def pull() -> list[dict]:
-            return steps.pull_items(ctx.task_resources(), spec.id)
+            """The new items, fetched: those for the ``file`` path; the large ones for the
+            ``chunks`` path in the XCom ``chunked``."""
+            res, context = ctx.task_resources(), get_current_context()
+            rows = chunked.chunk_rows(getattr(context["dag_run"], "conf", None))
+            routed = chunked.route(res, steps.pull_items(res, spec.id), rows)
+            context["ti"].xcom_push(key="chunked", value=routed["chunked"])
+            return routed["whole"]
 
         @task(**task_options("standardize"), **label)
         def standardize(item: dict) -> dict:
@@ -125,10 +133,51 @@ def extract_dag(spec: SourceSpec, register_asset):
                 batch = stage(step, getattr(steps, step))(batch)
             return stage("report", steps.report)(load(batch))
 
+        @task_group(group_id="chunks")
+        def in_chunks(whole: list[dict]):
+            @task(**task_options("pull"))
+            def pulled(whole: list[dict]) -> list[dict]:
+                """The items ``pull`` put on this path (``whole``: the others)."""
+                return _chunked(get_current_context())
+
+            @task(**task_options("standardize"), **label)
+            def standardize(item: dict) -> dict:
+                _labelled(item)
+                context = get_current_context()
+                rows = chunked.chunk_rows(getattr(context["dag_run"], "conf", None))
+                batch = chunked.plan(ctx.task_resources(), item, ctx.run_day(context), rows)
+                if batch is None:
+                    raise AirflowSkipException(f"{item['delivery']} was processed meanwhile")
+                return batch
+
+            @task(**task_options("fan_out"), trigger_rule="all_done")
+            def fan_out(batches) -> list[dict]:
+                # (by index: iterating the mapped XComs past their end logs an error)
+                return chunked.fan_out([batches[i] for i in range(len(batches))])
+
+            @task(**task_options("link"), map_index_template="{{ delivery }}")
+            def link(part: dict) -> dict:
+                get_current_context()["delivery"] = (
+                    f"{part['batch']['delivery']} #{part['index'] + 1}")  # fmt: skip
+                return chunked.link(ctx.task_resources(), part)
+
+            @task(**task_options("load"), **label, trigger_rule="all_done", outlets=[table])
+            def load(batch: dict) -> dict:
+                _labelled(batch)
+                loaded = chunked.load(ctx.task_resources(), batch)
+                events = get_current_context()["outlet_events"]
+                events[table].extra = {"run_id": loaded["run_id"], "delivery": loaded["delivery"],
+                                       **loaded["counts"]}  # fmt: skip
+                return loaded
+
+            batches = standardize.expand(item=pulled(whole))
+            linked = link.expand(part=fan_out(batches))
+            return linked >> load.expand(batch=batches)
+
         @task(**task_options("publish_status"), trigger_rule="all_done", outlets=[status_asset])
         def publish_status(items: list[dict]) -> dict:
             context = get_current_context()
-            if not _reports(context, items):
+            if not any(report for _, report in _reports(context, items)):
                 raise AirflowSkipException("nothing loaded in this run: nothing to publish")
             done = steps.publish(ctx.task_resources(), ctx.feed_dir())
             context["outlet_events"][status_asset].extra = {
@@ -137,10 +186,9 @@ def extract_dag(spec: SourceSpec, register_asset):
 
         @task(**task_options("outcome"), trigger_rule="all_done")
         def outcome(items: list[dict]) -> None:
-            reports = _reports(get_current_context(), items)
-            missing = [
-                item["delivery"] for item, done in zip(items, reports, strict=True) if done is None
-            ]
+            outcomes = _reports(get_current_context(), items)
+            missing = [item["delivery"] for item, done in outcomes if done is None]
+            items = [item for item, _ in outcomes]
             steps.log.info("outcome %s: %d of %d item(s) loaded%s", spec.id,
                            len(items) - len(missing), len(items),
                            f"; not loaded: {', '.join(missing)}" if missing else "")  # fmt: skip
@@ -151,19 +199,29 @@ def extract_dag(spec: SourceSpec, register_asset):
                 )
 
         items = pull()
-        done = one_file.expand(item=items)
+        done = [one_file.expand(item=items), in_chunks(items)]
         published = publish_status(items)
         done >> published >> outcome(items)
 
     return extract_sync()
 
 
-def _reports(context, items: list[dict]) -> list[dict | None]:
-    """The ``report`` of each mapped file, None for a file that did not get there."""
-    if not items:
-        return []
+def _chunked(context) -> list[dict]:
+    """The items ``pull`` put on the ``chunks`` path."""
+    return context["ti"].xcom_pull(task_ids="pull", key="chunked") or []
+
+
+def _reports(context, items: list[dict]) -> list[tuple[dict, dict | None]]:
+    """Each pulled item with its report (None when it did not get there): ``items`` (the
+    ``file`` path's, by map index), then the ``chunks`` path's (by delivery: a
+    ``chunks.load`` runs only for the files planned)."""
     ti = context["ti"]
-    return [ti.xcom_pull(task_ids="file.report", map_indexes=i) for i in range(len(items))]
+    reports = [ti.xcom_pull(task_ids="file.report", map_indexes=i) for i in range(len(items))]
+    chunked = _chunked(context)
+    found = [ti.xcom_pull(task_ids="chunks.load", map_indexes=i) for i in range(len(chunked))]
+    by_delivery = {report["delivery"]: report for report in found if report}
+    reports += [by_delivery.get(item["delivery"]) for item in chunked]
+    return list(zip(items + chunked, reports, strict=True))
 
 
 def register_dag(spec: SourceSpec, register_asset):

@@ -34,10 +34,13 @@ def pending(res: Resources, source: str) -> list[dict[str, Any]]:
 
 
 def start_batch(res: Resources, item: dict[str, Any], run_day: str) -> dict[str, Any] | None:
-    """Fetch one item into the work area and start its batch against the current register;
-    None when the ledger says it was processed meanwhile. Its date: the file's, else the
-    run's day (a table slice)."""
-    fetched = pull.fetch(res, item, settings(res, item["source"]))
+    """Fetch one item into the work area (unless ``pull`` fetched it: it has its ``key``) and
+    start its batch against the current register; None when the ledger says it was processed
+    meanwhile. Its date: the file's, else the run's day (a table slice)."""
+    if item.get("key") and item.get("sha256"):
+        fetched = pull.PullItem.from_dict(item)
+    else:
+        fetched = pull.fetch(res, item, settings(res, item["source"]))
     if pull.processed(res, fetched):
         return None
     register = current_register(res)

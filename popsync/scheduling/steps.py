@@ -39,7 +39,7 @@ def _fail(message: str, error: Exception):
     raise AirflowFailException(message) from error
 
 
-def _stopped(batch: dict[str, Any], res: Resources, step: str, error: Exception):
+def stopped(batch: dict[str, Any], res: Resources, step: str, error: Exception):
     """A batch a gate blocked (its report too) or wrong input stopped: its run record and the
     ledger say so (``popsync.pull.record_stopped``), one line says why, the task fails without
     retries."""
@@ -69,7 +69,7 @@ def guarded(step: str, batch: dict[str, Any], res: Resources, work, alive=True) 
     except InfrastructureError:
         raise  # a database or disk that failed: the task retries (a UserError for the CLI only)
     except (BatchBlocked, UserError) as error:
-        _stopped(batch, res, step, error)
+        stopped(batch, res, step, error)
 
 
 def _pct(scores: dict[str, Any]) -> str:
@@ -152,13 +152,17 @@ def load(res: Resources, batch: dict[str, Any]) -> dict[str, Any]:
         return batch
 
     batch = guarded("load", batch, res, work)
+    log_loaded(batch)
+    return batch
+
+
+def log_loaded(batch: dict[str, Any]) -> None:
     counts = batch["counts"]
     log.info("load %s: %s rows read = %s loaded + %s quarantined + %s for review "
              "(run %s, version %s; %s people's status changed)",
              batch["delivery"], *(f"{counts[k]:,}" for k in ("read", "loaded", "quarantined",
              "review")), batch["run_id"], batch["version"],
              f"{batch.get('status', {}).get('changed', 0):,}")  # fmt: skip
-    return batch
 
 
 def report(res: Resources, batch: dict[str, Any]) -> dict[str, Any]:
