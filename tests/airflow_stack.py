@@ -27,6 +27,12 @@ DATE = "2023-01-15"  # the samples' extract date: the landed files are named wit
 TABLES = {"tiem_chung": "vaccination_dose", "f0": "f0_case", "bhxh": "social_insurance_period"}
 
 
+def worker_hostname() -> str:
+    """``[core] hostname_callable`` of the tests' Celery workers: two on one machine, each
+    named by ``POPSYNC_TEST_WORKER`` (the name Airflow records for the tasks it ran)."""
+    return os.environ.get("POPSYNC_TEST_WORKER") or socket.getfqdn()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -1,8 +1,10 @@
 """The same DAGs on the CeleryExecutor: Redis on 127.0.0.1:6379 as the broker, PostgreSQL for
 Airflow's metadata and Celery's results, the scheduler, dag-processor and API server started one
-by one, and a Celery worker started from another working directory (its own queue, so no other
-worker takes its tasks). Every extract loads as the CLI loads it, and nothing is written in the
-worker's working directory."""
+by one, and two Celery workers, each started from a working directory of its own (their own
+queue, so no other worker takes their tasks). The chunk size is 1,000 rows: the vaccination
+doses (6,580 rows) and BHXH periods (1,203) fan out in chunks across both workers, the F0 cases
+(626) take the one-task-per-step path. Every extract loads as the CLI (one process) loads it,
+and nothing is written in a worker's working directory."""
 
 from __future__ import annotations
 
@@ -24,11 +26,14 @@ from airflow_stack import (
     loaded_runs,
     local_env,
     own_databases,
+    query,
     wait_quiet,
 )
 
 pytestmark = pytest.mark.slow
 REDIS = "redis://127.0.0.1:6379/0"
+WORKERS = ("worker_a", "worker_b")
+CHUNK_ROWS = 1000
 
 
 @pytest.fixture(scope="module")
@@ -49,12 +54,14 @@ def celery_airflow(tmp_path_factory, databases):
         pytest.fail(f"Redis is not reachable at {REDIS} ({error}): start redis-server")
     meta, warehouse = databases
     root = tmp_path_factory.mktemp("celery")
-    home, landing, elsewhere = root / "home", root / "landing", root / "worker_cwd"
-    elsewhere.mkdir()
+    home, landing = root / "home", root / "landing"
+    elsewhere = {name: root / f"cwd_{name}" for name in WORKERS}
+    for folder in elsewhere.values():
+        folder.mkdir()
     airflow_local.seed_landing(landing)
     port, queue = free_port(), f"popsync_{uuid.uuid4().hex[:8]}"
     more = {"POPSYNC_DATABASE_URL": warehouse, "POPSYNC_RETRY_DELAY_SECONDS": "2",
-            "POPSYNC_SETTLE_SECONDS": "0"}  # fmt: skip
+            "POPSYNC_SETTLE_SECONDS": "0", "POPSYNC_CHUNK_ROWS": str(CHUNK_ROWS)}  # fmt: skip
     env = local_env(home, port, landing, more) | {
         "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": meta.replace(
@@ -74,8 +81,15 @@ def celery_airflow(tmp_path_factory, databases):
         for name, command in (("api-server", ["api-server", "--port", str(port)]),
                               ("scheduler", ["scheduler"]), ("dag-processor", ["dag-processor"])):  # fmt: skip
             stack.start(name, [airflow, *command], env, cwd=root)
-        stack.start("worker", [airflow, "celery", "worker", "--queues", queue, "--concurrency",
-                               "2"], env, cwd=elsewhere)  # fmt: skip
+        for name, cwd in elsewhere.items():  # two workers on one machine, told apart by name
+            worker_env = env | {
+                "POPSYNC_TEST_WORKER": name,
+                "AIRFLOW__CORE__HOSTNAME_CALLABLE": "airflow_stack.worker_hostname",
+                "PYTHONPATH": f"{env['PYTHONPATH']}:{REPO / 'tests'}",
+                "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+            }
+            stack.start(name, [airflow, "celery", "worker", "--queues", queue, "--concurrency",
+                               "2", "--celery-hostname", f"{name}@%h"], worker_env, cwd=cwd)  # fmt: skip
         api = stack.logged_in(port, timeout=240)
         yield {"api": api, "landing": landing, "warehouse": warehouse, "queue": queue,
                "elsewhere": elsewhere, "home": home, "stack": stack}  # fmt: skip
@@ -105,8 +119,9 @@ def test_the_celery_worker_runs_every_task_and_loads_like_the_cli(celery_airflow
     for source in TABLES:
         [(delivery, version, read, *placed)] = loaded[source]
         assert delivery.startswith(f"{source}_{DATE}") and read == sum(placed) > 0
-    # The worker ran in a folder of its own and left nothing there: no path is relative.
-    assert list(celery_airflow["elsewhere"].iterdir()) == []
+    # Each worker ran in a folder of its own and left nothing there: no path is relative.
+    for folder in celery_airflow["elsewhere"].values():
+        assert list(folder.iterdir()) == []
 
     landing = celery_airflow["landing"]
     register = next(landing.glob(f"dan_cu_{DATE}.*"))
@@ -120,3 +135,21 @@ def test_the_celery_worker_runs_every_task_and_loads_like_the_cli(celery_airflow
         )  # fmt: skip
         assert done.returncode == 0, done.stdout + done.stderr
     assert_same_tables(pg_url, warehouse, [*TABLES.values(), "person", "quarantine"])
+
+
+def test_a_large_extract_fans_out_in_chunks_across_both_workers(celery_airflow):
+    """After the runs above: the vaccination file went the chunks path, one mapped ``link``
+    per 1,000 rows, spread over both workers, then one ``load`` of the whole batch (one run,
+    its rows all read); the small F0 file went the file path."""
+    api, warehouse = celery_airflow["api"], celery_airflow["warehouse"]
+    tasks = {dag_id: [t for r in api.runs(dag_id) for t in api.task_instances(dag_id, r["dag_run_id"])
+                      if t["state"] == "success"] for dag_id in ("vaccination_sync", "f0_sync")}  # fmt: skip
+    links = [t for t in tasks["vaccination_sync"] if t["task_id"] == "chunks.link"]
+    [(rows,)] = query(warehouse, "SELECT rows_read FROM run WHERE source = 'tiem_chung' "
+                      "AND status = 'loaded'")  # fmt: skip
+    assert len(links) == -(-rows // CHUNK_ROWS) > 1
+    assert {t["hostname"] for t in links} == set(WORKERS)
+    assert [t["task_id"] for t in tasks["vaccination_sync"]].count("chunks.load") == 1
+    assert not any(t["task_id"].startswith("file.") for t in tasks["vaccination_sync"])
+    f0 = {t["task_id"] for t in tasks["f0_sync"] if t["map_index"] >= 0}  # the per-item tasks
+    assert "file.load" in f0 and not any(task.startswith("chunks.") for task in f0)
