@@ -212,21 +212,10 @@ def stage_load(batch: dict[str, Any], res: Resources) -> dict[str, Any]:
         store.migrate()
         register_load = store.load_register(
             area.read_parquet(batch["register"]),
-            {
-                "delivery": Path(batch["population"]).name,
-                "input_file": batch["population"],
-                "input_sha256": batch["register_sha256"],
-                "run_date": batch["run_date"],
-            },
+            register_run(batch),
             findings=area.read_parquet(batch["register_findings"]),
         )
-        if register_load.get("stale_people"):
-            raise UserError(
-                f"register {Path(batch['population']).name} is older than the one the database "
-                f"holds: {register_load['stale_people']:,} of its people have changed since "
-                "(a later snapshot was loaded); the batch was linked against people as they "
-                "no longer are. Run it with the current register snapshot."
-            )
+        raise_if_stale_register(batch, register_load)
         loaded = store.load_batch(load)
     counts = {name: loaded[f"rows_{name}"] for name in ("read", "loaded", "quarantined", "review")}
     batch.update(
@@ -237,6 +226,28 @@ def stage_load(batch: dict[str, Any], res: Resources) -> dict[str, Any]:
         register_run_id=register_load["run_id"],
     )
     return batch
+
+
+def register_run(batch: dict[str, Any]) -> dict[str, Any]:
+    """The run record of the batch's register, for the warehouse's register load."""
+    return {
+        "delivery": Path(batch["population"]).name,
+        "input_file": batch["population"],
+        "input_sha256": batch["register_sha256"],
+        "run_date": batch["run_date"],
+    }
+
+
+def raise_if_stale_register(batch: dict[str, Any], register_load: dict[str, Any]) -> None:
+    """Stop the batch (``UserError``) when its register is older than the one the database
+    holds: it was linked against people as they no longer are."""
+    if register_load.get("stale_people"):
+        raise UserError(
+            f"register {Path(batch['population']).name} is older than the one the database "
+            f"holds: {register_load['stale_people']:,} of its people have changed since "
+            "(a later snapshot was loaded); the batch was linked against people as they "
+            "no longer are. Run it with the current register snapshot."
+        )
 
 
 def batch_findings(batch: dict[str, Any], res: Resources):
