@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from popsync.core.errors import UserError
+from popsync.core.files import file_sha256
 from popsync.core.sources import SourceSpec
 from popsync.core.timing import Steps
 from popsync.pipeline.batch import (
     as_date,
     batch_folder,
-    file_sha256,
     in_folder,
     require_file,
 )

@@ -9,7 +9,6 @@ Other files (Windows-1258 CSV, a CSV whose rows are ragged, XLSX, Parquet) are r
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from popsync.core.files import file_sha256
 from popsync.core.sources import SourceSpec, spec_of
 from transforms.readers import _map_columns, _with_provenance, read_source
 from transforms.readers.delimited import _CSV_HEAD, BOM, _locate_header
@@ -33,14 +33,6 @@ class Chunks:
 
     frames: Iterator[pd.DataFrame]
     streamed: bool
-
-
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_source_chunks(path: str | Path, source: str | SourceSpec, chunk_rows: int) -> Chunks:
