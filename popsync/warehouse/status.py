@@ -9,8 +9,8 @@ stored twice (in one file, or re-sent in another delivery) counts once: the core
 deduplicate by content, not by record id.
 
 Set-based throughout: the touched people are gathered in the database into a temporary table,
-numbered 0..n-1 (no ID makes a round trip); each source table is read once for all of them (a
-hash join: person number, link, two event columns), the rules run vectorized on numpy arrays,
+numbered 0..n-1; each source table is read once for all of them (person number, link, two event
+columns: joined in the database, or in Arrow when they are many), the rules run vectorized on numpy arrays,
 and only the people whose status changed are written (a COPY, sorted by key).
 """
 
@@ -23,6 +23,7 @@ from functools import cache
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from popsync.core.contracts import BOOL, DATE, INT, TEXT
 from popsync.core.status import (
@@ -54,6 +55,9 @@ _BEFORE = {"status_hash": INT, "primary_complete": BOOL, "boosters": INT, "f0_ep
 # batches spilled to disk (PostgreSQL's default work_mem is 4 MB).
 WORK_MEM = "256MB"
 _ARROW = {TEXT: pa.string(), INT: pa.int64(), BOOL: pa.bool_()}
+# A refresh whose people number at least this share of an extract table's rows reads the whole
+# table and finds the people in Arrow, rather than joining in the database (_event_rows).
+CLIENT_JOIN_SHARE = 0.2
 
 
 class PersonStatus(StatusQueue):
@@ -165,18 +169,7 @@ class PersonStatus(StatusQueue):
             if source not in self.catalog:
                 continue
             first, second = EVENT_COLUMNS[kind]
-            # A linked row counts for its person; an unlinked one is counted beside the
-            # status of the person whose ID it declares.
-            rows = read_arrow(
-                self, cur,
-                "SELECT t.code, x.decision = 'match', x.{first}, x.{second} FROM {table} x "
-                "JOIN status_touched t ON t.so_dinh_danh = CASE WHEN x.decision = 'match' "
-                "THEN x.so_dinh_danh WHEN x.decision = 'no_match' THEN x.id_number END",
-                (),
-                {"code": INT, "linked": BOOL, first: DATE,
-                 second: TEXT if kind == "doses" else DATE},
-                table=self._table_of(source), first=first, second=second,
-            )  # fmt: skip
+            rows = self._event_rows(cur, kind, self._table_of(source), keys)
             codes = rows.column("code").to_numpy()
             linked = rows.column("linked").to_numpy(zero_copy_only=False).astype(bool)
             unlinked = np.bincount(codes[~linked], minlength=n)
@@ -224,6 +217,49 @@ class PersonStatus(StatusQueue):
             )
         steps("write")
         return outcome
+
+    def _event_rows(self, cur, kind: str, table: str, keys: pa.Array) -> pa.Table:
+        """The rows of ``table`` that count for the people of ``status_touched`` (linked to
+        them) or are counted beside their status (unlinked, declaring their ID): ``code``,
+        ``linked`` and the two event columns, in no particular order.
+
+        Joined where it costs least. Few people: in the database (a hash join on the small
+        table of people, the rows of others never leave it). Many people (at least
+        ``CLIENT_JOIN_SHARE`` of the table's rows, by the planner's estimate): every row is
+        read, and its person found by hashing in Arrow; a hash table of hundreds of thousands
+        of IDs costs PostgreSQL three times what sending the rows costs (measured)."""
+        first, second = EVENT_COLUMNS[kind]
+        types = {first: DATE, second: TEXT if kind == "doses" else DATE}
+        # A linked row counts for its person; an unlinked one is counted beside the status of
+        # the person whose ID it declares.
+        person = ("CASE WHEN x.decision = 'match' THEN x.so_dinh_danh "
+                  "WHEN x.decision = 'no_match' THEN x.id_number END")  # fmt: skip
+        if not self._many(cur, table, len(keys)):
+            return read_arrow(
+                self, cur,
+                "SELECT t.code, x.decision = 'match', x.{first}, x.{second} FROM {table} x "  # noqa: S608
+                f"JOIN status_touched t ON t.so_dinh_danh = {person}",
+                (), {"code": INT, "linked": BOOL, **types},
+                table=table, first=first, second=second,
+            )  # fmt: skip
+        rows = read_arrow(
+            self, cur,
+            f"SELECT {person}, x.decision = 'match', x.{{first}}, x.{{second}} FROM {{table}} x "  # noqa: S608
+            "WHERE x.decision IN ('match', 'no_match')",
+            (), {"person": TEXT, "linked": BOOL, **types},
+            table=table, first=first, second=second,
+        )  # fmt: skip
+        codes = pc.index_in(rows.column("person"), value_set=keys)
+        rows = rows.drop_columns(["person"]).add_column(0, "code", codes.cast(pa.int64()))
+        return rows.filter(pc.is_valid(codes))
+
+    def _many(self, cur, table: str, people: int) -> bool:
+        """Whether ``people`` are many for a read of ``table`` (see ``_event_rows``)."""
+        if self._db.name != "postgresql" or not people:
+            return False
+        plan = self._scalar(cur, "EXPLAIN (FORMAT JSON) SELECT 1 FROM {table}", table=table)
+        plan = json.loads(plan) if isinstance(plan, str) else plan
+        return people >= CLIENT_JOIN_SHARE * plan[0]["Plan"]["Plan Rows"]
 
     def _before(self, cur, n: int) -> dict[str, np.ndarray]:
         """What the stored status of the people of ``status_touched`` says (``_BEFORE``, by
