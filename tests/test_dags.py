@@ -171,3 +171,26 @@ def _is_module(name: str) -> bool:
         return importlib.util.find_spec(name) is not None
     except ModuleNotFoundError:
         return False
+
+
+def test_a_step_retries_a_warehouse_it_cannot_reach_and_fails_wrong_input_at_once():
+    """A task's step (``steps.guarded``) fails a block or wrong input without retries
+    (``AirflowFailException``), but a database it cannot reach (``InfrastructureError``, a kind
+    of ``UserError`` for the CLI's exit code) is raised as is, so Airflow retries the task."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from popsync.core.errors import InfrastructureError, UserError
+    from popsync.scheduling import steps
+
+    def failing(error):
+        def work(batch):
+            raise error
+
+        return work
+
+    refused = InfrastructureError("cannot connect to the warehouse (connection refused)")
+    with pytest.raises(InfrastructureError):
+        steps.guarded("load", {"delivery": "f0.csv"}, None, failing(refused), alive=False)
+    wrong = UserError("f0.csv: column ho_ten is missing")
+    with pytest.raises(AirflowFailException):
+        steps.guarded("load", {"delivery": "f0.csv"}, None, failing(wrong), alive=False)
