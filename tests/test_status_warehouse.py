@@ -174,8 +174,9 @@ def test_everyone_can_be_recomputed(store):
 @pytest.mark.postgres
 def test_rows_joined_in_arrow_give_the_statuses_the_database_join_gives(pg_url, monkeypatch):
     """Many people are found in Arrow among every row of a table, few by a join in the
-    database (``CLIENT_JOIN_SHARE``): the same rows count, the same statuses come out, and the
-    rows of people not asked for are left out."""
+    database (``CLIENT_JOIN_SHARE``): the same rows count (linked, unlinked, in review,
+    quarantined), the same statuses come out, the stored statuses are read back, and the rows
+    of people not asked for are left out."""
     with warehouse.connect(pg_url) as store:
         store.migrate()
         store.load_register(register(*PEOPLE), {"run_id": "reg-1"})
@@ -193,7 +194,9 @@ def test_rows_joined_in_arrow_give_the_statuses_the_database_join_gives(pg_url, 
         monkeypatch.setattr(status_module, "CLIENT_JOIN_SHARE", 0.0)  # always many
         done = store.refresh_status([P1, P3], as_of="2024-06-01")
         in_arrow = store.status_of()
+        again = store.refresh_status([P1, P2, P3], as_of="2024-06-01")  # the stored ones read
     assert done["people"] == 2 and list(in_arrow.index) == sorted([P1, P3])
+    assert (again["changed"], again["new"]) == (1, 1)  # P2 only: P1's and P3's were read back
     assert in_database.loc[P1, "rows_unlinked"] == 1 and in_database.loc[P3, "insured"]
     assert in_database.loc[P2, "rows_unlinked"] == 1  # P2's unlinked case: not asked for, left out
     pd.testing.assert_frame_equal(in_arrow.drop(columns="change_seq"),
