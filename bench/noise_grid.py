@@ -89,10 +89,13 @@ def figures(rows: list[dict]) -> dict:
     }
 
 
+RELATIVES = False  # --relatives: the opt-in household rule (bench/linkage_independent.py)
+
+
 def measure_cell(cell: Path, sources=SOURCES) -> list[dict]:
     from linkage_independent import measure
 
-    return measure(cell, sources, ["csv"])
+    return measure(cell, sources, ["csv"], relatives=RELATIVES)
 
 
 def print_line(label: str, factor: float, f: dict) -> None:
@@ -118,7 +121,10 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=Path("/work/data/noise_grid"))
     parser.add_argument("--global", dest="global_noise", action="store_true",
                         help="scale every kind with the maker's --noise; figures per source")  # fmt: skip
+    parser.add_argument("--relatives", action="store_true", help="the opt-in household rule")
     args = parser.parse_args()
+    global RELATIVES
+    RELATIVES = args.relatives
     sys.path.insert(0, str(ROOT / "bench"))
     factors = [float(x) for x in args.factors.split(",")]
     print(f"{'source' if args.global_noise else 'family':<12} {'x default':>9} {'precision':>9} "
