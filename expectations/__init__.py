@@ -40,7 +40,7 @@ from expectations.stored import SuiteError, load_rules
 from popsync.core.contracts import quarantine_rules
 from popsync.core.privacy import formula_safe, mask_patterns, mask_record_id
 from popsync.core.sources import SourceSpec, load_catalog, spec_of
-from transforms.standardize import with_unique_record_ids
+from transforms.row_keys import with_unique_record_ids
 
 __all__ = [
     "BatchBlocked",
