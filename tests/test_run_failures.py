@@ -5,6 +5,7 @@ one ``error:`` line, and a run waits for another run's lock only as long as it i
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import signal
@@ -231,22 +232,32 @@ def _hold_source_lock(database: str, source: str, release: threading.Event, held
     conn.close()
 
 
-def test_a_held_lock_times_out_with_a_message(url):  # noqa: F811
-    with warehouse.connect(url) as store:
+@contextlib.contextmanager
+def _source_locked(database: str):
+    """A warehouse with the register loaded, and another run's transaction that holds
+    ``tiem_chung``'s lock until the block ends."""
+    with warehouse.connect(database) as store:
         store.migrate()
         store.load_register(register(*PEOPLE), {"run_id": "reg-1"})
     release, held = threading.Event(), threading.Event()
-    holder = threading.Thread(target=_hold_source_lock, args=(url, "tiem_chung", release, held))
+    holder = threading.Thread(
+        target=_hold_source_lock, args=(database, "tiem_chung", release, held)
+    )
     holder.start()
     try:
         assert held.wait(10)
+        yield
+    finally:
+        release.set()
+        holder.join()
+
+
+def test_a_held_lock_times_out_with_a_message(url):  # noqa: F811
+    with _source_locked(url):
         started = time.monotonic()
         with warehouse.connect(url, lock_timeout=1.0) as store, pytest.raises(LockTimeout) as lock:
             store.load_batch(sample_batch("run-late"))
         waited = time.monotonic() - started
-    finally:
-        release.set()
-        holder.join()
     assert 0.9 <= waited < 10
     assert "locked by another run" in str(lock.value)
     if url.startswith("postgresql"):
@@ -264,13 +275,6 @@ def test_a_lost_connection_names_its_cause(pg_url):
     """The server ends the load's connection while it waits (a restart, an administrator):
     the error says the connection was lost and why (AdminShutdown when the server said so),
     not the rollback that failed after it."""
-    with warehouse.connect(pg_url) as store:
-        store.migrate()
-        store.load_register(register(*PEOPLE), {"run_id": "reg-1"})
-    release, held = threading.Event(), threading.Event()
-    holder = threading.Thread(target=_hold_source_lock, args=(pg_url, "tiem_chung", release, held))
-    holder.start()
-    assert held.wait(10)
     failure = {}
 
     def load():
@@ -281,9 +285,9 @@ def test_a_lost_connection_names_its_cause(pg_url):
             except Exception as error:  # noqa: BLE001 (the test looks at it below)
                 failure["error"] = error
 
-    loader = threading.Thread(target=load)
-    loader.start()
-    try:
+    with _source_locked(pg_url):
+        loader = threading.Thread(target=load)
+        loader.start()
         with psycopg2.connect(pg_url) as admin, admin.cursor() as cur:
             for _ in range(100):
                 cur.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s",
@@ -293,9 +297,6 @@ def test_a_lost_connection_names_its_cause(pg_url):
                 time.sleep(0.1)
             cur.execute("SELECT pg_terminate_backend(%s)", (failure["pid"],))
         loader.join(30)
-    finally:
-        release.set()
-        holder.join()
     error = failure["error"]
     assert isinstance(error, InfrastructureError)
     assert "the connection to the database was lost" in str(error)

@@ -57,8 +57,7 @@ def fail_run(res: Resources, batch: dict[str, Any], error: BaseException) -> Non
     cause = describe_failure(error)[1]
     try:
         with res.warehouse() as store:
-            store.fail_run(batch["run_id"], cause, status=status,
-                           rows_read=batch.get("rows_read"), stage=None)  # fmt: skip
+            store.fail_run(batch["run_id"], cause, status=status, rows_read=batch.get("rows_read"))
     except Exception as record_error:  # the original error matters more: keep it
         error.add_note(f"the run could not be recorded as {status}: {error_text(record_error)}")
 

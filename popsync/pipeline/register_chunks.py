@@ -15,7 +15,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from popsync.pipeline.batch import as_date, file_sha256, require_file
+from popsync.pipeline.batch import as_date
+from popsync.pipeline.register_cache import checked_register, is_current, register_keys
 from popsync.resources import Resources
 
 # What the register's batch rules read besides their own columns and observed fields.
@@ -30,14 +31,10 @@ def prepare_register_chunked(
     import expectations
 
     area = res.workarea
-    population = require_file(population, "register file")
-    sha = file_sha256(population)
-    target, findings_key, scores_key = (f"register/{sha[:16]}{suffix}" for suffix in
-                                        (".parquet", ".findings.parquet", ".scores.json"))  # fmt: skip
+    population, sha, target, findings_key, scores_key = register_keys(population)
     stored = area.read_json(scores_key, default={})
     run_date = str(as_date(run_date))
-    if not (area.exists(target) and area.exists(findings_key)
-            and stored.get("run_date") == run_date):  # fmt: skip
+    if not is_current(area, target, findings_key, stored, run_date):
         path = area.local_path(target)
         fresh = not path.is_file()
         if fresh:
@@ -55,14 +52,7 @@ def prepare_register_chunked(
             os.replace(path, area.local_path(target))
         elif fresh:
             path.unlink()
-    if stored["blocked"]:
-        what = "; ".join(f"{rule} ({count:,} rows)" for rule, count in stored["blocked"])
-        raise expectations.BatchBlocked(
-            f"{res.catalog.register.id} register: batch blocked by {what}; "
-            f"findings in {area.path(findings_key)}"
-        )
-    return {"register_sha256": sha, "register_findings": findings_key,
-            "register_scores": stored["scores"], "register": target}  # fmt: skip
+    return checked_register(res, sha, target, findings_key, stored)
 
 
 def _standardize(population: Path, res: Resources, path: Path, chunk_rows: int) -> Path:

@@ -25,6 +25,7 @@ from popsync.pipeline.batch import (
     in_folder,
     require_file,
 )
+from popsync.pipeline.register_cache import checked_register, is_current, register_keys
 from popsync.resources import Resources
 
 FINDINGS_FILES = ("findings_pre.parquet", "findings_post.parquet")
@@ -68,15 +69,10 @@ def prepare_register(res: Resources, population: str | Path, run_date: str) -> d
     import expectations
 
     area = res.workarea
-    population = require_file(population, "register file")
-    sha = file_sha256(population)
-    target, findings_key, scores_key = (f"register/{sha[:16]}{suffix}" for suffix in
-                                        (".parquet", ".findings.parquet", ".scores.json"))  # fmt: skip
+    population, sha, target, findings_key, scores_key = register_keys(population)
     stored = area.read_json(scores_key, default={})
     run_date = str(as_date(run_date))
-    if not (
-        area.exists(target) and area.exists(findings_key) and stored.get("run_date") == run_date
-    ):
+    if not is_current(area, target, findings_key, stored, run_date):
         if area.exists(target):
             register = area.read_parquet(target)
         else:
@@ -93,18 +89,7 @@ def prepare_register(res: Resources, population: str | Path, run_date: str) -> d
         area.write_json(scores_key, stored)
         if not result.blocked and not area.exists(target):
             area.write_parquet(register, target)
-    if stored["blocked"]:
-        what = "; ".join(f"{rule} ({count:,} rows)" for rule, count in stored["blocked"])
-        raise expectations.BatchBlocked(
-            f"{res.catalog.register.id} register: batch blocked by {what}; "
-            f"findings in {area.path(findings_key)}"
-        )
-    return {
-        "register_sha256": sha,
-        "register_findings": findings_key,
-        "register_scores": stored["scores"],
-        "register": target,
-    }
+    return checked_register(res, sha, target, findings_key, stored)
 
 
 @_timed("register")

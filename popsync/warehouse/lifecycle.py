@@ -15,18 +15,15 @@ from popsync.warehouse.db import now
 # A running run that has not shown life for this long is taken for dead (seconds). Stages show
 # life when they start; the longest (linking a large batch) stays well under it.
 STALE_AFTER = 4 * 3600.0
-# Run statuses that end a run.
-FINAL = ("loaded", "failed", "blocked", "replaced", "superseded")
 
 
 class RunLifecycle:
-    def open_run(self, run: dict, *, pid: int | None = None, stale_after: float = STALE_AFTER
-                 ) -> list[str]:  # fmt: skip
+    def open_run(self, run: dict, *, pid: int | None = None) -> list[str]:
         """Record ``run`` (``run_id``, ``source``, ``delivery``, ``input_file``,
         ``input_sha256``, ``run_date``) as ``running`` by process ``pid`` on this host (None:
         a process that ends before the run does, like an Airflow task: only the heartbeat
         tells it is alive). First marks stale running runs failed; returns their ids."""
-        reaped = self.reap_stale_runs(stale_after)
+        reaped = self.reap_stale_runs()
         stamp = now()
         with self._transaction() as cur:
             known = self._run(cur, "SELECT status FROM run WHERE run_id = %s",
@@ -52,8 +49,7 @@ class RunLifecycle:
                       "AND status = 'running'", (now(), stage, run_id))  # fmt: skip
 
     def fail_run(
-        self, run_id: str, cause: str, *, status: str = "failed", rows_read: int | None = None,
-        stage: str | None = None,
+        self, run_id: str, cause: str, *, status: str = "failed", rows_read: int | None = None
     ) -> None:  # fmt: skip
         """End a run ``failed`` or ``blocked`` with its cause (masked, one line) and the counts
         the tables hold for it now (nothing, when its load did not commit). A run its load
@@ -73,10 +69,9 @@ class RunLifecycle:
                 return
             self._run(
                 cur,
-                "UPDATE run SET status = %s, error = %s, finished_at = %s, stage = "
-                "coalesce(%s, stage), rows_read = %s, rows_loaded = %s, rows_quarantined = %s, "
-                "rows_review = %s WHERE run_id = %s",
-                (status, cause, now(), stage,
+                "UPDATE run SET status = %s, error = %s, finished_at = %s, rows_read = %s, "
+                "rows_loaded = %s, rows_quarantined = %s, rows_review = %s WHERE run_id = %s",
+                (status, cause, now(),
                  stored_read if rows_read is None else rows_read, counts["rows_loaded"],
                  counts["rows_quarantined"], counts["rows_review"], run_id),
             )  # fmt: skip
@@ -105,12 +100,12 @@ class RunLifecycle:
             {"status": "failed"} if found[0] == "running" else {}
         )
 
-    def reap_stale_runs(self, stale_after: float = STALE_AFTER) -> list[str]:
+    def reap_stale_runs(self) -> list[str]:
         """Mark ``failed`` the running runs whose process is gone (on this host) or whose
-        heartbeat is older than ``stale_after`` seconds. Returns their ids."""
+        heartbeat is older than ``STALE_AFTER`` seconds. Returns their ids."""
         import datetime as dt
 
-        cutoff = (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=stale_after)).isoformat()
+        cutoff = (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=STALE_AFTER)).isoformat()
         host = socket.gethostname()
         with self._transaction() as cur:
             running = self._run(
@@ -121,7 +116,7 @@ class RunLifecycle:
             dead = []
             for run_id, pid, on_host, expired in running:
                 if expired:
-                    dead.append((run_id, f"no sign of life for over {stale_after:g} s"))
+                    dead.append((run_id, f"no sign of life for over {STALE_AFTER:g} s"))
                 elif pid is not None and on_host == host and not _alive(pid):
                     dead.append((run_id, f"its process {pid} on {host} ended without finishing "
                                  "(killed, or the machine stopped)"))  # fmt: skip
@@ -135,16 +130,7 @@ class RunLifecycle:
         """What the tables hold for a run now (zeros for the register's runs)."""
         if source == self.catalog.register.id:
             return {"rows_loaded": 0, "rows_quarantined": 0, "rows_review": 0}
-        loaded, review = self._run(
-            cur,
-            "SELECT count(CASE WHEN decision <> 'review' THEN 1 END), "
-            "count(CASE WHEN decision = 'review' THEN 1 END) FROM {table} WHERE run_id = %s",
-            (run_id,),
-            table=self._table_of(source),
-        ).fetchone()
-        quarantined = self._scalar(cur, "SELECT count(*) FROM quarantine WHERE run_id = %s",
-                                   (run_id,))  # fmt: skip
-        return {"rows_loaded": loaded, "rows_quarantined": quarantined, "rows_review": review}
+        return self._table_counts(cur, run_id, source)
 
 
 def _alive(pid: int) -> bool:

@@ -29,7 +29,9 @@ class RunRecords:
                 raise UserError(f"run {run_id!r} loaded the register: nothing to reconcile")
             return self._reconcile(cur, run_id, found[0], found[1])
 
-    def _reconcile(self, cur, run_id: str, source: str, rows_read: int) -> dict:
+    def _table_counts(self, cur, run_id: str, source: str) -> dict:
+        """What the tables hold for an extract's run now: ``rows_loaded``, ``rows_quarantined``
+        and ``rows_review``."""
         loaded, review = self._run(
             cur,
             "SELECT count(CASE WHEN decision <> 'review' THEN 1 END), "
@@ -39,10 +41,16 @@ class RunRecords:
         ).fetchone()
         quarantined = self._scalar(cur, "SELECT count(*) FROM quarantine WHERE run_id = %s",
                                    (run_id,))  # fmt: skip
+        return {"rows_loaded": loaded, "rows_quarantined": quarantined, "rows_review": review}
+
+    def _reconcile(self, cur, run_id: str, source: str, rows_read: int) -> dict:
+        counts = self._table_counts(cur, run_id, source)
+        loaded, quarantined, review = (
+            counts["rows_loaded"], counts["rows_quarantined"], counts["rows_review"]
+        )  # fmt: skip
         stored = self._run(cur, "SELECT rows_moved FROM run WHERE run_id = %s",
                            (run_id,)).fetchone()  # fmt: skip
         moved = stored[0] if stored else 0
-        counts = {"rows_loaded": loaded, "rows_quarantined": quarantined, "rows_review": review}
         if rows_read != loaded + quarantined + review + moved:
             held = f"{loaded} loaded + {quarantined} quarantined + {review} review"
             if moved:
