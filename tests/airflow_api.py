@@ -100,10 +100,9 @@ class AirflowApi:
     def log(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1, try_number=1):
         path = (f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/"
                 f"{try_number}?map_index={map_index}&full_content=true")  # fmt: skip
-        found = self._call("GET", path)
-        content = found["content"]
+        content = self._call("GET", path)["content"]
         if isinstance(content, list):
-            return "\n".join(e.get("event", "") if isinstance(e, dict) else str(e) for e in content)
+            return "\n".join(line for entry in content for line in _log_lines(entry))
         return str(content)
 
     def asset_events(self, asset_name: str | None = None) -> list[dict]:
@@ -120,3 +119,15 @@ class AirflowApi:
     def add_connection(self, conn_id: str, conn_type: str, **fields) -> None:
         self._call("POST", "/api/v2/connections",
                    {"connection_id": conn_id, "conn_type": conn_type, **fields})  # fmt: skip
+
+
+def _log_lines(entry) -> list[str]:
+    """A structured log entry as text: its event, then each exception of its ``error_detail``
+    (the raised one and its causes) as ``exc_type: exc_value``, the way a traceback ends."""
+    if not isinstance(entry, dict):
+        return [str(entry)]
+    lines = [entry.get("event", "")]
+    for error in entry.get("error_detail") or []:
+        if isinstance(error, dict):
+            lines.append(f"{error.get('exc_type', '')}: {error.get('exc_value', '')}")
+    return lines

@@ -12,9 +12,12 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psycopg2
+from airflow_api import AirflowApi
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -59,6 +62,17 @@ class Stack:
     def output(self) -> str:
         return "\n".join(p.read_text(errors="replace")[-3000:] for p in self.home.glob("*.out"))
 
+    def logged_in(self, port: int, timeout: float = 180) -> AirflowApi:
+        """The API on ``port``, logged in as the admin whose password Airflow generated in
+        ``home``, once it answers with every DAG parsed."""
+        deadline = time.monotonic() + timeout
+        while not (self.home / "simple_auth_manager_passwords.json.generated").exists():
+            assert time.monotonic() < deadline, self.output()
+            time.sleep(1)
+        api = AirflowApi.for_standalone(f"http://127.0.0.1:{port}", self.home)
+        api.wait_ready(DAG_IDS)
+        return api
+
     def stop(self) -> None:
         for process in self.processes:
             if process.poll() is None:
@@ -80,6 +94,29 @@ def standalone(home: Path, port: int, landing: Path, more: dict[str, str], cwd: 
                "--home", str(home), "--port", str(port), "--landing", str(landing)]  # fmt: skip
     stack.start("standalone", command, env, cwd)
     return stack
+
+
+@contextlib.contextmanager
+def own_databases(prefix: str, *whats: str):
+    """PostgreSQL databases of their own on the test server (``<prefix>_<what>_<random>``),
+    their URLs; dropped afterwards."""
+    from conftest import DEFAULT_TEST_DATABASE_URL, _admin_connection
+    from psycopg2 import sql
+
+    names = [f"{prefix}_{what}_{uuid.uuid4().hex[:8]}" for what in whats]
+    admin = _admin_connection(DEFAULT_TEST_DATABASE_URL)
+    try:
+        with admin.cursor() as cur:
+            for name in names:
+                cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        base = urlsplit(DEFAULT_TEST_DATABASE_URL)
+        yield [base._replace(path=f"/{name}").geturl() for name in names]
+    finally:
+        with admin.cursor() as cur:
+            for name in names:
+                cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+                            .format(sql.Identifier(name)))  # fmt: skip
+        admin.close()
 
 
 def table_rows(url: str, table: str, without=("run_id", "src_file")) -> list[tuple]:

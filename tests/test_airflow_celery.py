@@ -7,13 +7,10 @@ worker's working directory."""
 from __future__ import annotations
 
 import subprocess
-import time
 import uuid
-from urllib.parse import urlsplit
 
 import pytest
 import redis
-from airflow_api import AirflowApi
 from airflow_stack import (
     BIN,
     CHECKOUT_ENV,
@@ -26,10 +23,9 @@ from airflow_stack import (
     free_port,
     loaded_runs,
     local_env,
+    own_databases,
     wait_quiet,
 )
-from conftest import DEFAULT_TEST_DATABASE_URL, _admin_connection
-from psycopg2 import sql
 
 pytestmark = pytest.mark.slow
 REDIS = "redis://127.0.0.1:6379/0"
@@ -38,17 +34,8 @@ REDIS = "redis://127.0.0.1:6379/0"
 @pytest.fixture(scope="module")
 def databases():
     """Two databases of their own: Airflow's metadata (and Celery's results), the warehouse."""
-    names = [f"popsync_celery_{what}_{uuid.uuid4().hex[:8]}" for what in ("meta", "wh")]
-    admin = _admin_connection(DEFAULT_TEST_DATABASE_URL)
-    with admin.cursor() as cur:
-        for name in names:
-            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    base = urlsplit(DEFAULT_TEST_DATABASE_URL)
-    yield [base._replace(path=f"/{name}").geturl() for name in names]
-    with admin.cursor() as cur:
-        for name in names:
-            cur.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
-    admin.close()
+    with own_databases("popsync_celery", "meta", "wh") as urls:
+        yield urls
 
 
 @pytest.fixture(scope="module")
@@ -89,12 +76,7 @@ def celery_airflow(tmp_path_factory, databases):
             stack.start(name, [airflow, *command], env, cwd=root)
         stack.start("worker", [airflow, "celery", "worker", "--queues", queue, "--concurrency",
                                "2"], env, cwd=elsewhere)  # fmt: skip
-        deadline = time.monotonic() + 240
-        while not (home / "simple_auth_manager_passwords.json.generated").exists():
-            assert time.monotonic() < deadline, stack.output()
-            time.sleep(1)
-        api = AirflowApi.for_standalone(f"http://127.0.0.1:{port}", home)
-        api.wait_ready(DAG_IDS)
+        api = stack.logged_in(port, timeout=240)
         yield {"api": api, "landing": landing, "warehouse": warehouse, "queue": queue,
                "elsewhere": elsewhere, "home": home, "stack": stack}  # fmt: skip
     finally:

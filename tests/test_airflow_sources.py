@@ -11,13 +11,10 @@ import datetime as dt
 import json
 import shutil
 import subprocess
-import time
-import uuid
 from urllib.parse import urlsplit
 
 import psycopg2
 import pytest
-from airflow_api import AirflowApi
 from airflow_stack import (
     BIN,
     DAG_IDS,
@@ -25,12 +22,11 @@ from airflow_stack import (
     TABLES,
     assert_same_tables,
     free_port,
+    own_databases,
     query,
     standalone,
     wait_quiet,
 )
-from conftest import DEFAULT_TEST_DATABASE_URL, _admin_connection
-from psycopg2 import sql
 from pull_helpers import age
 from test_watermark import T0, _insert, _sample_cases, _source_table
 
@@ -43,17 +39,8 @@ LOGICAL = "2023-01-15T0{}:00:00Z"
 @pytest.fixture
 def databases():
     """The warehouse and the source database, each a database of its own."""
-    names = [f"popsync_src_{what}_{uuid.uuid4().hex[:8]}" for what in ("wh", "source")]
-    admin = _admin_connection(DEFAULT_TEST_DATABASE_URL)
-    with admin.cursor() as cur:
-        for name in names:
-            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    base = urlsplit(DEFAULT_TEST_DATABASE_URL)
-    yield [base._replace(path=f"/{name}").geturl() for name in names]
-    with admin.cursor() as cur:
-        for name in names:
-            cur.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
-    admin.close()
+    with own_databases("popsync_src", "wh", "source") as urls:
+        yield urls
 
 
 def _cli_pull(env: dict, database_url: str, workdir, *sources: str) -> None:
@@ -106,12 +93,7 @@ def test_landing_folder_sftp_and_source_table_pulled_once_each_like_the_cli(
     port, home = free_port(), tmp_path / "home"
     stack = standalone(home, port, landing, more, cwd=tmp_path)
     try:
-        deadline = time.monotonic() + 180
-        while not (home / "simple_auth_manager_passwords.json.generated").exists():
-            assert time.monotonic() < deadline, stack.output()
-            time.sleep(1)
-        api = AirflowApi.for_standalone(f"http://127.0.0.1:{port}", home)
-        api.wait_ready(DAG_IDS)
+        api = stack.logged_in(port)
 
         # Round 1: the register, then (through its Asset) every extract; f0's table is
         # configured afterwards, in Airflow, and pulled by a run dated like the samples.

@@ -6,7 +6,8 @@ failures told apart:
   leaves a ``blocked`` run record, the delivery ``blocked`` in the ledger and its report, logs
   ``BLOCKED …`` and raises ``AirflowFailException``: no retry, a block is not a crash;
 - wrong input (``UserError``: an unreadable file, a missing column) fails at once too;
-- anything else (a refused connection, a full disk) is raised as is: the task retries."""
+- anything else (a refused connection, a full disk: ``InfrastructureError`` too, although the
+  CLI counts it a ``UserError`` for its exit code) is raised as is: the task retries."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from typing import Any
 
 from expectations import BatchBlocked
 from popsync import pipeline, pull
-from popsync.core.errors import UserError
+from popsync.core.errors import InfrastructureError, UserError
 from popsync.pipeline import lifecycle
 from popsync.pipeline.batch import in_folder
 from popsync.resources import Resources
@@ -65,6 +66,8 @@ def guarded(step: str, batch: dict[str, Any], res: Resources, work, alive=True) 
         lifecycle.heartbeat(res, batch, step)  # its tasks may run on several workers
     try:
         return work(batch)
+    except InfrastructureError:
+        raise  # a database or disk that failed: the task retries (a UserError for the CLI only)
     except (BatchBlocked, UserError) as error:
         _stopped(batch, res, step, error)
 
