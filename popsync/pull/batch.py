@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from expectations import BatchBlocked
+from popsync.core.privacy import error_text
 from popsync.failures import describe_failure
 from popsync.pipeline.batch import batch_folder, new_batch
 from popsync.pull.fetch import local_copy
@@ -103,4 +104,4 @@ def record_stopped(res: Resources, batch: dict[str, Any], error: BaseException) 
             cause = f"{type(error).__name__}: {describe_failure(error)[1]}"
             store.record_outcome(batch, status, cause, ledger)
     except Exception as record_error:
-        error.add_note(f"the {status} run could not be recorded: {record_error}")
+        error.add_note(f"the {status} run could not be recorded: {error_text(record_error)}")
