@@ -218,10 +218,10 @@ def _masked(field: str, text: pd.Series) -> pd.Series:
     """``mask_value`` over the distinct values only (by column), and ``mask_patterns`` over
     the others (by value: an ID or a phone a stray quote shifted into another column); nulls
     become empty strings."""
-    if field.removeprefix("raw_") not in PERSONAL_FIELDS:
+    if field.removeprefix("raw_") in PERSONAL_FIELDS:
+        mapping = {value: mask_value(field, value) for value in text.dropna().unique()}
+    else:
         mapping = {value: mask_patterns(value) for value in text.dropna().unique()}
-        return text.map(mapping).astype("string").fillna("")
-    mapping = {value: mask_value(field, value) for value in text.dropna().unique()}
     return text.map(mapping).astype("string").fillna("")
 
 

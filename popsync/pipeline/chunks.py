@@ -26,8 +26,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from popsync.core.files import file_sha256
 from popsync.core.timing import Steps
-from popsync.pipeline.batch import as_date, batch_folder, file_sha256, in_folder, require_file
+from popsync.pipeline.batch import as_date, batch_folder, in_folder, require_file
 from popsync.pipeline.linkage_register import ensure_linkage_register, open_linkage_register
 from popsync.pipeline.register_chunks import prepare_register_chunked
 from popsync.resources import Resources
