@@ -8,9 +8,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from popsync.core.files import file_sha256
 from popsync.core.privacy import error_text
 from popsync.failures import describe_failure
-from popsync.pipeline.batch import file_sha256
 from popsync.resources import Resources
 
 
