@@ -118,7 +118,7 @@ def _validation_frame(batch: rules.Batch, stored: tuple[Rule, ...]) -> pd.DataFr
         name = rule.column
         if name is None or name in columns:
             continue
-        # ``record_key``: the id as the source wrote it (see transforms.standardize.with_unique_record_ids)
+        # ``record_key``: the id as the source wrote it (see transforms.row_keys)
         if name == "record_key":
             key = "source_record_id" if "source_record_id" in batch.std.columns else "record_id"
             columns[name] = batch.col(key).astype("string")

@@ -101,7 +101,7 @@ def stage_register(batch: dict[str, Any], res: Resources) -> dict[str, Any]:
 @_timed("standardize")
 def stage_standardize(batch: dict[str, Any], res: Resources) -> dict[str, Any]:
     """Read and standardize the extract: one row per input row, same order."""
-    from transforms.standardize import with_unique_record_ids
+    from transforms.row_keys import with_unique_record_ids
 
     spec = res.catalog.extract(batch["source"])
     sha = file_sha256(require_file(batch["input_path"], f"{spec.id} extract"))

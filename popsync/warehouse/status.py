@@ -56,7 +56,7 @@ _BEFORE = {"status_hash": INT, "primary_complete": BOOL, "boosters": INT, "f0_ep
 WORK_MEM = "256MB"
 _ARROW = {TEXT: pa.string(), INT: pa.int64(), BOOL: pa.bool_()}
 # A refresh whose people number at least this share of an extract table's rows reads the whole
-# table and finds the people in Arrow, rather than joining in the database (_event_rows).
+# table and finds the people in Arrow, rather than joining in the database (_of_touched).
 CLIENT_JOIN_SHARE = 0.2
 
 
@@ -164,21 +164,36 @@ class PersonStatus(StatusQueue):
         and write those whose status changed."""
         n = len(keys)
         staged = []  # status_touched, made by the first read that joins in the database
-        before = self._before(cur, keys, staged)
-        events, pending = {}, {}
+        reads = {"before": self._of_touched(
+            cur, keys, staged, "person_status", "x.so_dinh_danh",
+            {name: (f"x.{name}", kind) for name, kind in _BEFORE.items()},
+        )}  # fmt: skip
         for kind, source in EVENT_SOURCES.items():
             if source not in self.catalog:
                 continue
             first, second = EVENT_COLUMNS[kind]
             # A linked row counts for its person; an unlinked one is counted beside the status
             # of the person whose ID it declares.
-            rows = self._of_touched(
+            reads[kind] = self._of_touched(
                 cur, keys, staged, self._table_of(source),
                 "CASE WHEN x.decision = 'match' THEN x.so_dinh_danh "
                 "WHEN x.decision = 'no_match' THEN x.id_number END",
                 {"linked": ("x.decision = 'match'", BOOL), first: (f"x.{first}", DATE),
                  second: (f"x.{second}", TEXT if kind == "doses" else DATE)},
             )  # fmt: skip
+        for field, table, person in (
+            ("rows_in_review", "review_candidate", "x.so_dinh_danh"),
+            ("rows_quarantined", "quarantine", quarantine_person(self._db.name, "x.")),
+        ):
+            reads[field] = self._of_touched(cur, keys, staged, table, person, {})
+        reads = _coded(reads, keys)
+        before = _before(reads.pop("before"), n)
+        events, pending = {}, {}
+        for kind in EVENT_SOURCES:
+            if kind not in reads:
+                continue
+            first, second = EVENT_COLUMNS[kind]
+            rows = reads.pop(kind)
             codes = rows.column("code").to_numpy()
             linked = rows.column("linked").to_numpy(zero_copy_only=False).astype(bool)
             unlinked = np.bincount(codes[~linked], minlength=n)
@@ -186,11 +201,7 @@ class PersonStatus(StatusQueue):
             taken = rows.filter(pa.array(linked))
             events[kind] = event_arrays(kind, codes[linked], taken.column(first),
                                         taken.column(second))  # fmt: skip
-        for field, table, person in (
-            ("rows_in_review", "review_candidate", "x.so_dinh_danh"),
-            ("rows_quarantined", "quarantine", quarantine_person(self._db.name, "x.")),
-        ):
-            found = self._of_touched(cur, keys, staged, table, person, {})
+        for field, found in reads.items():
             pending[field] = np.bincount(found.column("code").to_numpy(), minlength=n)
         steps("read")
         after = status_arrays(n, events, pending, as_of)
@@ -228,7 +239,8 @@ class PersonStatus(StatusQueue):
     ) -> pa.Table:
         """The rows of ``table`` (alias ``x``) whose ``person`` (SQL) is one of ``keys``: their
         person's position among ``keys`` (``code``) and ``values`` (name -> (SQL, type)), in no
-        particular order.
+        particular order; or, read whole, every row with a person, and the ``person`` itself
+        (``_coded`` finds them among ``keys``).
 
         Joined where it costs least. Few people: in the database, with the people in the
         temporary table ``status_touched`` (staged once, ``staged``); the rows of others never
@@ -248,13 +260,10 @@ class PersonStatus(StatusQueue):
                 f"JOIN status_touched t ON t.so_dinh_danh = {person}",
                 (), {"code": INT, **types}, table=table,
             )  # fmt: skip
-        rows = read_arrow(
+        return read_arrow(
             self, cur, f"SELECT {person}{select} FROM {{table}} x WHERE {person} IS NOT NULL",  # noqa: S608
             (), {"person": TEXT, **types}, table=table,
         )  # fmt: skip
-        codes = pc.index_in(rows.column("person"), value_set=keys)
-        rows = rows.drop_columns(["person"]).add_column(0, "code", codes.cast(pa.int64()))
-        return rows.filter(pc.is_valid(codes))
 
     def _many(self, cur, table: str, people: int) -> bool:
         """Whether ``people`` are many for a read of ``table`` (see ``_of_touched``)."""
@@ -264,20 +273,37 @@ class PersonStatus(StatusQueue):
         plan = json.loads(plan) if isinstance(plan, str) else plan
         return people >= CLIENT_JOIN_SHARE * plan[0]["Plan"]["Plan Rows"]
 
-    def _before(self, cur, keys: pa.Array, staged: list) -> dict[str, np.ndarray]:
-        """What the stored status of the people of ``keys`` says (``_BEFORE``, by position;
-        ``known``: they had one)."""
-        n = len(keys)
-        found = self._of_touched(cur, keys, staged, "person_status", "x.so_dinh_danh",
-                                 {name: (f"x.{name}", kind) for name, kind in _BEFORE.items()})  # fmt: skip
-        at = found.column("code").to_numpy()
-        before = {"known": np.zeros(n, dtype=bool)}
-        before["known"][at] = True
-        for name, kind in _BEFORE.items():
-            before[name] = np.zeros(n, dtype=bool if kind == BOOL else np.int64)
-            values = found.column(name).fill_null(False if kind == BOOL else 0)
-            before[name][at] = values.to_numpy(zero_copy_only=False)
-        return before
+
+def _coded(reads: dict[str, pa.Table], keys: pa.Array) -> dict[str, pa.Table]:
+    """The reads that came whole (a ``person`` column) as rows of the people of ``keys`` only,
+    with their position (``code``): the people of every such read found in one hash lookup
+    (the hash table of ``keys`` is built once; per read it cost as much again)."""
+    whole = [name for name, rows in reads.items() if "person" in rows.column_names]
+    if not whole:
+        return reads
+    chunks = [chunk for name in whole for chunk in reads[name].column("person").chunks]
+    codes = pc.index_in(pa.chunked_array(chunks, pa.string()), value_set=keys)
+    coded, at = dict(reads), 0
+    for name in whole:
+        rows = reads[name]
+        found = codes.slice(at, rows.num_rows)
+        at += rows.num_rows
+        rows = rows.drop_columns(["person"]).add_column(0, "code", found.cast(pa.int64()))
+        coded[name] = rows.filter(pc.is_valid(found))
+    return coded
+
+
+def _before(found: pa.Table, n: int) -> dict[str, np.ndarray]:
+    """What the stored status of the people read says (``_BEFORE``, by position; ``known``:
+    they had one)."""
+    at = found.column("code").to_numpy()
+    before = {"known": np.zeros(n, dtype=bool)}
+    before["known"][at] = True
+    for name, kind in _BEFORE.items():
+        before[name] = np.zeros(n, dtype=bool if kind == BOOL else np.int64)
+        values = found.column(name).fill_null(False if kind == BOOL else 0)
+        before[name][at] = values.to_numpy(zero_copy_only=False)
+    return before
 
 
 def _stored(keys: pa.Array, after: dict, rows: np.ndarray, as_of: dt.date, seq: int) -> pa.Table:
