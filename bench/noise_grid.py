@@ -5,6 +5,10 @@ Decisions should degrade gracefully: no cliff between two rates.
 
     .venv/bin/python bench/noise_grid.py [--people 10000] [--seed 3] [--factors 0,1,2,3]
         [--families names,birth_dates,...] [--out /work/data/noise_grid]
+    .venv/bin/python bench/noise_grid.py --global --factors 0,0.5,1,2,3 [--people 20000]
+
+``--global`` scales every kind at once with the maker's own ``--noise`` (0 = no noise rows)
+and prints each source on its own line.
 
 Every cell is generated once into ``--out`` (kept for a rerun), then linked with one model per
 source trained on that cell's files (as the pipeline trains one per register snapshot).
@@ -57,25 +61,24 @@ def noise_config(family: str, factor: float) -> dict:
     return config
 
 
-def generate(cell: Path, people: int, seed: int, config: dict) -> Path:
+def generate(cell: Path, people: int, seed: int, config: dict | None, noise=None) -> Path:
+    """One cell: with ``config`` as ``--noise-config``, or with the global ``--noise``."""
     if (cell / "manifest.json").is_file():
         return cell
     cell.mkdir(parents=True, exist_ok=True)
-    (cell / "noise.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
-    subprocess.run(
-        [sys.executable, str(ROOT / "bench/independent/make_extracts.py"), "--people",
-         str(people), "--seed", str(seed), "--formats", "csv", "--quiet",
-         "--noise-config", str(cell / "noise.yaml"), "--out", str(cell)],
-        check=True,
-    )  # fmt: skip
+    command = [sys.executable, str(ROOT / "bench/independent/make_extracts.py"), "--people",
+               str(people), "--seed", str(seed), "--formats", "csv", "--quiet", "--out", str(cell)]  # fmt: skip
+    if config is not None:
+        (cell / "noise.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+        command += ["--noise-config", str(cell / "noise.yaml")]
+    if noise is not None:
+        command += ["--noise", f"{noise:g}"]
+    subprocess.run(command, check=True)
     return cell
 
 
-def measure_cell(cell: Path) -> dict:
-    """Precision, recall and review share over the three extracts of a cell."""
-    from linkage_independent import measure
-
-    rows = measure(cell, SOURCES, ["csv"])
+def figures(rows: list[dict]) -> dict:
+    """Precision, recall and review share over ``rows`` of ``linkage_independent.measure``."""
     total = {key: sum(row[key] for row in rows) for key in ("rows", "linkable", "match",
                                                             "correct", "review", "wrong_links")}  # fmt: skip
     return {
@@ -86,6 +89,29 @@ def measure_cell(cell: Path) -> dict:
     }
 
 
+RELATIVES = False  # --relatives: the opt-in household rule (bench/linkage_independent.py)
+
+
+def measure_cell(cell: Path, sources=SOURCES) -> list[dict]:
+    from linkage_independent import measure
+
+    return measure(cell, sources, ["csv"], relatives=RELATIVES)
+
+
+def print_line(label: str, factor: float, f: dict) -> None:
+    print(f"{label:<12} {factor:>9g} {f['precision']:>9.5f} {f['recall']:>7.4f} "
+          f"{f['review']:>7.2%} {f['wrong']:>5}", flush=True)  # fmt: skip
+
+
+def global_grid(args, factors) -> None:
+    """Every noise kind scaled together (the maker's ``--noise``), one line per source."""
+    for factor in factors:
+        cell = args.out / f"p{args.people}_s{args.seed}" / f"global_x{factor:g}"
+        generate(cell, args.people, args.seed, None, noise=factor)
+        for row in measure_cell(cell):
+            print_line(row["source"], factor, figures([row]))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--people", type=int, default=10_000)
@@ -93,19 +119,25 @@ def main() -> int:
     parser.add_argument("--factors", default="0,1,2,3")
     parser.add_argument("--families", default=",".join(FAMILIES))
     parser.add_argument("--out", type=Path, default=Path("/work/data/noise_grid"))
+    parser.add_argument("--global", dest="global_noise", action="store_true",
+                        help="scale every kind with the maker's --noise; figures per source")  # fmt: skip
+    parser.add_argument("--relatives", action="store_true", help="the opt-in household rule")
     args = parser.parse_args()
+    global RELATIVES
+    RELATIVES = args.relatives
     sys.path.insert(0, str(ROOT / "bench"))
     factors = [float(x) for x in args.factors.split(",")]
-    print(f"{'family':<12} {'x default':>9} {'precision':>9} {'recall':>7} {'review':>7} "
-          f"{'wrong':>5}", flush=True)  # fmt: skip
+    print(f"{'source' if args.global_noise else 'family':<12} {'x default':>9} {'precision':>9} "
+          f"{'recall':>7} {'review':>7} {'wrong':>5}", flush=True)  # fmt: skip
+    if args.global_noise:
+        global_grid(args, factors)
+        return 0
     for family in args.families.split(","):
         for factor in factors:
             name = "defaults" if factor == 1 else f"{family}_x{factor:g}"
             cell = args.out / f"p{args.people}_s{args.seed}" / name
             generate(cell, args.people, args.seed, noise_config(family, factor))
-            f = measure_cell(cell)
-            print(f"{family:<12} {factor:>9g} {f['precision']:>9.5f} {f['recall']:>7.4f} "
-                  f"{f['review']:>7.2%} {f['wrong']:>5}", flush=True)  # fmt: skip
+            print_line(family, factor, figures(measure_cell(cell)))
     return 0
 
 

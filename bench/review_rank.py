@@ -40,7 +40,7 @@ def measure(workdir: Path, samples: Path) -> dict:
         rows = waiting[waiting["source"] == source]["record_id"]
         judged = rank1 = with_candidates = 0
         for record_id in rows:
-            person = true.get(record_id.split("~row")[0], "")
+            person = true.get(record_id.split("~")[0], "")
             ranked = mine[mine["record_id"] == record_id].sort_values("rank")
             if len(ranked):
                 with_candidates += 1

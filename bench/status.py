@@ -17,7 +17,10 @@ recomputed):
 
 Each in wall seconds and in CPU seconds (this process plus the PostgreSQL backend serving it,
 read from /proc when the server runs on this machine), with the load average: on a shared
-machine the wall time follows the other processes, the CPU time much less.
+machine the wall time follows the other processes, the CPU time much less. The bench database
+runs its queries without parallel workers (``max_parallel_workers_per_gather = 0``): a worker's
+CPU is spent outside the backend the clock reads, so a plan that used workers (the load's or the
+refresh's) would look cheaper than it is.
 
     .venv/bin/python bench/status.py [--rows 1000000] [--people 1000000] [--no-others] [--profile]
 
@@ -139,6 +142,7 @@ def main() -> None:
     args = parser.parse_args()
 
     url, drop = temporary_database()
+    serial(url)
     feed = Path(tempfile.mkdtemp(prefix="popsync_feed_"))
     try:
         started = time.perf_counter()
@@ -193,6 +197,18 @@ def main() -> None:
             share = (refresh[what] + publish[what]) / load[what]
             print(f"{label:<15} {what:<4} load {load[what]:6.2f} s | status {refresh[what]:5.2f} s "
                   f"+ publish {publish[what]:5.2f} s = {share:.1%} of the load")  # fmt: skip
+
+
+def serial(url: str) -> None:
+    """No parallel workers in the bench database (see the module): every CPU second of a query
+    is spent in the backend the clock reads."""
+    import psycopg2
+    from psycopg2 import sql
+
+    with psycopg2.connect(url) as connection, connection.cursor() as cur:
+        cur.execute(sql.SQL("ALTER DATABASE {} SET max_parallel_workers_per_gather = 0").format(
+            sql.Identifier(connection.info.dbname)))  # fmt: skip
+    connection.close()
 
 
 def load_average() -> str:

@@ -40,7 +40,7 @@ from expectations.stored import SuiteError, load_rules
 from popsync.core.contracts import quarantine_rules
 from popsync.core.privacy import formula_safe, mask_patterns, mask_record_id
 from popsync.core.sources import SourceSpec, load_catalog, spec_of
-from transforms.standardize import with_unique_record_ids
+from transforms.row_keys import with_unique_record_ids
 
 __all__ = [
     "BatchBlocked",
@@ -129,8 +129,8 @@ def validate_register(
     ``register``); ``source``: the register's declaration, by default the declared register.
 
     Findings carry the person's số định danh as ``record_id``; a row without one, or repeating
-    an earlier row's, gets ``<id>~row<n>`` (n its row in the file) so that each finding points
-    at one row. ``scope`` as for ``validate_pre_link``; ``register_age``: the whole snapshot's
+    an earlier row's, gets ``<id>~<hash>`` (from the row's content: ``transforms.row_keys``) so
+    that each finding points at one row. ``scope`` as for ``validate_pre_link``; ``register_age``: the whole snapshot's
     age (days), when ``register_std`` is a part of it."""
     spec = spec_of(source) if source is not None else load_catalog().register
     if "source_record_id" not in register_std.columns:  # else made unique over the snapshot

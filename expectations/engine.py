@@ -118,7 +118,7 @@ def _validation_frame(batch: rules.Batch, stored: tuple[Rule, ...]) -> pd.DataFr
         name = rule.column
         if name is None or name in columns:
             continue
-        # ``record_key``: the id as the source wrote it (see transforms.standardize.with_unique_record_ids)
+        # ``record_key``: the id as the source wrote it (see transforms.row_keys)
         if name == "record_key":
             key = "source_record_id" if "source_record_id" in batch.std.columns else "record_id"
             columns[name] = batch.col(key).astype("string")
@@ -218,10 +218,10 @@ def _masked(field: str, text: pd.Series) -> pd.Series:
     """``mask_value`` over the distinct values only (by column), and ``mask_patterns`` over
     the others (by value: an ID or a phone a stray quote shifted into another column); nulls
     become empty strings."""
-    if field.removeprefix("raw_") not in PERSONAL_FIELDS:
+    if field.removeprefix("raw_") in PERSONAL_FIELDS:
+        mapping = {value: mask_value(field, value) for value in text.dropna().unique()}
+    else:
         mapping = {value: mask_patterns(value) for value in text.dropna().unique()}
-        return text.map(mapping).astype("string").fillna("")
-    mapping = {value: mask_value(field, value) for value in text.dropna().unique()}
     return text.map(mapping).astype("string").fillna("")
 
 

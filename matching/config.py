@@ -167,6 +167,9 @@ class LinkageSettings(_Strict):
     review_threshold: float = 0.5
     veto_on_disagreement: tuple[str, ...] = ()
     id_exact_tolerates: int = Field(1, ge=0)
+    relatives_explain: tuple[str, ...] = ()
+    contest_needs: tuple[str, ...] = ()
+    household_column: str | None = None
     max_review_candidates: int = Field(3, gt=0)
     seed: int = 42
     version: int = 2
@@ -185,7 +188,7 @@ class LinkageSettings(_Strict):
             for level in comparison.levels:
                 used |= {level.left_column, level.right_column, level.if_either, level.tf_column}
                 used |= set(level.also_equal)
-        return used - {None}
+        return (used | {self.household_column}) - {None}
 
     def declared_text_columns(self) -> set[str]:
         return set(self.text_columns) | set(self.tables.columns if self.tables else ())
@@ -221,6 +224,19 @@ class LinkageSettings(_Strict):
             for name in self.veto_on_disagreement
             if name not in names
         ]
+        problems += [
+            f"{what} {name!r} is not a comparison"
+            for what, listed in (
+                ("relatives_explain", self.relatives_explain),
+                ("contest_needs", self.contest_needs),
+            )  # fmt: skip
+            for name in listed
+            if name not in names
+        ]
+        if self.relatives_explain and (
+            not self.household_column or len(self.veto_on_disagreement) < 2
+        ):
+            problems.append("relatives_explain needs household_column and two veto comparisons")
         known = PREPARED_COLUMNS | self.declared_text_columns()
         unknown = sorted(self.columns() - known)
         if unknown:

@@ -190,6 +190,7 @@ def _decide(extract_std, prep: Prepared, settings, pairs: Pairs | None, linker: 
     candidates = _empty({}).candidates
     if pairs is not None and len(pairs):
         ranked = linker.rank(pairs)
+        pairs = ranked["pairs"]  # with the weights a relative's evidence explained away
         rows = ranked["row"]
         decision[rows] = ranked["decision"]
         review = ranked["decision"] == REVIEW

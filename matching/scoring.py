@@ -91,6 +91,9 @@ class Linker:
             )
             for c, _ in self.vetoes
         }
+        names = [comp.name for comp in settings.comparisons]
+        self.explained = [names.index(name) for name in settings.relatives_explain]
+        self.contest_needs = [names.index(name) for name in settings.contest_needs]
         self.block_stats: dict[str, dict[str, int]] = {}
 
     def candidates(
@@ -126,12 +129,21 @@ class Linker:
         on (``review_order``, ``review_probability``, ``review_score``): a field missing for one
         candidate (a child's register entry has no phone) must not rank its household's other
         members first, nor the owner of an ID the row borrowed."""
-        order = np.lexsort((pairs.ri, -pairs.score, pairs.li))
+        raw_score = pairs.score
+        pairs, outranked = self.explain_relatives(pairs)
+        # a relative whose evidence was explained away is no rival for the decision
+        score = np.where(outranked, -1e9, pairs.score)
+        order = np.lexsort((pairs.ri, -score, pairs.li))
         rows = pairs.li[order]
         starts = np.nonzero(np.r_[True, rows[1:] != rows[:-1]])[0]
         counts = np.diff(np.r_[starts, len(rows)])
         best = order[starts]
-        probability, total = _shares(pairs.score, order, starts, counts)
+        probability, total = _shares(score, order, starts, counts)
+        if outranked.any():  # the relatives may still make the row worth a review
+            _, kept = _shares(
+                raw_score, np.lexsort((pairs.ri, -raw_score, pairs.li)), starts, counts
+            )
+            total = np.maximum(total, kept)
         best_probability = probability[best]
         settings = self.settings
         vetoed = self._vetoed(pairs, best) | self._contested(pairs, order, starts, counts)
@@ -156,7 +168,39 @@ class Linker:
             "review_order": review_order,
             "review_probability": review_probability,
             "review_score": common,
+            "pairs": pairs,
         }
+
+    def explain_relatives(self, pairs: Pairs) -> tuple[Pairs, np.ndarray]:
+        """A *relative* is a candidate that disagrees on every veto comparison (another person:
+        a parent for a child's row). When the row's value of a ``relatives_explain`` comparison
+        (the ID, the phone) is a relative's, a candidate of the relative's household (same
+        ``household_column``) that disagrees there gets weight 0 for it: the value is the
+        household's, no evidence between its members. In a row where that happened the
+        relatives are outranked (no rival for the decision; still candidates for review).
+        Returns the pairs with those weights and scores, and the outranked pairs."""
+        outranked = np.zeros(len(pairs), dtype=bool)
+        if not self.explained or not len(pairs):
+            return pairs, outranked
+        relative = np.ones(len(pairs), dtype=bool)
+        for c, else_level in self.vetoes:
+            relative &= pairs.levels[:, c] == else_level
+        if not relative.any():
+            return pairs, outranked
+        home = self.prep.right[self.settings.household_column][pairs.ri].astype(np.int64)
+        key = pairs.li.astype(np.int64) * (int(home.max()) + 2) + home
+        weights = pairs.weights.copy()
+        changed = np.zeros(len(pairs), dtype=bool)
+        for c in self.explained:
+            carriers = key[relative & (pairs.weights[:, c] > 0) & (home >= 0)]
+            hit = ~relative & (pairs.weights[:, c] < 0) & np.isin(key, carriers)
+            weights[hit, c] = 0
+            changed |= hit
+        if not changed.any():
+            return pairs, outranked
+        outranked = relative & np.isin(pairs.li, pairs.li[changed])
+        score = self.log2_prior + weights.sum(axis=1, dtype=np.float64)
+        return Pairs(pairs.li, pairs.ri, pairs.rule, pairs.levels, weights, score), outranked
 
     def _vetoed(self, pairs: Pairs, best: np.ndarray) -> np.ndarray:
         """Best pairs that disagree (else level) on a veto comparison; with the exact ID,
@@ -180,15 +224,18 @@ class Linker:
 
     def _contested(self, pairs: Pairs, order, starts, counts) -> np.ndarray:
         """Rows where another candidate agrees better than the best one on a veto comparison
-        and no worse on the others (a twin named exactly, the best one only by a typo)."""
+        and no worse on the others nor on ``contest_needs`` (a twin named exactly, the best one
+        only by a typo; a twin has the family and middle names of the other, a stranger who
+        happens to share the given name and birth date does not)."""
         contested = np.zeros(len(starts), dtype=bool)
         several = counts > 1
         if not self.vetoes or not several.any():
             return contested
-        levels = pairs.levels[order][:, [c for c, _ in self.vetoes]].astype(np.int16)
+        columns = [c for c, _ in self.vetoes] + self.contest_needs
+        levels = pairs.levels[order][:, columns].astype(np.int16)
         best = np.repeat(levels[starts], counts, axis=0)
         known = (levels >= 0) & (best >= 0)
-        better = (known & (levels < best)).any(axis=1)
+        better = (known & (levels < best))[:, : len(self.vetoes)].any(axis=1)
         not_worse = (~known | (levels <= best)).all(axis=1)
         rival = (better & not_worse).astype(np.int8)
         return np.maximum.reduceat(rival, starts).astype(bool)

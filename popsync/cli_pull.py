@@ -14,11 +14,9 @@ import sys
 import click
 
 from popsync.cli_options import EXTRACT_SOURCES, database_options, fail, resources
-from popsync.core.errors import UserError
+from popsync.core.errors import EXIT_BLOCKED, EXIT_INFRASTRUCTURE, EXIT_INPUT, UserError
 
 DAY = click.DateTime(["%Y-%m-%d"])
-EXIT_BLOCKED = 3
-EXIT_FAILED = 4
 
 
 def _line(outcome: dict) -> str:
@@ -45,7 +43,11 @@ def _line(outcome: dict) -> str:
 
 def _exit_code(outcomes: list[dict]) -> int:
     kinds = {o["outcome"] for o in outcomes}
-    for kind, code in (("failed", EXIT_FAILED), ("error", 2), ("blocked", EXIT_BLOCKED)):
+    for kind, code in (
+        ("failed", EXIT_INFRASTRUCTURE),
+        ("error", EXIT_INPUT),
+        ("blocked", EXIT_BLOCKED),
+    ):
         if kind in kinds:
             return code
     return 0

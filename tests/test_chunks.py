@@ -14,8 +14,11 @@ import pytest
 from psycopg2 import sql
 
 from popsync import pipeline
+from popsync.core.sources import spec_of
 from popsync.pipeline.chunks import chunk_key
+from popsync.pipeline.stages import read_standardized
 from popsync.resources import Resources
+from transforms.row_keys import with_unique_record_ids
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data_samples"
 RUN_DATE = "2022-06-30"
@@ -122,6 +125,7 @@ def test_a_record_id_repeated_in_another_chunk_is_made_unique(tmp_path, pg_url, 
     frame = pd.read_csv(extract_csv, dtype=str, keep_default_na=False)
     frame.iloc[5_000, 0] = frame.iloc[10, 0]  # chunk 5 repeats an id of chunk 0
     frame.iloc[6_000, 0] = ""  # and a row has none
+    frame.iloc[6_500] = frame.iloc[6_000]  # nor has its copy in chunk 6
     path = tmp_path / "repeated.csv"
     frame.to_csv(path, index=False)
 
@@ -134,9 +138,13 @@ def test_a_record_id_repeated_in_another_chunk_is_made_unique(tmp_path, pg_url, 
             "SELECT record_id, rules FROM quarantine WHERE rules LIKE '%%record_id%%'", conn
         )
     # Both rows of the repeated id are held (which one is right cannot be told), the later
-    # one under a key of its own; the row without an id too.
-    first = frame.iloc[10, 0]
-    assert sorted(held["record_id"]) == sorted([first, f"{first}~row5001", "~row6001"])
+    # one under a key of its own; the rows without an id too, the copy told apart by its order;
+    # all under the keys the whole file gives them (transforms.row_keys).
+    whole = with_unique_record_ids(read_standardized(path, spec_of("tiem_chung")))["record_id"]
+    first, later, none = whole[10], whole[5_000], whole[6_000]
+    assert later.startswith(f"{first}~") and none.startswith("~")
+    assert whole[6_500] == f"{none}.2"
+    assert sorted(held["record_id"]) == sorted([first, later, none, f"{none}.2"])
 
 
 @pytest.mark.parametrize(

@@ -85,6 +85,7 @@ def test_pull_backfill_and_rerun_from_the_command_line(tmp_path):
     assert blocked.exit_code == 3, blocked.output
     assert "bhxh bhxh_2023-01-19.csv: BLOCKED: " in blocked.output
     assert "states 12 rows but 10 were read" in blocked.output
+    assert blocked.output.count("bhxh_2023-01-19.csv") == 1, blocked.output  # named once
     assert "bhxh bhxh_2023-01-20.csv: 20 rows read" in blocked.output  # the others still load
     assert sorted(v[1] for v in _runs(tmp_path).values()).count("blocked") == 1
 

@@ -55,7 +55,8 @@ for dag in bag.dags.values():
     for t in dag.topological_sort():
         tasks[t.task_id] = {"retries": t.retries, "backoff": bool(t.retry_exponential_backoff),
                             "timeout": t.execution_timeout.total_seconds() if t.execution_timeout else None,
-                            "outlets": [a.name for a in t.outlets], "trigger_rule": getattr(t.trigger_rule, "value", t.trigger_rule)}
+                            "outlets": [a.name for a in t.outlets], "trigger_rule": getattr(t.trigger_rule, "value", t.trigger_rule),
+                            "logs_return_value": t.show_return_value_in_logs}
     schedule = dag.timetable
     out["dags"][dag.dag_id] = {
         "order": list(tasks), "tasks": tasks, "params": {k: dag.params[k] for k in dag.params},
@@ -95,6 +96,14 @@ def test_every_task_but_outcome_retries_with_backoff_and_has_a_timeout(parsed):
                 assert task["retries"] == 0, (dag_id, task_id)
             else:
                 assert task["retries"] >= 3 and task["backoff"], (dag_id, task_id)
+
+
+def test_task_logs_hold_the_summary_line_not_the_returned_batch(parsed):
+    """A step returns the whole batch record (scores, blocking counts, the linkage model) for
+    the next task; Airflow would print it after the step's one summary line."""
+    for dag_id, dag in parsed.items():
+        for task_id, task in dag["tasks"].items():
+            assert task["logs_return_value"] is False, (dag_id, task_id)
 
 
 def test_extracts_run_daily_and_when_the_register_changes_and_need_no_params(parsed):

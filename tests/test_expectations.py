@@ -12,6 +12,7 @@ import pytest
 import expectations
 from expectations.stored import load_rules
 from popsync.core.contracts import PILLARS, SEVERITIES, VALIDATION_FINDING_COLUMNS
+from transforms.row_keys import with_unique_record_ids
 
 RUN = dt.date(2023, 1, 15)
 RUN_POST = dt.date(2021, 9, 1)  # doses of the hand-built rows are in June-August 2021
@@ -445,6 +446,9 @@ def test_register_finds_each_violation_on_its_row(tmp_path):
     )
     result = expectations.validate_register(std, RUN_REGISTER)
     assert (result.source, result.stage, result.rows) == ("dan_cu", "register", 24)
+    # a repeated or missing ID: a key from the row's content (transforms.row_keys)
+    repeated, missing = with_unique_record_ids(std)["record_id"].iloc[[6, 7]]
+    assert repeated.startswith("001090111006~") and missing.startswith("~")
     assert _findings_by_row(result) == {
         "003090111003": {"person_id_structure_valid"},
         "001490111004": {
@@ -453,8 +457,8 @@ def test_register_finds_each_violation_on_its_row(tmp_path):
         },
         "001190111005": {"id_century_digit_matches_sex_and_birth_year"},
         "001090111006": {"person_id_unique"},
-        "001090111006~row7": {"person_id_unique"},
-        "~row8": {"person_id_present"},
+        repeated: {"person_id_unique"},
+        missing: {"person_id_present"},
         "001090111009": {"cmnd_valid"},
         "001090111010": {"birth_date_readable"},
         "001090111011": {"birth_date_complete"},

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 import matching
+from matching.config import settings_from_dict
 from popsync.core.errors import UserError
 from tests.test_matching import PEOPLE, fields, run, std_frame
 
@@ -113,6 +114,75 @@ def test_child_on_parents_id_ranks_the_child_first_in_review_or_links_the_child(
         ranked = result.candidates[result.candidates["record_id"] == "child"]
         assert ranked.iloc[0]["so_dinh_danh"] == child["id"]
         assert ranked["score"].is_monotonic_decreasing and ranked["score"].nunique() == len(ranked)
+
+
+def _household() -> tuple[dict, dict]:
+    """A father and his child at one register address; the child's entry holds another
+    household phone (the mother's), as registers of minors do."""
+    father = dict(PEOPLE[18], id="001076123456", name="Khổng Văn Thành", dob="05/05/1976",
+                  sex="M", ward="01003", phone="0912345001")  # fmt: skip
+    child = dict(father, id="001210123457", name="Khổng Gia Bảo", dob="06/06/2010",
+                 phone="0987654002")  # fmt: skip
+    return father, child
+
+
+def run_household(extra_register: list[dict], cases: list[dict]) -> pd.DataFrame:
+    """``run`` with a relative's ID and phone explained for the household (``relatives_explain``,
+    off in the shipped settings until the samples keep rows for the review tests)."""
+    data = matching.load_settings().to_dict()
+    data.update(relatives_explain=["id", "phone"], household_column="ward_code")
+    settings = settings_from_dict(data)
+    register = std_frame(PEOPLE + extra_register, register=True)
+    clean = [dict(p, record_id=f"clean-{i}") for i, p in enumerate(PEOPLE)]
+    result = matching.link(register, std_frame(clean + cases), settings)
+    return result.decisions.set_index("record_id").loc[[case["record_id"] for case in cases]]
+
+
+def test_child_on_fathers_id_and_household_phone_links_the_child():
+    # The father disagrees on the given name and the birth date: another person, whose ID and
+    # phone the row carries. Those are no evidence between him and the child named exactly.
+    father, child = _household()
+    row = dict(child, id=father["id"], phone=father["phone"], record_id="child")
+    d = run_household([father, child], [row])
+    assert _decision(d, "child") == ("match", child["id"])
+    explained = fields(d.loc["child", "explanation"])
+    assert explained["id"] == ["else", 0] and explained["phone"] == ["else", 0]
+
+
+def test_child_on_fathers_id_who_moved_links_the_child():
+    father, child = _household()
+    row = dict(child, id=father["id"], phone=None, ward="02005", record_id="moved")
+    d = run_household([father, child], [row])
+    assert _decision(d, "moved") == ("match", child["id"])
+
+
+def test_child_not_in_register_on_fathers_id_is_linked_to_nobody():
+    # A namesake of the child (same name, birth date and sex) lives elsewhere: the father's
+    # ID and phone are not his household's, so they stay evidence against him.
+    father, child = _household()
+    namesake = dict(child, id="001210999888", ward="02005", phone="0977000111")
+    row = dict(child, id=father["id"], phone=father["phone"], record_id="visitor")
+    d = run_household([father, namesake], [row])
+    assert d.loc["visitor", "decision"] != "match"
+
+
+def test_father_on_his_own_id_is_not_taken_for_his_child():
+    father, child = _household()
+    row = dict(father, record_id="father")
+    d = run_household([father, child], [row])
+    assert _decision(d, "father") == ("match", father["id"])
+
+
+def test_stranger_with_the_typed_birth_date_and_given_name_does_not_hold_back_a_link():
+    # The year is mistyped; a stranger (other family and middle names, another ward) was born
+    # on the typed date and has the same given name. Only a twin contests a link.
+    person = dict(PEOPLE[19], id="001088111222", name="Khổng Văn Khánh", dob="14/08/1988",
+                  sex="M", ward="01004", phone="0912777888")  # fmt: skip
+    stranger = dict(person, id="001089333999", name="Lò Đức Khánh", dob="14/08/1989",
+                    ward="02006", phone="0977123123")  # fmt: skip
+    row = dict(person, id=None, dob="14/08/1989", record_id="typo")
+    d = run([person, stranger], [row])
+    assert _decision(d, "typo") == ("match", person["id"])
 
 
 def test_candidates_of_one_row_have_separate_scores_and_name_the_deciding_fields():

@@ -7,10 +7,18 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from test_warehouse import PEOPLE, extract, register, sample_batch, url  # noqa: F401 (url: fixture)
+from test_warehouse import (  # noqa: F401 (url: fixture)
+    PEOPLE,
+    extract,
+    register,
+    sample_batch,
+    tamper,
+    url,
+)
 
 from popsync import warehouse
 from popsync.warehouse import build_batch
+from popsync.warehouse import status as status_module
 
 P1, P2, P3 = (person["person_id"] for person in PEOPLE)
 SHA = "cd" * 32
@@ -161,3 +169,35 @@ def test_everyone_can_be_recomputed(store):
     store.load_batch(sample_batch())
     done = store.refresh_status(everyone=True)
     assert (done["people"], done["changed"]) == (3, 3)
+
+
+@pytest.mark.postgres
+def test_rows_joined_in_arrow_give_the_statuses_the_database_join_gives(pg_url, monkeypatch):
+    """Many people are found in Arrow among every row of a table, few by a join in the
+    database (``CLIENT_JOIN_SHARE``): the same rows count (linked, unlinked, in review,
+    quarantined), the same statuses come out, the stored statuses are read back, and the rows
+    of people not asked for are left out."""
+    with warehouse.connect(pg_url) as store:
+        store.migrate()
+        store.load_register(register(*PEOPLE), {"run_id": "reg-1"})
+        store.load_batch(sample_batch())  # linked, unlinked declaring P1, review, quarantined
+        unlinked = rows("f0", {"C2": None}).assign(id_number=P2)  # declares P2's ID
+        cases = pd.concat([rows("f0", {"C1": P1}), unlinked])
+        load(store, "f0", cases.reset_index(drop=True), "run-f0")
+        period = rows("bhxh", {"0123456789|01/01/2020": P3}, period_start="2020-01-01",
+                      period_end="2024-06-30")  # fmt: skip
+        load(store, "bhxh", period, "run-s")
+        monkeypatch.setattr(status_module, "CLIENT_JOIN_SHARE", float("inf"))  # never many
+        store.refresh_status(everyone=True, as_of="2024-06-01")
+        in_database = store.status_of()
+        tamper(pg_url, "DELETE FROM person_status")
+        monkeypatch.setattr(status_module, "CLIENT_JOIN_SHARE", 0.0)  # always many
+        done = store.refresh_status([P1, P3], as_of="2024-06-01")
+        in_arrow = store.status_of()
+        again = store.refresh_status([P1, P2, P3], as_of="2024-06-01")  # the stored ones read
+    assert done["people"] == 2 and list(in_arrow.index) == sorted([P1, P3])
+    assert (again["changed"], again["new"]) == (1, 1)  # P2 only: P1's and P3's were read back
+    assert in_database.loc[P1, "rows_unlinked"] == 1 and in_database.loc[P3, "insured"]
+    assert in_database.loc[P2, "rows_unlinked"] == 1  # P2's unlinked case: not asked for, left out
+    pd.testing.assert_frame_equal(in_arrow.drop(columns="change_seq"),
+                                  in_database.loc[in_arrow.index].drop(columns="change_seq"))  # fmt: skip

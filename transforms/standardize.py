@@ -11,7 +11,6 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -184,22 +183,3 @@ def standardize_file(source: str | SourceSpec, input_path, out_path, reference_d
             "write": round(time.perf_counter() - std_done, 3),
         },
     }
-
-
-def with_unique_record_ids(rows: pd.DataFrame, clash: np.ndarray | None = None) -> pd.DataFrame:
-    """Give every row a key of its own, so that no row can be lost or merged on load.
-
-    A record id should be unique, but a row may lack one or repeat another's. Such a row keeps
-    its source id in ``source_record_id`` (which the quality rules check: an extract row is
-    quarantined) and gets ``record_id`` = ``<id>~row<n>`` (``~row<n>`` when it had none), n being
-    its row number in the file. Used by the pipeline on extracts and by the register's checks.
-    ``clash``: which rows lack an id or repeat an earlier one, when that was decided over more
-    rows than ``rows`` (a batch read in chunks); by default decided on ``rows``."""
-    ids = rows["record_id"].astype("string")
-    if clash is None:
-        clash = ids.isna() | ids.duplicated(keep="first")
-    suffix = "~row" + rows["src_row"].astype("string")
-    return rows.assign(
-        source_record_id=ids,
-        record_id=ids.mask(clash, ids.fillna("") + suffix),
-    )

@@ -5,7 +5,8 @@
 - ``contracts``: the columns the parts exchange (findings, candidates, decisions, pillars);
 - ``domain``: domain facts as data (``popsync/reference/``), each with its source;
 - ``privacy``: masking of personal values;
-- ``timing``: the one timer of stages and steps.
+- ``timing``: the one timer of stages and steps;
+- ``files``: a file's sha256.
 
 A test (``tests/test_architecture.py``) checks that nothing here imports ``transforms``,
 ``matching``, ``expectations`` or the upper floors of ``popsync``.

@@ -13,21 +13,12 @@ candidates' IDs); the others are masked. The register's under ``register/<sha256
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 from popsync.core.errors import UserError
 from popsync.core.sources import SourceCatalog
-
-
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def require_file(path: str | Path, what: str) -> Path:

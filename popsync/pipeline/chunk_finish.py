@@ -4,8 +4,6 @@ transaction (``Warehouse.load_batch_chunks``) and the register's, if the warehou
 
 from __future__ import annotations
 
-import uuid
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -14,6 +12,7 @@ from popsync.core.timing import Steps
 from popsync.pipeline.batch import as_date, in_folder
 from popsync.pipeline.chunks import LINK_COLUMNS, _linkage, _read_columns, chunk_key
 from popsync.pipeline.register_chunks import register_parts, row_count
+from popsync.pipeline.stages import load_meta, load_result, raise_if_stale_register, register_run
 from popsync.resources import Resources
 
 # What the batch rules read (``expectations.rules``: duplicates, a person's doses, one ID claimed
@@ -141,9 +140,7 @@ def _load(batch, res: Resources, parts, batch_level) -> dict[str, Any]:
     later = [r.findings for r in batch_level.values()]
     later = pd.concat(later, ignore_index=True)
     per_row, batch_wide = later[later["record_id"].notna()], later[later["record_id"].isna()]
-    meta = dict(run_id=batch.get("run_id") or str(uuid.uuid4()), source=batch["source"], delivery=batch["delivery"],
-                mode=batch.get("mode", "replace"), input_file=batch["input_path"],
-                input_sha256=batch["input_sha256"], run_date=as_date(batch["run_date"]))  # fmt: skip
+    meta = load_meta(batch)
 
     def chunk(index: int, keys_only: bool):
         key = chunk_key(batch, "linked", index)
@@ -163,22 +160,9 @@ def _load(batch, res: Resources, parts, batch_level) -> dict[str, Any]:
         store.migrate()
         register = area.local_path(batch["register"])
         register_load = store.load_register_snapshot(
-            lambda: register_parts(register), row_count(register),
-            {"delivery": Path(batch["population"]).name, "input_file": batch["population"],
-             "input_sha256": batch["register_sha256"], "run_date": batch["run_date"]},
+            lambda: register_parts(register), row_count(register), register_run(batch),
             findings=lambda: area.read_parquet(batch["register_findings"]),
         )  # fmt: skip
-        if register_load.get("stale_people"):
-            from popsync.core.errors import UserError
-
-            raise UserError(
-                f"register {Path(batch['population']).name} is older than the one the database "
-                f"holds: {register_load['stale_people']:,} of its people have changed since "
-                "(a later snapshot was loaded); the batch was linked against people as they "
-                "no longer are. Run it with the current register snapshot."
-            )
+        raise_if_stale_register(batch, register_load)
         loaded = store.load_batch_chunks(header, chunks)
-    counts = {name: loaded[f"rows_{name}"] for name in ("read", "loaded", "quarantined", "review")}
-    return batch | {"run_id": meta["run_id"], "counts": counts, "version": loaded["version"],
-                    "rows_retired": loaded["rows_retired"],
-                    "register_run_id": register_load["run_id"]}  # fmt: skip
+    return batch | load_result(meta["run_id"], loaded, register_load)

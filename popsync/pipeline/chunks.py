@@ -11,7 +11,8 @@ run once over all of them. ``tests/test_chunks.py`` holds a batch in 1,000-row c
 tables of one chunk.
 
 Files, in the batch folder: ``chunks/raw_<i>.personal.parquet`` (rows as read),
-``chunks/clashes.parquet`` (rows whose record id is missing or repeats an earlier one),
+``chunks/clashes.parquet`` (rows whose record id is missing or repeats an earlier one, and
+the key each gets: ``transforms.row_keys``),
 ``chunks/linked_<i>.personal.parquet``, ``chunks/candidates_<i>.personal.parquet``,
 ``chunks/findings_<i>.parquet``, ``chunks/rules_<i>.parquet`` (the row rule columns the batch
 rules check, e.g. an event's age); then ``findings_pre.parquet`` and ``findings_post.parquet``
@@ -26,8 +27,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from popsync.core.files import file_sha256
 from popsync.core.timing import Steps
-from popsync.pipeline.batch import as_date, batch_folder, file_sha256, in_folder, require_file
+from popsync.pipeline.batch import as_date, batch_folder, in_folder, require_file
 from popsync.pipeline.linkage_register import ensure_linkage_register, open_linkage_register
 from popsync.pipeline.register_chunks import prepare_register_chunked
 from popsync.resources import Resources
@@ -76,10 +78,10 @@ def split_extract(batch: dict[str, Any], res: Resources, chunk_rows: int) -> dic
 
     spec = res.catalog.extract(batch["source"])
     path = require_file(batch["input_path"], f"{spec.id} extract")
-    sha = file_sha256(path)
+    sha = batch.get("input_sha256") or file_sha256(path)  # known once its run is open
     batch = batch | {"input_sha256": sha, "folder": batch_folder(spec.id, sha)}
     try:
-        chunks = _write_chunks(batch, res, read_source_chunks(path, spec, chunk_rows))
+        chunks = _write_chunks(batch, res, read_source_chunks(path, spec, chunk_rows, sha))
     except pa.ArrowInvalid:
         chunks = _write_chunks(batch, res, read_whole_chunks(path, spec, chunk_rows))
     batch["chunks"] = [{"index": i, "rows": rows} for i, (rows, _) in enumerate(chunks["rows"])]
@@ -103,7 +105,11 @@ def _write_chunks(batch, res: Resources, chunks) -> dict[str, Any]:
 
 def _write_clashes(batch: dict[str, Any], res: Resources, chunks: list) -> None:
     """The rows (chunk, position) whose record id is missing or repeats an earlier row's, over
-    the whole file. Hashes find the candidates; their ids are then compared as text."""
+    the whole file, with their keys (``transforms.row_keys``: from their contents, the n-th of
+    identical ones told apart in file order, as on the whole file). Hashes find the candidates;
+    their ids are then compared as text."""
+    from transforms.row_keys import clash_bases, told_apart
+
     counts = [rows for rows, _ in chunks]
     hashes = np.concatenate([h for _, (h, _) in chunks]) if chunks else np.zeros(0, np.uint64)
     missing = np.concatenate([m for _, (_, m) in chunks]) if chunks else np.zeros(0, bool)
@@ -111,23 +117,34 @@ def _write_clashes(batch: dict[str, Any], res: Resources, chunks: list) -> None:
     clash = missing.copy()
     if maybe.any():
         where = np.flatnonzero(maybe)
-        ids = _ids_at(batch, res, where, counts)
+        ids = _rows_at(batch, res, where, counts, ["record_id"])["record_id"]
         clash[where[ids.duplicated(keep="first").to_numpy()]] = True
     starts = np.cumsum([0, *counts])
     rows = np.flatnonzero(clash)
     chunk = np.searchsorted(starts, rows, side="right") - 1
-    frame = pd.DataFrame({"chunk": chunk.astype(np.int64), "position": rows - starts[chunk]})
+    position = rows - starts[chunk]
+    fields = list(res.catalog.extract(batch["source"]).fields)
+    columns = list(dict.fromkeys(["record_id", *fields]))
+    bases = [pd.Series([], dtype="string")]
+    for index in np.unique(chunk):  # a chunk at a time: memory stays bounded
+        raw = _read_columns(res, chunk_key(batch, "raw", int(index)), columns)
+        held = raw.iloc[position[chunk == index]].astype("string")
+        bases.append(clash_bases(held["record_id"], held[[f for f in fields if f in held]]))
+    keys = told_apart(pd.concat(bases, ignore_index=True))
+    frame = pd.DataFrame({"chunk": chunk.astype(np.int64), "position": position,
+                          "key": keys.to_numpy()})  # fmt: skip
     res.workarea.write_parquet(frame, in_folder(batch, "chunks/clashes.parquet"))
 
 
-def _ids_at(batch, res: Resources, rows: np.ndarray, counts: list[int]) -> pd.Series:
-    """The record ids of the given global rows (in order), read back from the raw chunks."""
+def _rows_at(batch, res: Resources, rows: np.ndarray, counts: list[int], columns: list[str]):
+    """The given columns (text) of the given global rows (in order), read back from the raw
+    chunks."""
     starts = np.cumsum([0, *counts])
     chunk = np.searchsorted(starts, rows, side="right") - 1
     parts = []
     for index in np.unique(chunk):
-        raw = _read_columns(res, chunk_key(batch, "raw", int(index)), ["record_id"])
-        parts.append(raw["record_id"].iloc[rows[chunk == index] - starts[index]])
+        raw = _read_columns(res, chunk_key(batch, "raw", int(index)), columns)
+        parts.append(raw.iloc[rows[chunk == index] - starts[index]])
     return pd.concat(parts, ignore_index=True).astype("string")
 
 
@@ -181,7 +198,8 @@ def run_chunk(batch: dict[str, Any], res: Resources, index: int) -> dict[str, An
     import expectations
     import matching
     from popsync.pipeline.linkage import batch_settings
-    from transforms.standardize import standardize, with_unique_record_ids
+    from transforms.row_keys import with_unique_record_ids
+    from transforms.standardize import standardize
 
     area, spec = res.workarea, res.catalog.extract(batch["source"])
     run_date = as_date(batch["run_date"])
@@ -189,9 +207,9 @@ def run_chunk(batch: dict[str, Any], res: Resources, index: int) -> dict[str, An
     with steps.step("standardize"):
         raw = area.read_parquet(chunk_key(batch, "raw", index))
         clashes = area.read_parquet(in_folder(batch, "chunks/clashes.parquet"))
-        clash = np.zeros(len(raw), dtype=bool)
-        clash[clashes.loc[clashes["chunk"] == index, "position"].to_numpy()] = True
-        std = with_unique_record_ids(standardize(raw, spec), pd.Series(clash, index=raw.index))
+        mine = clashes[clashes["chunk"] == index]
+        keys = pd.Series(mine["key"].to_numpy(), raw.index[mine["position"].to_numpy()])
+        std = with_unique_record_ids(standardize(raw, spec), keys)
         del raw
     with steps.step("validate_pre"):
         pre = expectations.validate_pre_link(std, spec, run_date, scope="row")

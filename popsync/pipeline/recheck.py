@@ -60,8 +60,6 @@ def _quarantined_again(extract, decisions, register, res: Resources, batch: dict
         extract, decisions, register, spec, as_date(batch["run_date"])
     )
     found = result.findings
-    if not len(found):
-        return None
     found = found[found["severity"].eq("quarantine") & found["record_id"].notna()]
     if not len(found):
         return None

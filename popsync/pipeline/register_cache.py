@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from popsync.pipeline.batch import file_sha256, require_file
+from popsync.core.files import file_sha256
+from popsync.pipeline.batch import require_file
 from popsync.resources import Resources
 
 

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -37,7 +38,8 @@ def prepare_register_chunked(
         path = area.local_path(target)
         fresh = not path.is_file()
         if fresh:
-            path = _standardize(population, res, path.with_name(path.name + ".partial"), chunk_rows)
+            path = _standardize(population, sha, res, path.with_name(path.name + ".partial"),
+                                chunk_rows)  # fmt: skip
         results = _validate(path, res, as_date(run_date))
         findings = pd.concat([r.findings for r in results], ignore_index=True)
         area.write_parquet(findings, findings_key)
@@ -54,8 +56,10 @@ def prepare_register_chunked(
     return checked_register(res, sha, target, findings_key, stored)
 
 
-def _standardize(population: Path, res: Resources, path: Path, chunk_rows: int) -> Path:
-    """Read and standardize the register a chunk at a time into one Parquet file."""
+def _standardize(population: Path, sha: str, res: Resources, path: Path, chunk_rows: int
+                 ) -> Path:  # fmt: skip
+    """Read and standardize the register (of sha256 ``sha``) a chunk at a time into one
+    Parquet file."""
     from transforms.readers.stream import read_source_chunks, read_whole_chunks
     from transforms.standardize import standardize
 
@@ -63,7 +67,7 @@ def _standardize(population: Path, res: Resources, path: Path, chunk_rows: int) 
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         return _write_parts(path, (standardize(part, spec) for part in
-                                   read_source_chunks(population, spec, chunk_rows).frames))  # fmt: skip
+                                   read_source_chunks(population, spec, chunk_rows, sha).frames))  # fmt: skip
     except pa.ArrowInvalid:  # not a streamable CSV after all: read whole, then cut
         frames = read_whole_chunks(population, spec, chunk_rows).frames
         return _write_parts(path, (standardize(part, spec) for part in frames))
@@ -97,12 +101,10 @@ def _validate(path: Path, res: Resources, run_date) -> list:
     columns they read (record ids made unique over the whole snapshot first)."""
     import expectations
     from expectations.scope import is_batch_rule
-    from transforms.standardize import with_unique_record_ids
+    from transforms.row_keys import with_unique_record_ids
 
     spec = res.catalog.register
-    parquet = pq.ParquetFile(str(path))
-    ids = parquet.read(columns=["record_id"]).column("record_id").to_pandas().astype("string")
-    clash = (ids.isna() | ids.duplicated(keep="first")).to_numpy()
+    keys = _clash_keys(path)
     newest = newest_update(path)
     age = None if newest is None else (run_date - as_date(newest)).days
     rules = expectations.load_rules(spec, "register")
@@ -111,7 +113,8 @@ def _validate(path: Path, res: Resources, run_date) -> list:
     carried = expectations.carried_rule_columns
     results, compact, start = [], [], 0
     for part in register_parts(path):
-        part = with_unique_record_ids(part, clash[start : start + len(part)])
+        mine = keys[(keys.index >= start) & (keys.index < start + len(part))]
+        part = with_unique_record_ids(part, mine.set_axis(part.index[mine.index - start]))
         start += len(part)
         results.append(expectations.validate_register(part, run_date, source=spec, scope="row",
                                                       register_age=age))  # fmt: skip
@@ -122,6 +125,29 @@ def _validate(path: Path, res: Resources, run_date) -> list:
     results.append(expectations.validate_register(frame, run_date, source=spec, scope="batch",
                                                   register_age=age))  # fmt: skip
     return results
+
+
+def _clash_keys(path: Path) -> pd.Series:
+    """The keys (``transforms.row_keys``) of the snapshot's rows whose record id is missing or
+    repeats an earlier row's, by row number: decided over the whole snapshot, reading the
+    contents of the row groups that hold such rows only."""
+    from transforms.row_keys import clash_bases, told_apart
+
+    parquet = pq.ParquetFile(str(path))
+    ids = parquet.read(columns=["record_id"]).column("record_id").to_pandas().astype("string")
+    clash = (ids.isna() | ids.duplicated(keep="first")).to_numpy()
+    raw = [name for name in parquet.schema_arrow.names if name.startswith("raw_")]
+    bases, start = [pd.Series([], dtype="string")], 0
+    for index in range(parquet.num_row_groups):
+        size = parquet.metadata.row_group(index).num_rows
+        mine = clash[start : start + size]
+        if mine.any():
+            part = parquet.read_row_group(index, columns=["record_id", *raw]).to_pandas()
+            part = part[mine].astype("string").set_axis(np.flatnonzero(mine) + start)
+            contents = part[raw].rename(columns=lambda c: c.removeprefix("raw_"))
+            bases.append(clash_bases(part["record_id"], contents))
+        start += size
+    return told_apart(pd.concat(bases))
 
 
 def newest_update(path: str | Path) -> str | None:

@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from popsync.core.errors import UserError
+from popsync.core.files import file_sha256
 from popsync.core.sources import SourceSpec
 from popsync.core.timing import Steps
 from popsync.pipeline.batch import (
     as_date,
     batch_folder,
-    file_sha256,
     in_folder,
     require_file,
 )
@@ -101,7 +101,7 @@ def stage_register(batch: dict[str, Any], res: Resources) -> dict[str, Any]:
 @_timed("standardize")
 def stage_standardize(batch: dict[str, Any], res: Resources) -> dict[str, Any]:
     """Read and standardize the extract: one row per input row, same order."""
-    from transforms.standardize import with_unique_record_ids
+    from transforms.row_keys import with_unique_record_ids
 
     spec = res.catalog.extract(batch["source"])
     sha = file_sha256(require_file(batch["input_path"], f"{spec.id} extract"))
@@ -196,13 +196,7 @@ def stage_load(batch: dict[str, Any], res: Resources) -> dict[str, Any]:
 
     area = res.workarea
     load = warehouse.build_batch(
-        run_id=batch.get("run_id") or str(uuid.uuid4()),
-        source=batch["source"],
-        delivery=batch["delivery"],
-        mode=batch.get("mode", "replace"),
-        input_file=batch["input_path"],
-        input_sha256=batch["input_sha256"],
-        run_date=as_date(batch["run_date"]),
+        **load_meta(batch),
         rows=area.read_parquet(batch["linked"]),
         findings=batch_findings(batch, res),
         candidates=area.read_parquet(in_folder(batch, "candidates.personal.parquet")),
@@ -212,31 +206,56 @@ def stage_load(batch: dict[str, Any], res: Resources) -> dict[str, Any]:
         store.migrate()
         register_load = store.load_register(
             area.read_parquet(batch["register"]),
-            {
-                "delivery": Path(batch["population"]).name,
-                "input_file": batch["population"],
-                "input_sha256": batch["register_sha256"],
-                "run_date": batch["run_date"],
-            },
+            register_run(batch),
             findings=area.read_parquet(batch["register_findings"]),
         )
-        if register_load.get("stale_people"):
-            raise UserError(
-                f"register {Path(batch['population']).name} is older than the one the database "
-                f"holds: {register_load['stale_people']:,} of its people have changed since "
-                "(a later snapshot was loaded); the batch was linked against people as they "
-                "no longer are. Run it with the current register snapshot."
-            )
+        raise_if_stale_register(batch, register_load)
         loaded = store.load_batch(load)
+    return batch | load_result(load.run_id, loaded, register_load)
+
+
+def load_meta(batch: dict[str, Any]) -> dict[str, Any]:
+    """What the warehouse's batch record takes from the batch (its run id, new unless the batch
+    has one: a pull names its run before it starts)."""
+    return {
+        "run_id": batch.get("run_id") or str(uuid.uuid4()),
+        "source": batch["source"],
+        "delivery": batch["delivery"],
+        "mode": batch.get("mode", "replace"),
+        "input_file": batch["input_path"],
+        "input_sha256": batch["input_sha256"],
+        "run_date": as_date(batch["run_date"]),
+    }
+
+
+def load_result(run_id: str, loaded: dict[str, Any], register_load: dict[str, Any]) -> dict:
+    """The batch keys a load adds: ``run_id``, ``counts``, ``version``, ``rows_retired`` and
+    ``register_run_id``."""
     counts = {name: loaded[f"rows_{name}"] for name in ("read", "loaded", "quarantined", "review")}
-    batch.update(
-        run_id=load.run_id,
-        counts=counts,
-        version=loaded["version"],
-        rows_retired=loaded["rows_retired"],
-        register_run_id=register_load["run_id"],
-    )
-    return batch
+    return {"run_id": run_id, "counts": counts, "version": loaded["version"],
+            "rows_retired": loaded["rows_retired"], "register_run_id": register_load["run_id"]}  # fmt: skip
+
+
+def register_run(batch: dict[str, Any]) -> dict[str, Any]:
+    """The run record of the batch's register, for the warehouse's register load."""
+    return {
+        "delivery": Path(batch["population"]).name,
+        "input_file": batch["population"],
+        "input_sha256": batch["register_sha256"],
+        "run_date": batch["run_date"],
+    }
+
+
+def raise_if_stale_register(batch: dict[str, Any], register_load: dict[str, Any]) -> None:
+    """Stop the batch (``UserError``) when its register is older than the one the database
+    holds: it was linked against people as they no longer are."""
+    if register_load.get("stale_people"):
+        raise UserError(
+            f"register {Path(batch['population']).name} is older than the one the database "
+            f"holds: {register_load['stale_people']:,} of its people have changed since "
+            "(a later snapshot was loaded); the batch was linked against people as they "
+            "no longer are. Run it with the current register snapshot."
+        )
 
 
 def batch_findings(batch: dict[str, Any], res: Resources):

@@ -38,6 +38,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from popsync.core.errors import UserError
+from popsync.core.files import file_sha256
 from popsync.pipeline.stages import _timed
 from popsync.resources import Resources
 
@@ -111,7 +112,7 @@ def _write_delta(store, out_dir: Path, since) -> dict[str, Any]:
         pacsv.write_csv(delta, partial / f"{FEED_NAME}.csv")
         files = {
             path.name: {"rows": len(delta), "bytes": path.stat().st_size,
-                        "sha256": _sha256(path)}
+                        "sha256": file_sha256(path)}
             for path in sorted(partial.iterdir())
         }  # fmt: skip
         manifest = {
@@ -175,14 +176,6 @@ def _rule_digests() -> dict[str, str]:
     folder = resources.files("popsync.reference")
     return {name: hashlib.sha256(folder.joinpath(name).read_bytes()).hexdigest()
             for name in RULE_FILES}  # fmt: skip
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _sync(folder: Path) -> None:

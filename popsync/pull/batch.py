@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from expectations import BatchBlocked
+from popsync.core.privacy import error_text
 from popsync.failures import describe_failure
 from popsync.pipeline.batch import batch_folder, new_batch
 from popsync.pull.fetch import local_copy
@@ -74,15 +75,15 @@ def start_batch(
 
 def check_stated_rows(batch: dict[str, Any]) -> None:
     """After ``stage_standardize``: raise ``RowCountMismatch`` when the delivery's sidecar
-    states another row count than was read, or states none."""
+    states another row count than was read, or states none. The message is the fact alone:
+    whoever prints it names the delivery and says that nothing was loaded."""
     stated = batch.get("pull") or {}
     if stated.get("problem"):
-        raise RowCountMismatch(f"{batch['delivery']}: {stated['problem']}: blocked, nothing loaded")
+        raise RowCountMismatch(stated["problem"])
     rows = stated.get("stated_rows")
     if rows is not None and rows != batch["rows_read"]:
         raise RowCountMismatch(
-            f"{batch['delivery']}: the delivery states {rows:,} rows but "
-            f"{batch['rows_read']:,} were read: blocked, nothing loaded"
+            f"the delivery states {rows:,} rows but {batch['rows_read']:,} were read"
         )
 
 
@@ -103,4 +104,4 @@ def record_stopped(res: Resources, batch: dict[str, Any], error: BaseException) 
             cause = f"{type(error).__name__}: {describe_failure(error)[1]}"
             store.record_outcome(batch, status, cause, ledger)
     except Exception as record_error:
-        error.add_note(f"the {status} run could not be recorded: {record_error}")
+        error.add_note(f"the {status} run could not be recorded: {error_text(record_error)}")

@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 
 from popsync.core.errors import UserError
+from popsync.core.files import file_sha256
 from popsync.pull import landing, table
 from popsync.pull.item import PullItem
 from popsync.pull.settings import PullSettings, without_password
@@ -134,7 +135,7 @@ def fetch(res: Resources, item: PullItem | dict, settings: PullSettings) -> Pull
         except BaseException:
             local.unlink(missing_ok=True)
             raise
-        sha = _sha256(local)
+        sha = file_sha256(local)
         key = _keep(res, local, item.source, item.delivery, sha)
     else:
         fs, _ = landing.open_landing(settings)
@@ -148,14 +149,6 @@ def fetch(res: Resources, item: PullItem | dict, settings: PullSettings) -> Pull
         )  # fmt: skip
     res.workarea.write_json(key + ".pull.json", fetched.to_dict())
     return fetched
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(BLOCK):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def local_copy(res: Resources, key: str) -> Path:

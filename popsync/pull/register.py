@@ -8,7 +8,7 @@ from __future__ import annotations
 from popsync.core.errors import UserError
 from popsync.pull import landing
 from popsync.pull.fetch import copy_in
-from popsync.pull.settings import PullSettings
+from popsync.pull.settings import PullSettings, without_password
 from popsync.resources import Resources
 
 
@@ -34,7 +34,7 @@ def fetch_register(res: Resources, settings: PullSettings, sleep=None) -> str:
     newest = _newest(landing.settled(fs, root, settings, files, sleep))
     if newest is None:
         raise UserError(f"{settings.source}: no register file in the landing area "
-                        f"{settings.landing}")  # fmt: skip
+                        f"{without_password(settings.landing)}")  # fmt: skip
     key = copy_in(res, fs, newest.path, settings.source, newest.name)[0]
     area.write_json(remembered, {"look": [newest.name, *newest.seen], "key": key})
     return key

@@ -67,12 +67,9 @@ def run_item(
                 if stage is stage_standardize:
                     check_stated_rows(batch)
                 progress.done()
-    except BatchBlocked as error:
-        report_blocked(batch, res, error)
-        fail_run(res, batch, error)
-        record_stopped(res, batch, error)
-        raise
     except BaseException as error:
+        if isinstance(error, BatchBlocked):  # a blocked batch leaves its report too
+            report_blocked(batch, res, error)
         fail_run(res, batch, error)
         record_stopped(res, batch, error)
         raise

@@ -45,8 +45,10 @@ def _retry_delay() -> dt.timedelta:
 
 
 def task_options(step: str) -> dict[str, Any]:
-    """Timeout and retry policy of a step."""
-    options = {"task_id": step, "execution_timeout": TIMEOUTS[step] * MINUTES}
+    """Timeout and retry policy of a step; its log ends with the step's summary line, not the
+    batch record it returns (scores, blocking counts, the whole linkage model)."""
+    options = {"task_id": step, "execution_timeout": TIMEOUTS[step] * MINUTES,
+               "show_return_value_in_logs": False}  # fmt: skip
     if step in NEVER_RETRIED:
         return options | {"retries": 0}
     return options | {"retries": 4, "retry_delay": _retry_delay(),

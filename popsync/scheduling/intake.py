@@ -13,7 +13,7 @@ from typing import Any
 
 from popsync import pull
 from popsync.core.errors import UserError
-from popsync.pipeline.batch import file_sha256
+from popsync.core.files import file_sha256
 from popsync.resources import Resources
 
 CURRENT_REGISTER = "register/current.json"

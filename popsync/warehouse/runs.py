@@ -112,7 +112,7 @@ class RunRecords:
             with self._transaction() as cur:
                 self._write_run(cur, run)
         except Exception as record_error:  # the original error matters more: keep it
-            error.add_note(f"the failed run could not be recorded: {record_error}")
+            error.add_note(f"the failed run could not be recorded: {error_text(record_error)}")
 
 
 def run_counts(counts: dict) -> dict:

@@ -9,8 +9,8 @@ stored twice (in one file, or re-sent in another delivery) counts once: the core
 deduplicate by content, not by record id.
 
 Set-based throughout: the touched people are gathered in the database into a temporary table,
-numbered 0..n-1 (no ID makes a round trip); each source table is read once for all of them (a
-hash join: person number, link, two event columns), the rules run vectorized on numpy arrays,
+numbered 0..n-1; each source table is read once for all of them (person number, link, two event
+columns: joined in the database, or in Arrow when they are many), the rules run vectorized on numpy arrays,
 and only the people whose status changed are written (a COPY, sorted by key).
 """
 
@@ -23,6 +23,7 @@ from functools import cache
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from popsync.core.contracts import BOOL, DATE, INT, TEXT
 from popsync.core.status import (
@@ -54,6 +55,9 @@ _BEFORE = {"status_hash": INT, "primary_complete": BOOL, "boosters": INT, "f0_ep
 # batches spilled to disk (PostgreSQL's default work_mem is 4 MB).
 WORK_MEM = "256MB"
 _ARROW = {TEXT: pa.string(), INT: pa.int64(), BOOL: pa.bool_()}
+# A refresh whose people number at least this share of an extract table's rows reads the whole
+# table and finds the people in Arrow, rather than joining in the database (_of_touched).
+CLIENT_JOIN_SHARE = 0.2
 
 
 class PersonStatus(StatusQueue):
@@ -159,24 +163,37 @@ class PersonStatus(StatusQueue):
         """Recompute the people of ``status_touched`` (``keys``, sorted, by their position)
         and write those whose status changed."""
         n = len(keys)
-        before = self._before(cur, n)
-        events, pending = {}, {}
+        staged = []  # status_touched, made by the first read that joins in the database
+        reads = {"before": self._of_touched(
+            cur, keys, staged, "person_status", "x.so_dinh_danh",
+            {name: (f"x.{name}", kind) for name, kind in _BEFORE.items()},
+        )}  # fmt: skip
         for kind, source in EVENT_SOURCES.items():
             if source not in self.catalog:
                 continue
             first, second = EVENT_COLUMNS[kind]
-            # A linked row counts for its person; an unlinked one is counted beside the
-            # status of the person whose ID it declares.
-            rows = read_arrow(
-                self, cur,
-                "SELECT t.code, x.decision = 'match', x.{first}, x.{second} FROM {table} x "
-                "JOIN status_touched t ON t.so_dinh_danh = CASE WHEN x.decision = 'match' "
-                "THEN x.so_dinh_danh WHEN x.decision = 'no_match' THEN x.id_number END",
-                (),
-                {"code": INT, "linked": BOOL, first: DATE,
-                 second: TEXT if kind == "doses" else DATE},
-                table=self._table_of(source), first=first, second=second,
+            # A linked row counts for its person; an unlinked one is counted beside the status
+            # of the person whose ID it declares.
+            reads[kind] = self._of_touched(
+                cur, keys, staged, self._table_of(source),
+                "CASE WHEN x.decision = 'match' THEN x.so_dinh_danh "
+                "WHEN x.decision = 'no_match' THEN x.id_number END",
+                {"linked": ("x.decision = 'match'", BOOL), first: (f"x.{first}", DATE),
+                 second: (f"x.{second}", TEXT if kind == "doses" else DATE)},
             )  # fmt: skip
+        for field, table, person in (
+            ("rows_in_review", "review_candidate", "x.so_dinh_danh"),
+            ("rows_quarantined", "quarantine", quarantine_person(self._db.name, "x.")),
+        ):
+            reads[field] = self._of_touched(cur, keys, staged, table, person, {})
+        reads = _coded(reads, keys)
+        before = _before(reads.pop("before"), n)
+        events, pending = {}, {}
+        for kind in EVENT_SOURCES:
+            if kind not in reads:
+                continue
+            first, second = EVENT_COLUMNS[kind]
+            rows = reads.pop(kind)
             codes = rows.column("code").to_numpy()
             linked = rows.column("linked").to_numpy(zero_copy_only=False).astype(bool)
             unlinked = np.bincount(codes[~linked], minlength=n)
@@ -184,16 +201,8 @@ class PersonStatus(StatusQueue):
             taken = rows.filter(pa.array(linked))
             events[kind] = event_arrays(kind, codes[linked], taken.column(first),
                                         taken.column(second))  # fmt: skip
-        person = quarantine_person(self._db.name, "q.")
-        for field, query in (
-            ("rows_in_review", "SELECT t.code, count(*) FROM review_candidate c "
-             "JOIN status_touched t ON t.so_dinh_danh = c.so_dinh_danh GROUP BY t.code"),
-            ("rows_quarantined", "SELECT t.code, count(*) FROM quarantine q "  # noqa: S608
-             f"JOIN status_touched t ON t.so_dinh_danh = {person} GROUP BY t.code"),
-        ):  # fmt: skip
-            found = read_arrow(self, cur, query, (), {"code": INT, "rows": INT})
-            pending[field] = np.bincount(found.column("code").to_numpy(), minlength=n,
-                                         weights=found.column("rows").to_numpy()).astype(np.int64)  # fmt: skip
+        for field, found in reads.items():
+            pending[field] = np.bincount(found.column("code").to_numpy(), minlength=n)
         steps("read")
         after = status_arrays(n, events, pending, as_of)
         after["status_hash"] = status_hash_arrays(after)
@@ -225,23 +234,76 @@ class PersonStatus(StatusQueue):
         steps("write")
         return outcome
 
-    def _before(self, cur, n: int) -> dict[str, np.ndarray]:
-        """What the stored status of the people of ``status_touched`` says (``_BEFORE``, by
-        position; ``known``: they had one)."""
-        found = read_arrow(
-            self, cur,
-            "SELECT t.code, {columns} FROM status_touched t "
-            "JOIN person_status p ON p.so_dinh_danh = t.so_dinh_danh",
-            (), {"code": INT, **_BEFORE}, columns=list(_BEFORE),
+    def _of_touched(
+        self, cur, keys: pa.Array, staged: list, table: str, person: str, values: dict
+    ) -> pa.Table:
+        """The rows of ``table`` (alias ``x``) whose ``person`` (SQL) is one of ``keys``: their
+        person's position among ``keys`` (``code``) and ``values`` (name -> (SQL, type)), in no
+        particular order; or, read whole, every row with a person, and the ``person`` itself
+        (``_coded`` finds them among ``keys``).
+
+        Joined where it costs least. Few people: in the database, with the people in the
+        temporary table ``status_touched`` (staged once, ``staged``); the rows of others never
+        leave it. Many people (at least ``CLIENT_JOIN_SHARE`` of the table's rows, by the
+        planner's estimate): every row is read, and its person found by hashing in Arrow; a
+        hash table of hundreds of thousands of IDs costs PostgreSQL three times what sending
+        the rows costs (measured)."""
+        types = {name: kind for name, (_, kind) in values.items()}
+        select = "".join(f", {expression}" for expression, _ in values.values())
+        if not self._many(cur, table, len(keys)):
+            if not staged:
+                self._stage_touched(cur, keys)
+                staged.append(True)
+            return read_arrow(
+                self, cur,
+                f"SELECT t.code{select} FROM {{table}} x "  # noqa: S608 (fixed SQL)
+                f"JOIN status_touched t ON t.so_dinh_danh = {person}",
+                (), {"code": INT, **types}, table=table,
+            )  # fmt: skip
+        return read_arrow(
+            self, cur, f"SELECT {person}{select} FROM {{table}} x WHERE {person} IS NOT NULL",  # noqa: S608
+            (), {"person": TEXT, **types}, table=table,
         )  # fmt: skip
-        at = found.column("code").to_numpy()
-        before = {"known": np.zeros(n, dtype=bool)}
-        before["known"][at] = True
-        for name, kind in _BEFORE.items():
-            before[name] = np.zeros(n, dtype=bool if kind == BOOL else np.int64)
-            values = found.column(name).fill_null(False if kind == BOOL else 0)
-            before[name][at] = values.to_numpy(zero_copy_only=False)
-        return before
+
+    def _many(self, cur, table: str, people: int) -> bool:
+        """Whether ``people`` are many for a read of ``table`` (see ``_of_touched``)."""
+        if self._db.name != "postgresql" or not people:
+            return False
+        plan = self._scalar(cur, "EXPLAIN (FORMAT JSON) SELECT 1 FROM {table}", table=table)
+        plan = json.loads(plan) if isinstance(plan, str) else plan
+        return people >= CLIENT_JOIN_SHARE * plan[0]["Plan"]["Plan Rows"]
+
+
+def _coded(reads: dict[str, pa.Table], keys: pa.Array) -> dict[str, pa.Table]:
+    """The reads that came whole (a ``person`` column) as rows of the people of ``keys`` only,
+    with their position (``code``): the people of every such read found in one hash lookup
+    (the hash table of ``keys`` is built once; per read it cost as much again)."""
+    whole = [name for name, rows in reads.items() if "person" in rows.column_names]
+    if not whole:
+        return reads
+    chunks = [chunk for name in whole for chunk in reads[name].column("person").chunks]
+    codes = pc.index_in(pa.chunked_array(chunks, pa.string()), value_set=keys)
+    coded, at = dict(reads), 0
+    for name in whole:
+        rows = reads[name]
+        found = codes.slice(at, rows.num_rows)
+        at += rows.num_rows
+        rows = rows.drop_columns(["person"]).add_column(0, "code", found.cast(pa.int64()))
+        coded[name] = rows.filter(pc.is_valid(found))
+    return coded
+
+
+def _before(found: pa.Table, n: int) -> dict[str, np.ndarray]:
+    """What the stored status of the people read says (``_BEFORE``, by position; ``known``:
+    they had one)."""
+    at = found.column("code").to_numpy()
+    before = {"known": np.zeros(n, dtype=bool)}
+    before["known"][at] = True
+    for name, kind in _BEFORE.items():
+        before[name] = np.zeros(n, dtype=bool if kind == BOOL else np.int64)
+        values = found.column(name).fill_null(False if kind == BOOL else 0)
+        before[name][at] = values.to_numpy(zero_copy_only=False)
+    return before
 
 
 def _stored(keys: pa.Array, after: dict, rows: np.ndarray, as_of: dt.date, seq: int) -> pa.Table:

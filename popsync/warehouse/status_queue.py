@@ -71,10 +71,10 @@ class StatusQueue:
 
     def _touched(self, cur, person_ids, run_id, everyone, as_of) -> pa.Array:
         """The people a refresh recomputes (see ``refresh_status``), each once and of the
-        register only, sorted: returned, and staged in the temporary table ``status_touched``
-        with their position (``code``), by which the refresh's reads name them. The IDs are
-        gathered and made unique in Arrow: one read of the run's rows, no sort in the
-        database."""
+        register only, sorted: a person's position among them is their ``code`` in the
+        refresh's reads (``_stage_touched`` puts them in the database for the reads that join
+        there). The IDs are gathered and made unique in Arrow: one read of the run's rows, no
+        sort in the database."""
         types = {"so_dinh_danh": TEXT, "declared": BOOL}
         # declared: an ID a row declares (or a caller names), kept for register people only.
         parts = [self._take_queue(cur), read_arrow(
@@ -117,7 +117,11 @@ class StatusQueue:
                 {"so_dinh_danh": TEXT},
             )  # fmt: skip
             keys = pa.concat_arrays([keys, registered.column("so_dinh_danh").combine_chunks()])
-        keys = keys.take(pc.sort_indices(keys))
+        return keys.take(pc.sort_indices(keys))
+
+    def _stage_touched(self, cur, keys: pa.Array) -> None:
+        """The people of a refresh (``keys``) in the temporary table ``status_touched``, with
+        their position (``code``), for the reads that join them in the database."""
         self._run(cur, "DROP TABLE IF EXISTS status_touched")
         self._run(cur, "CREATE TEMP TABLE status_touched (so_dinh_danh text, code bigint)")
         if len(keys):
@@ -127,7 +131,6 @@ class StatusQueue:
         if self._db.name != "postgresql":  # SQLite joins by looking up, PostgreSQL by hashing
             self._run(cur, "CREATE INDEX status_touched_key ON status_touched (so_dinh_danh)")
         self._run(cur, "ANALYZE status_touched")
-        return keys
 
     def _take_queue(self, cur) -> pa.Table:
         """The people queued for a refresh (``status_dirty``), taken off the queue in this

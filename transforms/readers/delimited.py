@@ -176,19 +176,27 @@ def _locate_header(text: str, known: frozenset[str]) -> tuple[list[str], str, in
 
 def _read_csv_fast(utf8: bytes, header: list[str], sep: str, start: int) -> pa.Table:
     """Parse from byte ``start`` (the first data row) with pyarrow; no copy of the bytes."""
-    names = [f"c{i}" for i in range(len(header))]
     table = pacsv.read_csv(
-        pa.BufferReader(pa.py_buffer(utf8).slice(start)),
-        read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
-        parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True),
-        convert_options=pacsv.ConvertOptions(
+        pa.BufferReader(pa.py_buffer(utf8).slice(start)), **arrow_csv_options(len(header), sep)
+    )
+    return table.rename_columns(header)
+
+
+def arrow_csv_options(width: int, sep: str) -> dict:
+    """pyarrow's CSV options for the data rows under a header of ``width`` cells: columns
+    ``c0``, ``c1``, ... (renamed to the header after), every value a string, an empty one null,
+    line breaks allowed in quoted values."""
+    names = [f"c{i}" for i in range(width)]
+    return {
+        "read_options": pacsv.ReadOptions(column_names=names, block_size=1 << 24),
+        "parse_options": pacsv.ParseOptions(delimiter=sep, newlines_in_values=True),
+        "convert_options": pacsv.ConvertOptions(
             column_types=dict.fromkeys(names, pa.large_string()),
             null_values=[""],
             strings_can_be_null=True,
             quoted_strings_can_be_null=True,
         ),
-    )
-    return table.rename_columns(header)
+    }
 
 
 UNTERMINATED = "unterminated quote"

@@ -9,7 +9,6 @@ Other files (Windows-1258 CSV, a CSV whose rows are ragged, XLSX, Parquet) are r
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,12 +18,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from popsync.core.files import file_sha256
 from popsync.core.sources import SourceSpec, spec_of
 from transforms.readers import _map_columns, _with_provenance, read_source
-from transforms.readers.delimited import _CSV_HEAD, BOM, _locate_header
+from transforms.readers.delimited import _CSV_HEAD, BOM, _locate_header, arrow_csv_options
 from transforms.readers.headers import ReadError, label_keys
-
-_BLOCK = 1 << 24
 
 
 @dataclass
@@ -35,16 +33,12 @@ class Chunks:
     streamed: bool
 
 
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def read_source_chunks(path: str | Path, source: str | SourceSpec, chunk_rows: int) -> Chunks:
+def read_source_chunks(
+    path: str | Path, source: str | SourceSpec, chunk_rows: int, sha256: str | None = None
+) -> Chunks:
     """``read_source(path, source)`` as frames of at most ``chunk_rows`` rows, in file order.
+    ``sha256``: the file's, when the caller has it (else a streamed file is read once more to
+    compute it).
 
     A streamed file that turns out not to parse as a stream (a ragged row further on) raises
     ``pa.ArrowInvalid`` from the iterator: the caller starts again with ``read_whole_chunks``."""
@@ -54,7 +48,7 @@ def read_source_chunks(path: str | Path, source: str | SourceSpec, chunk_rows: i
     start = _utf8_csv_start(Path(path), cfg)
     if start is None:
         return read_whole_chunks(path, cfg, chunk_rows)
-    return Chunks(_stream(Path(path), cfg, chunk_rows, *start), streamed=True)
+    return Chunks(_stream(Path(path), cfg, chunk_rows, sha256, *start), streamed=True)
 
 
 def read_whole_chunks(path: str | Path, source: str | SourceSpec, chunk_rows: int) -> Chunks:
@@ -88,23 +82,18 @@ def _utf8_csv_start(path: Path, cfg: SourceSpec) -> tuple[list[str], str, int] |
 
 
 def _stream(
-    path: Path, cfg: SourceSpec, chunk_rows: int, header: list[str], sep: str, start: int
+    path: Path,
+    cfg: SourceSpec,
+    chunk_rows: int,
+    sha256: str | None,
+    header: list[str],
+    sep: str,
+    start: int,
 ) -> Iterator[pd.DataFrame]:
-    sha256 = file_sha256(path)
-    names = [f"c{i}" for i in range(len(header))]
+    sha256 = sha256 or file_sha256(path)
     with open(path, "rb") as handle:
         handle.seek(start)
-        reader = pacsv.open_csv(
-            handle,
-            read_options=pacsv.ReadOptions(column_names=names, block_size=_BLOCK),
-            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(names, pa.large_string()),
-                null_values=[""],
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=True,
-            ),
-        )
+        reader = pacsv.open_csv(handle, **arrow_csv_options(len(header), sep))
         pending: list[pa.RecordBatch] = []
         held = done = 0
         for record_batch in reader:
