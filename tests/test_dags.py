@@ -56,7 +56,8 @@ for dag in bag.dags.values():
         tasks[t.task_id] = {"retries": t.retries, "backoff": bool(t.retry_exponential_backoff),
                             "timeout": t.execution_timeout.total_seconds() if t.execution_timeout else None,
                             "outlets": [a.name for a in t.outlets], "trigger_rule": getattr(t.trigger_rule, "value", t.trigger_rule),
-                            "logs_return_value": t.show_return_value_in_logs}
+                            "logs_return_value": getattr(t, "partial_kwargs", {}).get(
+                                "show_return_value_in_logs", getattr(t, "show_return_value_in_logs", None))}
     schedule = dag.timetable
     out["dags"][dag.dag_id] = {
         "order": list(tasks), "tasks": tasks, "params": {k: dag.params[k] for k in dag.params},
