@@ -78,10 +78,10 @@ def split_extract(batch: dict[str, Any], res: Resources, chunk_rows: int) -> dic
 
     spec = res.catalog.extract(batch["source"])
     path = require_file(batch["input_path"], f"{spec.id} extract")
-    sha = file_sha256(path)
+    sha = batch.get("input_sha256") or file_sha256(path)  # known once its run is open
     batch = batch | {"input_sha256": sha, "folder": batch_folder(spec.id, sha)}
     try:
-        chunks = _write_chunks(batch, res, read_source_chunks(path, spec, chunk_rows))
+        chunks = _write_chunks(batch, res, read_source_chunks(path, spec, chunk_rows, sha))
     except pa.ArrowInvalid:
         chunks = _write_chunks(batch, res, read_whole_chunks(path, spec, chunk_rows))
     batch["chunks"] = [{"index": i, "rows": rows} for i, (rows, _) in enumerate(chunks["rows"])]

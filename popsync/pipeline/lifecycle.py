@@ -17,15 +17,16 @@ from popsync.resources import Resources
 def open_run(res: Resources, batch: dict[str, Any], owner_pid: int | None = None
              ) -> dict[str, Any]:  # fmt: skip
     """Record the batch's run as ``running`` (a new ``run_id`` unless the batch has one) and
-    return the batch with it. Migrates the warehouse first, and marks failed the runs that
-    died without a word (``reaped_runs``). ``owner_pid``: the process that runs every stage
-    (the CLI), whose death the next run can see; None for a run whose stages run in several
-    processes (Airflow tasks): then only its heartbeat says it is alive.
+    return the batch with it and its input's ``input_sha256``. Migrates the warehouse first,
+    and marks failed the runs that died without a word (``reaped_runs``). ``owner_pid``: the
+    process that runs every stage (the CLI), whose death the next run can see; None for a run
+    whose stages run in several processes (Airflow tasks): then only its heartbeat says it is
+    alive.
 
     Connecting comes first, before any stage: an unreachable database stops the run at once
     (``InfrastructureError``)."""
-    batch = {**batch, "run_id": batch.get("run_id") or str(uuid.uuid4())}
     sha = batch.get("input_sha256") or file_sha256(batch["input_path"])
+    batch = {**batch, "run_id": batch.get("run_id") or str(uuid.uuid4()), "input_sha256": sha}
     with res.warehouse() as store:
         store.migrate()
         reaped = store.open_run(

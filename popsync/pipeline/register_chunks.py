@@ -38,7 +38,8 @@ def prepare_register_chunked(
         path = area.local_path(target)
         fresh = not path.is_file()
         if fresh:
-            path = _standardize(population, res, path.with_name(path.name + ".partial"), chunk_rows)
+            path = _standardize(population, sha, res, path.with_name(path.name + ".partial"),
+                                chunk_rows)  # fmt: skip
         results = _validate(path, res, as_date(run_date))
         findings = pd.concat([r.findings for r in results], ignore_index=True)
         area.write_parquet(findings, findings_key)
@@ -55,8 +56,10 @@ def prepare_register_chunked(
     return checked_register(res, sha, target, findings_key, stored)
 
 
-def _standardize(population: Path, res: Resources, path: Path, chunk_rows: int) -> Path:
-    """Read and standardize the register a chunk at a time into one Parquet file."""
+def _standardize(population: Path, sha: str, res: Resources, path: Path, chunk_rows: int
+                 ) -> Path:  # fmt: skip
+    """Read and standardize the register (of sha256 ``sha``) a chunk at a time into one
+    Parquet file."""
     from transforms.readers.stream import read_source_chunks, read_whole_chunks
     from transforms.standardize import standardize
 
@@ -64,7 +67,7 @@ def _standardize(population: Path, res: Resources, path: Path, chunk_rows: int) 
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         return _write_parts(path, (standardize(part, spec) for part in
-                                   read_source_chunks(population, spec, chunk_rows).frames))  # fmt: skip
+                                   read_source_chunks(population, spec, chunk_rows, sha).frames))  # fmt: skip
     except pa.ArrowInvalid:  # not a streamable CSV after all: read whole, then cut
         frames = read_whole_chunks(population, spec, chunk_rows).frames
         return _write_parts(path, (standardize(part, spec) for part in frames))

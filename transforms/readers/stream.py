@@ -33,8 +33,12 @@ class Chunks:
     streamed: bool
 
 
-def read_source_chunks(path: str | Path, source: str | SourceSpec, chunk_rows: int) -> Chunks:
+def read_source_chunks(
+    path: str | Path, source: str | SourceSpec, chunk_rows: int, sha256: str | None = None
+) -> Chunks:
     """``read_source(path, source)`` as frames of at most ``chunk_rows`` rows, in file order.
+    ``sha256``: the file's, when the caller has it (else a streamed file is read once more to
+    compute it).
 
     A streamed file that turns out not to parse as a stream (a ragged row further on) raises
     ``pa.ArrowInvalid`` from the iterator: the caller starts again with ``read_whole_chunks``."""
@@ -44,7 +48,7 @@ def read_source_chunks(path: str | Path, source: str | SourceSpec, chunk_rows: i
     start = _utf8_csv_start(Path(path), cfg)
     if start is None:
         return read_whole_chunks(path, cfg, chunk_rows)
-    return Chunks(_stream(Path(path), cfg, chunk_rows, *start), streamed=True)
+    return Chunks(_stream(Path(path), cfg, chunk_rows, sha256, *start), streamed=True)
 
 
 def read_whole_chunks(path: str | Path, source: str | SourceSpec, chunk_rows: int) -> Chunks:
@@ -78,9 +82,15 @@ def _utf8_csv_start(path: Path, cfg: SourceSpec) -> tuple[list[str], str, int] |
 
 
 def _stream(
-    path: Path, cfg: SourceSpec, chunk_rows: int, header: list[str], sep: str, start: int
+    path: Path,
+    cfg: SourceSpec,
+    chunk_rows: int,
+    sha256: str | None,
+    header: list[str],
+    sep: str,
+    start: int,
 ) -> Iterator[pd.DataFrame]:
-    sha256 = file_sha256(path)
+    sha256 = sha256 or file_sha256(path)
     with open(path, "rb") as handle:
         handle.seek(start)
         reader = pacsv.open_csv(handle, **arrow_csv_options(len(header), sep))
