@@ -224,19 +224,28 @@ class Linker:
 
     def _contested(self, pairs: Pairs, order, starts, counts) -> np.ndarray:
         """Rows where another candidate agrees better than the best one on a veto comparison
-        and no worse on the others nor on ``contest_needs`` (a twin named exactly, the best one
-        only by a typo; a twin has the family and middle names of the other, a stranger who
-        happens to share the given name and birth date does not)."""
+        and no worse on the others (a twin named exactly, the best one only by a typo). When
+        the best one disagrees nowhere (no else level) on the veto comparisons and on
+        ``contest_needs``, the rival must also be no worse on ``contest_needs``: a twin has
+        the family and middle names of the other; a stranger who happens to share the given
+        name and the typed birth date does not. A best one that disagrees somewhere (a
+        relative's ID with another name) is contested as before."""
         contested = np.zeros(len(starts), dtype=bool)
         several = counts > 1
         if not self.vetoes or not several.any():
             return contested
+        n_vetoes = len(self.vetoes)
         columns = [c for c, _ in self.vetoes] + self.contest_needs
         levels = pairs.levels[order][:, columns].astype(np.int16)
+        else_levels = np.array(
+            [len(self.settings.comparisons[c].levels) for c in columns], dtype=np.int16
+        )
         best = np.repeat(levels[starts], counts, axis=0)
+        clean = np.repeat(~(levels[starts] == else_levels).any(axis=1), counts)
         known = (levels >= 0) & (best >= 0)
-        better = (known & (levels < best))[:, : len(self.vetoes)].any(axis=1)
-        not_worse = (~known | (levels <= best)).all(axis=1)
+        better = (known & (levels < best))[:, :n_vetoes].any(axis=1)
+        not_worse = ~known | (levels <= best)
+        not_worse = np.where(clean, not_worse.all(axis=1), not_worse[:, :n_vetoes].all(axis=1))
         rival = (better & not_worse).astype(np.int8)
         return np.maximum.reduceat(rival, starts).astype(bool)
 
