@@ -122,11 +122,7 @@ def extract_dag(spec: SourceSpec, register_asset):
         @task(**task_options("load"), **label, outlets=[table])
         def load(batch: dict) -> dict:
             _labelled(batch)
-            loaded = steps.load(ctx.task_resources(), batch)
-            events = get_current_context()["outlet_events"]
-            events[table].extra = {"run_id": loaded["run_id"], "delivery": loaded["delivery"],
-                                   **loaded["counts"]}  # fmt: skip
-            return loaded
+            return _loaded_event(table, steps.load(ctx.task_resources(), batch))
 
         @task_group(group_id="file")
         def one_file(item: dict):
@@ -166,11 +162,7 @@ def extract_dag(spec: SourceSpec, register_asset):
             @task(**task_options("load"), **label, trigger_rule="all_done", outlets=[table])
             def load(batch: dict) -> dict:
                 _labelled(batch)
-                loaded = chunked.load(ctx.task_resources(), batch)
-                events = get_current_context()["outlet_events"]
-                events[table].extra = {"run_id": loaded["run_id"], "delivery": loaded["delivery"],
-                                       **loaded["counts"]}  # fmt: skip
-                return loaded
+                return _loaded_event(table, chunked.load(ctx.task_resources(), batch))
 
             batches = standardize.expand(item=pulled(whole))
             linked = link.expand(part=fan_out(batches))
@@ -206,6 +198,16 @@ def extract_dag(spec: SourceSpec, register_asset):
         done >> published >> outcome(items)
 
     return extract_sync()
+
+
+def _loaded_event(table, loaded: dict) -> dict:
+    """The table's Asset event of a load: its run, delivery and counts in ``extra``."""
+    from airflow.sdk import get_current_context
+
+    events = get_current_context()["outlet_events"]
+    events[table].extra = {"run_id": loaded["run_id"], "delivery": loaded["delivery"],
+                           **loaded["counts"]}  # fmt: skip
+    return loaded
 
 
 def _chunked(context) -> list[dict]:
