@@ -280,6 +280,69 @@ def test_a_refused_warehouse_connection_is_retried_until_the_database_is_back(
     assert query(warehouse_url, latest) == [(before + 1, rows)]
 
 
+def test_a_register_change_with_no_new_file_re_checks_every_source(airflow, warehouse_url):
+    """A new register snapshot in which people linked by the extracts changed (name, birth
+    date) lands; population_register_sync loads it and its Asset triggers the extract DAGs with
+    no new file: their recheck task links the flagged rows again, in a run of its own, and
+    publish_status publishes the people it touched."""
+    import json
+    from pathlib import Path
+
+    import pyarrow.parquet as pq
+
+    api, landing = airflow["api"], airflow["landing"]
+    people = {p for (p,) in query(warehouse_url, "SELECT DISTINCT so_dinh_danh FROM f0_case "
+                                  "WHERE decision = 'match' ORDER BY 1 LIMIT 10")}  # fmt: skip
+    register = pd.read_csv(landing / f"dan_cu_{DATE}.csv", dtype=str, keep_default_na=False)
+    at = register["so_dinh_danh"].isin(people)
+    register.loc[at, "ho_ten"] = "Quách Thị Mỹ Duyên"
+    register.loc[at, "ngay_sinh"] = "01/01/1950"
+    register.loc[at, "ngay_cap_nhat"] = register["ngay_cap_nhat"].max()
+    register.to_csv(landing / "dan_cu_2023-01-16.csv", index=False)
+    linked = {source: query(warehouse_url, f"SELECT count(*) FROM {table} WHERE so_dinh_danh "  # noqa: S608
+                            "= ANY(%s)", (list(people),))[0][0] for source, table in TABLES.items()}  # fmt: skip
+    before = {dag_id: {r["dag_run_id"] for r in api.runs(dag_id)} for dag_id in DAG_IDS}
+    published = {p for (p,) in query(warehouse_url, "SELECT publication_id FROM publication")}
+
+    loaded = api.trigger("population_register_sync")
+    assert api.wait("population_register_sync", loaded) == "success"
+    wait_quiet(api, list(EXTRACT_DAGS.values()))
+
+    for source, dag_id in EXTRACT_DAGS.items():
+        [run] = [r for r in api.runs(dag_id) if r["dag_run_id"] not in before[dag_id]]
+        assert (run["run_type"], run["state"]) == ("asset_triggered", "success"), run
+        states = api.task_states(dag_id, run["dag_run_id"])
+        assert "0 new item(s)" in api.log(dag_id, run["dag_run_id"], "pull")
+        found = query(warehouse_url, "SELECT status, counts FROM run WHERE kind = 'recheck' AND "
+                      "source = %s", (source,))  # fmt: skip
+        recheck_log = api.log(dag_id, run["dag_run_id"], "recheck")
+        if not linked[source]:
+            assert states["recheck"] == "skipped" and found == [], (source, states)
+            assert "nothing flagged" in recheck_log
+            continue
+        [(status, counts)] = found
+        assert states["recheck"] == "success" and status == "loaded", (source, states)
+        assert counts["rechecked"] == counts["flagged"] >= linked[source]
+        assert f"recheck {source}: {counts['rechecked']} rows re-checked" in recheck_log
+        assert states["publish_status"] == "success" or not counts["status_changed"], states
+    for table in TABLES.values():
+        assert query(warehouse_url, f"SELECT count(*) FROM {table} WHERE needs_recheck") == [(0,)]  # noqa: S608
+    # The links that changed have their finding, under the re-check run; f0's did change.
+    changed = dict(query(warehouse_url, "SELECT r.source, count(*) FROM quality_finding f JOIN "
+                         "run r ON r.run_id = f.run_id WHERE f.rule = 'link_rechecked' AND "
+                         "r.kind = 'recheck' GROUP BY r.source"))  # fmt: skip
+    counted = dict(query(warehouse_url, "SELECT source, counts FROM run WHERE kind = 'recheck'"))
+    assert {s: c["changed"] for s, c in counted.items() if c["changed"]} == changed
+    assert changed.get("f0", 0) > 0
+    # The touched people's status went out with a publication of those runs.
+    out = set()
+    for (path,) in query(warehouse_url, "SELECT location FROM publication WHERE NOT "
+                         "publication_id = ANY(%s)", (list(published),)):  # fmt: skip
+        out |= set(pq.read_table(Path(path) / "person_status.parquet")["so_dinh_danh"].to_pylist())
+        assert json.loads((Path(path) / "manifest.json").read_text())["people"] >= 0
+    assert people & out, "no publication holds the people the re-check touched"
+
+
 def test_the_grid_shows_a_green_run_and_a_blocked_gate_in_chromium(airflow):
     """Logged in to Airflow's UI: the grid of a successful run and of the run a gate blocked
     (PNGs in build/screenshots/ or $POPSYNC_SCREENSHOTS)."""

@@ -13,7 +13,7 @@ out with the next ``publish_status``. Nothing flagged: nothing done, no run."""
 
 from __future__ import annotations
 
-import logging
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,6 @@ from popsync.pipeline.stages import stage_register
 from popsync.pipeline.status import stage_status
 from popsync.resources import Resources
 
-log = logging.getLogger("popsync")
 STEPS = (("register", stage_register), ("recheck", stage_recheck), ("status", stage_status))
 
 
@@ -48,7 +47,8 @@ def recheck_source(res: Resources, source: str, run_date: str | None = None) -> 
     if register is None:
         raise UserError(f"{spec.id}: {flagged:,} rows flagged for a re-check but no register "
                         "load in the warehouse")  # fmt: skip
-    day = run_date or max(str(d) for d in (register["run_date"], days) if d)
+    day = run_date or max((str(d) for d in (register["run_date"], days) if d),
+                          default=dt.date.today().isoformat())  # fmt: skip
     batch = {"source": spec.id, "kind": "recheck", "delivery": None, "run_date": str(day),
              "input_path": register["input_file"], "input_sha256": register["input_sha256"],
              "register_run_id": register["run_id"], "timings": {}}  # fmt: skip

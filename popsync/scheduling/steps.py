@@ -177,8 +177,7 @@ def report(res: Resources, batch: dict[str, Any]) -> dict[str, Any]:
 
 def recheck(res: Resources, source: str) -> dict[str, Any]:
     """The source's rows a register change flagged, linked again with no new file, in a run of
-    its own (``popsync recheck``); its summary line when rows were flagged (none: the caller
-    says so and skips)."""
+    its own (``popsync recheck``); its summary line (nothing flagged: the caller skips)."""
     from popsync.pipeline.recheck_run import recheck_source, summary_line
 
     quiet_libraries()
@@ -191,8 +190,7 @@ def recheck(res: Resources, source: str) -> dict[str, Any]:
         log.error("%s recheck %s: %s", "BLOCKED" if blocked else "FAILED", source,
                   describe_failure(error)[1])  # fmt: skip
         _fail(f"{'BLOCKED' if blocked else 'FAILED'} at recheck: {error}", error)
-    if done["flagged"]:
-        log.info("%s", summary_line(done))
+    log.info("%s", summary_line(done))
     return done
 
 
