@@ -116,12 +116,26 @@ def _checked(
     the file read line by line (``read_csv_lines``), where that row is flagged and the records
     it would have swallowed are rows of their own."""
     spans = any(pc.any(pc.match_substring(column, "\n")).as_py() for column in table.columns)
-    if not spans:
+    if not spans or not _unterminated_quote(text, sep, len(header)):
         return table, None
     lines, errors = read_csv_lines(text, sep, len(header))
-    if not any(error and error.startswith(UNTERMINATED) for error in errors):
-        return table, None
     return lines.rename_columns(header), errors
+
+
+def _unterminated_quote(text: str, sep: str, width: int) -> bool:
+    """Whether :func:`read_csv_lines` would give a row the ``unterminated quote`` error, without
+    splitting every line into fields: only a line whose quotes do not balance can get it, and
+    every balanced line it meets on the way is a row of its own, so it goes from one unbalanced
+    line to the next (a file with quoted line breaks is read at pyarrow's speed)."""
+    lines = [line.removesuffix("\r") for line in text.split("\n")]
+    at = 0
+    for i in [i for i, line in enumerate(lines) if not _balanced(line)]:
+        if i < at:  # taken into the value of the record before it
+            continue
+        joined, at = _joined(lines, i + 1, lines[i], sep, width)
+        if joined is None:
+            return True
+    return False
 
 
 def _head_rows(text: str, sep: str) -> tuple[list[list[str]], list[int]]:
