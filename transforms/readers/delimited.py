@@ -52,6 +52,13 @@ def _decode(data: bytes) -> tuple[str, bytes]:
     return text, text.encode("utf-8")
 
 
+def _utf8_text(body: bytes) -> str | None:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
 def _is_utf8(line: bytes) -> bool:
     try:
         line.decode("utf-8")
@@ -95,6 +102,11 @@ def read_csv(data: bytes, known: frozenset[str] = frozenset()) -> tuple[pa.Table
             table = _read_csv_fast(body, header, sep, len(head_text[:start].encode("utf-8")))
             if not any(pc.any(pc.match_substring(c, "\n")).as_py() for c in table.columns):
                 return table, None
+            # A value spans lines: when the whole file is UTF-8 its text is what _decode
+            # gives and the table what the path below parses again; check it as that path does.
+            text = _utf8_text(body)
+            if text is not None and _locate_header(text[:_CSV_HEAD], known) == (header, sep, start):
+                return _checked(table, text[start:], sep, header)
         except pa.ArrowInvalid:  # invalid UTF-8 further on, or ragged rows
             # (not the error text: Arrow quotes the offending row, personal data included)
             log.debug("fast CSV path failed; decoding the whole file")
