@@ -58,10 +58,18 @@ import sys
 import time
 from pathlib import Path
 
-from _shared import measured_child
-from splink_peer import popsync_blocking_rules, splink_link, splink_operating_points
-
 ROOT = Path(__file__).resolve().parent.parent
+# The checkout's own code, not the one the shared .venv's editable install points at (which
+# may be another worktree's): this process and its children import popsync from ROOT.
+sys.path.insert(0, str(ROOT))
+
+from _shared import measured_child  # noqa: E402
+from splink_peer import (  # noqa: E402
+    popsync_blocking_rules,
+    splink_link,
+    splink_operating_points,
+)
+
 OUT = Path(__file__).resolve().parent / "out"
 SOURCE = "tiem_chung"
 SPLINK_TIMEOUT = 15 * 60
