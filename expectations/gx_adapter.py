@@ -14,6 +14,7 @@ version until the points in ``RECHECK_ON_UPGRADE`` have been checked again.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,8 @@ RECHECK_ON_UPGRADE = (
     "without storing the result or loading the batch twice (bench/validate.py)",
     "great_expectations.data_context.types.base.ProgressBarsConfig(globally=False) as "
     "context.variables.progress_bars",
+    "great_expectations.data_context.types.base's logger: set to INFO at import, and its "
+    "'ephemeral docs site' line at every context (tests/test_gx_adapter.py)",
     "context.validation_results_store: set(key, result), list_keys(), get(key)",
     "RunIdentifier(run_name=, run_time=) and its to_tuple(); ValidationResultIdentifier("
     "expectation_suite_identifier=, run_id=, batch_identifier=); ExpectationSuiteIdentifier(name=)",
@@ -47,9 +50,14 @@ def judges_each_row(cls) -> bool:
 
 
 def ephemeral_context():
-    """An in-memory GX context, progress bars off."""
+    """An in-memory GX context, progress bars off, without the INFO line of the temporary folder
+    of its docs site (GX sets that module's logger to INFO at import; popsync never builds that
+    site, and every validation would log the line)."""
     import great_expectations as gx
+    from great_expectations.data_context.types import base
     from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    logging.getLogger(base.__name__).setLevel(logging.WARNING)
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)

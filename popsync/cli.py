@@ -297,9 +297,10 @@ def _check_settings(path: Path) -> None:
 
 
 from popsync.cli_pull import backfill, pull, rerun  # noqa: E402 (pulling extracts)
+from popsync.cli_recheck import recheck  # noqa: E402 (a register change, no new file)
 from popsync.cli_stewards import review, serve, users  # noqa: E402 (the stewards' commands)
 
-for _command in (review, users, serve, pull, backfill, rerun):
+for _command in (review, users, serve, pull, backfill, rerun, recheck):
     main.add_command(_command)
 
 

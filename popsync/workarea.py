@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,19 @@ class WorkArea:
         if not self.is_local:
             raise UserError(f"{key} must be on a local disk, but the work area is {self.url}")
         return Path(self.path(key))
+
+    def local_copy(self, key: str) -> Path:
+        """A file of the area as a local path (readers need one): in place in a local area,
+        else downloaded once into this machine's temporary folder."""
+        if self.is_local:
+            return self.local_path(key)
+        local = Path(tempfile.gettempdir()) / "popsync-pulls" / key
+        if not local.exists():
+            local.parent.mkdir(parents=True, exist_ok=True)
+            partial = local.with_name(f".{local.name}.{uuid.uuid4().hex}")
+            self.fs.get_file(self.path(key), str(partial))
+            os.replace(partial, local)
+        return local
 
     def exists(self, key: str) -> bool:
         return self.fs.exists(self.path(key))

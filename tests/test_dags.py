@@ -20,7 +20,7 @@ STEPS = ("standardize", "validate_pre", "link", "validate_post", "load", "report
 # A file of more rows than the chunk size takes the ``chunks`` path (popsync.scheduling.chunked).
 EXTRACT_STEPS = ["pull", *(f"file.{step}" for step in STEPS), "chunks.pull",
                  "chunks.standardize", "chunks.fan_out", "chunks.link", "chunks.load",
-                 "publish_status", "outcome"]  # fmt: skip
+                 "recheck", "publish_status", "outcome"]  # fmt: skip
 
 
 def _airflow_env(home: Path, **more: str) -> dict[str, str]:
@@ -56,6 +56,7 @@ for dag in bag.dags.values():
         tasks[t.task_id] = {"retries": t.retries, "backoff": bool(t.retry_exponential_backoff),
                             "timeout": t.execution_timeout.total_seconds() if t.execution_timeout else None,
                             "outlets": [a.name for a in t.outlets], "trigger_rule": getattr(t.trigger_rule, "value", t.trigger_rule),
+                            "upstream": sorted(t.upstream_task_ids),
                             "logs_return_value": getattr(t, "partial_kwargs", {}).get(
                                 "show_return_value_in_logs", getattr(t, "show_return_value_in_logs", None))}
     schedule = dag.timetable
@@ -121,6 +122,18 @@ def test_extracts_run_daily_and_when_the_register_changes_and_need_no_params(par
         assert dag["tasks"]["publish_status"]["trigger_rule"] == "all_done"
     for dag in parsed.values():
         assert dag["params"] == {}  # nothing to fill in: the Trigger button is never disabled
+
+
+def test_recheck_runs_after_every_file_and_before_publish_status_even_when_none_came(parsed):
+    """A register change with no new file (the register's Asset triggers the DAG): ``recheck``
+    runs whatever became of the files (all_done), before ``publish_status``."""
+    for dag_id in ("vaccination_sync", "f0_sync", "social_insurance_sync"):
+        tasks = parsed[dag_id]["tasks"]
+        assert tasks["recheck"]["trigger_rule"] == "all_done"
+        assert tasks["recheck"]["upstream"] == ["chunks.load", "file.report"]
+        assert tasks["publish_status"]["upstream"] == ["pull", "recheck"]
+        assert tasks["outcome"]["upstream"] == ["publish_status", "pull"]
+        assert tasks["recheck"]["retries"] >= 3 and tasks["recheck"]["timeout"] == 120 * 60
 
 
 def test_dags_test_pulls_the_landing_folder_into_the_embedded_database(airflow_home, tmp_path):

@@ -82,3 +82,16 @@ def test_the_check_sees_the_adapters_private_uses():
     for private in ("great_expectations.validator.v1_validator", "validation_results_store",
                     "RunIdentifier", "ProgressBarsConfig"):  # fmt: skip
         assert private in uses
+
+
+def test_an_ephemeral_context_logs_nothing_in_a_task_log(caplog):
+    """A task's log is at INFO with GX's loggers at WARNING (``quiet_libraries``); but GX sets one
+    module's logger to INFO at import (``data_context.types.base``), and each context it makes
+    logged the temporary folder of a docs site popsync never builds: a line per validation."""
+    from popsync.scheduling.steps import quiet_libraries
+
+    quiet_libraries()
+    with caplog.at_level("INFO"):
+        gx_adapter.ephemeral_context()
+    said = [r.getMessage() for r in caplog.records if r.name.startswith("great_expectations")]
+    assert said == []

@@ -161,6 +161,7 @@ def test_migrations_are_idempotent(url):
             "0004_stewards",
             "0005_run_lifecycle",
             "0006_pull_watermark",
+            "0007_run_kind",
             "table vaccination_dose",
             "table f0_case",
             "table social_insurance_period",
@@ -173,6 +174,7 @@ def test_migrations_are_idempotent(url):
             (4, "0004_stewards"),
             (5, "0005_run_lifecycle"),
             (6, "0006_pull_watermark"),
+            (7, "0007_run_kind"),
         ]
         assert query(store, "SELECT count(*) FROM link") == [(0,)]
 

@@ -3,6 +3,7 @@
 - ``batch``: the batch record (a JSON dict) and where its files live in the work area;
 - ``stages``: register, standardize, validate (pre-link), link, validate (post-link), load;
 - ``recheck``: re-linking the rows a register change flagged, a stage of its own;
+  ``recheck_run``: the same on its own, when no file came (``popsync recheck``);
 - ``status``: each person's status after the batch (``stage_status``, the last stage) and the
   delta feed to the register (``publish_status``, ``popsync publish``);
 - ``run``: every stage of a batch in order, its summary and report; ``run all``;
@@ -20,6 +21,7 @@ from popsync.pipeline.commands import (
 )
 from popsync.pipeline.lifecycle import close_run, fail_run, heartbeat, open_run
 from popsync.pipeline.recheck import recheck_extract, stage_recheck
+from popsync.pipeline.recheck_run import recheck_source
 from popsync.pipeline.run import (
     STAGES,
     finish_batch,
@@ -60,6 +62,7 @@ __all__ = [
     "publish_status",
     "read_standardized",
     "recheck_extract",
+    "recheck_source",
     "run_all",
     "run_batch",
     "run_source",

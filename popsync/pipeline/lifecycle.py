@@ -32,7 +32,8 @@ def open_run(res: Resources, batch: dict[str, Any], owner_pid: int | None = None
         reaped = store.open_run(
             {"run_id": batch["run_id"], "source": batch["source"],
              "delivery": batch.get("delivery"), "input_file": batch.get("input_path"),
-             "input_sha256": sha, "run_date": batch.get("run_date")},
+             "input_sha256": sha, "run_date": batch.get("run_date"),
+             "kind": batch.get("kind", "batch")},
             pid=owner_pid,
         )  # fmt: skip
     if reaped:

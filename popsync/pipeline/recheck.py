@@ -13,6 +13,8 @@ from popsync.pipeline.stages import _timed
 from popsync.resources import Resources
 
 log = logging.getLogger("popsync")
+# At most this many stored rows train a model for a snapshot no batch was linked against.
+TRAINING_ROWS = 500_000
 
 
 @_timed("recheck")
@@ -29,7 +31,7 @@ def stage_recheck(batch: dict[str, Any], res: Resources) -> dict[str, Any]:
         if rows.empty:
             return batch | {"recheck": {"rechecked": 0, "changed": 0}}
         import matching
-        from popsync.pipeline.linkage import batch_model, batch_settings
+        from popsync.pipeline.linkage import batch_model, batch_settings, model_key
         from popsync.warehouse.batch import row_keys
 
         register = res.workarea.read_parquet(batch["register"])
@@ -37,7 +39,15 @@ def stage_recheck(batch: dict[str, Any], res: Resources) -> dict[str, Any]:
         keyed = rows.assign(record_id=row_keys(rows)).drop(columns="delivery")
         extract = recheck_extract(keyed, source)
         settings = batch_settings(batch, res)
-        model, _ = batch_model(batch, res, settings, register, extract)
+        training = extract
+        if not res.workarea.exists(model_key(batch, settings)):
+            # No batch was linked against this snapshot yet (a re-check on its own): the model
+            # learns from the source's stored rows, not from the few flagged ones.
+            stored = store.rows_to_recheck(source, flagged=False, limit=TRAINING_ROWS)
+            training = recheck_extract(
+                stored.assign(record_id=row_keys(stored)).drop(columns="delivery"), source
+            )
+        model, _ = batch_model(batch, res, settings, register, training)
         result = matching.link(register, extract, settings, model=model)
         quarantine = _quarantined_again(extract, result.decisions, register, res, batch)
         outcome = store.apply_recheck(source, result.decisions, result.candidates,

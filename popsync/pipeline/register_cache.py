@@ -13,6 +13,10 @@ from popsync.core.files import file_sha256
 from popsync.pipeline.batch import require_file
 from popsync.resources import Resources
 
+# The register snapshot the register's DAG loaded last, in the work area: its key, sha256, date
+# and run id (``scheduling.intake``); what extracts link to and a re-check on its own reads.
+CURRENT_REGISTER = "register/current.json"
+
 
 def register_keys(population: str | Path) -> tuple[Path, str, str, str, str]:
     """The register file (it must exist), its sha256 and the work-area keys of its rows,

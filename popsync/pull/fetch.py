@@ -152,15 +152,5 @@ def fetch(res: Resources, item: PullItem | dict, settings: PullSettings) -> Pull
 
 
 def local_copy(res: Resources, key: str) -> Path:
-    """A fetched file as a local path (the readers need one): in place in a local work area,
-    else downloaded once into this machine's temporary folder."""
-    area = res.workarea
-    if area.is_local:
-        return area.local_path(key)
-    local = Path(tempfile.gettempdir()) / "popsync-pulls" / key
-    if not local.exists():
-        local.parent.mkdir(parents=True, exist_ok=True)
-        partial = local.with_name(f".{local.name}.{uuid.uuid4().hex}")
-        area.fs.get_file(area.path(key), str(partial))
-        os.replace(partial, local)
-    return local
+    """A fetched file as a local path (``WorkArea.local_copy``)."""
+    return res.workarea.local_copy(key)

@@ -22,11 +22,13 @@ def rerun(res: Resources, run_id: str, echo: bool = False) -> dict[str, Any]:
     with res.warehouse() as store:
         store.migrate()
         found = store.fetch(
-            "SELECT source, delivery, input_sha256 FROM run WHERE run_id = %s", (run_id,)
+            "SELECT source, delivery, input_sha256, kind FROM run WHERE run_id = %s", (run_id,)
         )
     if not found:
         raise UserError(f"no run {run_id!r} in the warehouse")
-    source, delivery, sha = found[0]
+    source, delivery, sha, kind = found[0]
+    if kind == "recheck":
+        raise UserError(f"run {run_id!r} was a re-check: run 'popsync recheck {source}'")
     if source == res.catalog.register.id:
         raise UserError(f"run {run_id!r} loaded the register: rerun a batch of an extract")
     if not sha:

@@ -132,6 +132,13 @@ def link(res: Resources, part: dict[str, Any]) -> dict[str, Any]:
     return {"delivery": batch["delivery"], "index": index, "rows": done["rows"]}
 
 
+def _chunks(indexes: list[int], parts: list) -> str:
+    """``chunk 3 of 7``, ``chunks 1 and 3 of 7``: counted from 1, as ``link`` logs them."""
+    numbers = [str(index + 1) for index in indexes]
+    listed = numbers[0] if len(numbers) == 1 else f"{', '.join(numbers[:-1])} and {numbers[-1]}"
+    return f"chunk{'s' if len(numbers) > 1 else ''} {listed} of {len(parts)}"
+
+
 def load(res: Resources, batch: dict[str, Any]) -> dict[str, Any]:
     """Every chunk linked: the batch rules, then one load; its report. A chunk that did not
     finish (or was stopped) stops the batch: nothing of it is loaded."""
@@ -141,12 +148,12 @@ def load(res: Resources, batch: dict[str, Any]) -> dict[str, Any]:
     parts = [p if p and p.get("run_id") == batch["run_id"] else None for p in parts]
     stopped = [p["index"] for p in parts if p and p.get("stopped")]
     if stopped:  # the chunk recorded why (its gate or its input)
-        raise AirflowFailException(f"{batch['delivery']}: chunk(s) {stopped} stopped "
+        raise AirflowFailException(f"{batch['delivery']}: {_chunks(stopped, parts)} stopped "
                                    "(see chunks.link): nothing loaded")  # fmt: skip
     missing = [e["index"] for e, p in zip(batch["chunks"], parts, strict=True) if p is None]
-    if missing:
+    if missing:  # (``stopped`` names the file)
         steps.stopped(batch, res, "load", UserError(
-            f"{batch['delivery']}: chunk(s) {missing} did not finish (see chunks.link)"))  # fmt: skip
+            f"{_chunks(missing, parts)} did not finish (see chunks.link)"))  # fmt: skip
 
     def work(batch):
         batch = finish_chunks(batch, res, [{k: p[k] for k in ("index", "rows", "timings",

@@ -11,9 +11,12 @@ An extract's DAG: ``pull`` (each new item fetched into the work area) → one ma
 pulled item, ``file`` (``standardize`` → ``validate_pre`` → ``link`` → ``validate_post`` →
 ``load`` → ``report``); a file of more rows than the chunk size goes the ``chunks`` path
 instead (``popsync.scheduling.chunked``: a mapped ``link`` per chunk, on any worker, then one
-``load`` of the whole batch) → ``publish_status`` (whatever loaded, even when a file failed) →
-``outcome`` (fails the run, naming the files that did not load, so a run with a blocked file is
-red while the other files are loaded and published)."""
+``load`` of the whole batch) → ``recheck`` (whatever became of the files, even when none came:
+the source's rows a register change flagged, linked again in a run of its own, as ``popsync
+recheck``; skipped when none is flagged) → ``publish_status`` (whatever loaded, even when a
+file failed, or the statuses the re-check changed) → ``outcome`` (fails the run, naming the
+files that did not load and a failed re-check, so a run with a blocked file is red while the
+other files are loaded and published)."""
 
 from __future__ import annotations
 
@@ -34,8 +37,8 @@ START = dt.datetime(2021, 3, 8, tzinfo=dt.UTC)  # the vaccination campaign's fir
 MINUTES = dt.timedelta(minutes=1)
 # execution_timeout per step (minutes): sized for a city's extract (about 13M rows).
 TIMEOUTS = {"pull": 30, "standardize": 60, "validate_pre": 60, "link": 120,
-            "validate_post": 60, "load": 90, "report": 30, "publish_status": 30,
-            "outcome": 5, "validate": 60, "fan_out": 5}  # fmt: skip
+            "validate_post": 60, "load": 90, "report": 30, "recheck": 120,
+            "publish_status": 30, "outcome": 5, "validate": 60, "fan_out": 5}  # fmt: skip
 NEVER_RETRIED = ("outcome",)
 
 
@@ -168,11 +171,25 @@ def extract_dag(spec: SourceSpec, register_asset):
             linked = link.expand(part=fan_out(batches))
             return linked >> load.expand(batch=batches)
 
+        @task(**task_options("recheck"), trigger_rule="all_done")
+        def recheck() -> dict:
+            """The rows a register change flagged, whether a file came or not."""
+            from popsync.pipeline.recheck_run import summary_line
+
+            done = steps.recheck(ctx.task_resources(), spec.id)
+            if not done["flagged"]:
+                raise AirflowSkipException(summary_line(done))
+            return done
+
         @task(**task_options("publish_status"), trigger_rule="all_done", outlets=[status_asset])
         def publish_status(items: list[dict]) -> dict:
             context = get_current_context()
-            if not any(report for _, report in _reports(context, items)):
-                raise AirflowSkipException("nothing loaded in this run: nothing to publish")
+            rechecked = context["ti"].xcom_pull(task_ids="recheck") or {}
+            if not any(report for _, report in _reports(context, items)) and not rechecked.get(
+                "status", {}
+            ).get("changed"):
+                raise AirflowSkipException("nothing loaded in this run and no status changed by "
+                                           "the re-check: nothing to publish")  # fmt: skip
             done = steps.publish(ctx.task_resources(), ctx.feed_dir())
             context["outlet_events"][status_asset].extra = {
                 "publication_id": done["publication_id"], "people": done["people"]}  # fmt: skip
@@ -180,22 +197,28 @@ def extract_dag(spec: SourceSpec, register_asset):
 
         @task(**task_options("outcome"), trigger_rule="all_done")
         def outcome(items: list[dict]) -> None:
-            outcomes = _reports(get_current_context(), items)
+            context = get_current_context()
+            outcomes = _reports(context, items)
             missing = [item["delivery"] for item, done in outcomes if done is None]
             items = [item for item, _ in outcomes]
-            steps.log.info("outcome %s: %d of %d item(s) loaded%s", spec.id,
+            recheck_failed = _recheck_failed(context)
+            steps.log.info("outcome %s: %d of %d item(s) loaded%s%s", spec.id,
                            len(items) - len(missing), len(items),
-                           f"; not loaded: {', '.join(missing)}" if missing else "")  # fmt: skip
+                           f"; not loaded: {', '.join(missing)}" if missing else "",
+                           "; the re-check FAILED" if recheck_failed else "")  # fmt: skip
             if missing:
                 raise AirflowFailException(
                     f"{len(missing)} of {len(items)} item(s) did not load: {', '.join(missing)} "
                     "(see the file's tasks: a BLOCKED gate or a failure)"
                 )
+            if recheck_failed:
+                raise AirflowFailException("the re-check failed (see the recheck task and its "
+                                           "run record): the flagged rows wait for the next run")  # fmt: skip
 
         items = pull()
         done = [one_file.expand(item=items), in_chunks(items)]
         published = publish_status(items)
-        done >> published >> outcome(items)
+        done >> recheck() >> published >> outcome(items)
 
     return extract_sync()
 
@@ -208,6 +231,13 @@ def _loaded_event(table, loaded: dict) -> dict:
     events[table].extra = {"run_id": loaded["run_id"], "delivery": loaded["delivery"],
                            **loaded["counts"]}  # fmt: skip
     return loaded
+
+
+def _recheck_failed(context) -> bool:
+    """Whether this run's ``recheck`` task failed (its run record says why)."""
+    ti = context["ti"]
+    return bool(ti.get_ti_count(dag_id=ti.dag_id, task_ids=["recheck"],
+                                run_ids=[ti.run_id], states=["failed"]))  # fmt: skip
 
 
 def _chunked(context) -> list[dict]:

@@ -14,9 +14,9 @@ from typing import Any
 from popsync import pull
 from popsync.core.errors import UserError
 from popsync.core.files import file_sha256
+from popsync.pipeline.register_cache import CURRENT_REGISTER
 from popsync.resources import Resources
 
-CURRENT_REGISTER = "register/current.json"
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 

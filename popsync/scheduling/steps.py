@@ -18,6 +18,7 @@ from typing import Any
 from expectations import BatchBlocked
 from popsync import pipeline, pull
 from popsync.core.errors import InfrastructureError, UserError
+from popsync.failures import describe_failure
 from popsync.pipeline import lifecycle
 from popsync.pipeline.batch import in_folder
 from popsync.resources import Resources
@@ -172,6 +173,27 @@ def report(res: Resources, batch: dict[str, Any]) -> dict[str, Any]:
              batch["delivery"], f"{counts['linked']:,}", f"{counts['not_linked']:,}",
              batch["report"])  # fmt: skip
     return {key: batch[key] for key in ("source", "delivery", "run_id", "counts", "report")}
+
+
+def recheck(res: Resources, source: str) -> dict[str, Any]:
+    """The source's rows a register change flagged, linked again with no new file, in a run of
+    its own (``popsync recheck``); its summary line when rows were flagged (none: the caller
+    says so and skips)."""
+    from popsync.pipeline.recheck_run import recheck_source, summary_line
+
+    quiet_libraries()
+    try:
+        done = recheck_source(res, source)
+    except InfrastructureError:
+        raise  # the task retries
+    except (BatchBlocked, UserError) as error:  # its run record says it too
+        blocked = isinstance(error, BatchBlocked)
+        log.error("%s recheck %s: %s", "BLOCKED" if blocked else "FAILED", source,
+                  describe_failure(error)[1])  # fmt: skip
+        _fail(f"{'BLOCKED' if blocked else 'FAILED'} at recheck: {error}", error)
+    if done["flagged"]:
+        log.info("%s", summary_line(done))
+    return done
 
 
 def publish(res: Resources, out_dir: str) -> dict[str, Any]:

@@ -6,6 +6,7 @@ starts: its process is gone (same host) or its heartbeat is older than the stale
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 
@@ -20,7 +21,7 @@ STALE_AFTER = 4 * 3600.0
 class RunLifecycle:
     def open_run(self, run: dict, *, pid: int | None = None) -> list[str]:
         """Record ``run`` (``run_id``, ``source``, ``delivery``, ``input_file``,
-        ``input_sha256``, ``run_date``) as ``running`` by process ``pid`` on this host (None:
+        ``input_sha256``, ``run_date``; ``kind``: ``batch`` unless given) as ``running`` by process ``pid`` on this host (None:
         a process that ends before the run does, like an Airflow task: only the heartbeat
         tells it is alive). First marks stale running runs failed; returns their ids."""
         reaped = self.reap_stale_runs()
@@ -34,11 +35,12 @@ class RunLifecycle:
                 self._run(
                     cur,
                     "INSERT INTO run (run_id, source, delivery, input_file, input_sha256, "
-                    "run_date, started_at, heartbeat_at, status, pid, host, stage, timings) "
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'running', %s, %s, 'start', %s)",
+                    "run_date, started_at, heartbeat_at, status, pid, host, stage, timings, "
+                    "kind) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'running', %s, %s, 'start', "
+                    "%s, %s)",
                     (run["run_id"], run["source"], run.get("delivery"), run.get("input_file"),
                      run.get("input_sha256"), run.get("run_date"), stamp, stamp, pid,
-                     socket.gethostname(), "{}"),
+                     socket.gethostname(), "{}", run.get("kind", "batch")),
                 )  # fmt: skip
         return reaped
 
@@ -99,6 +101,17 @@ class RunLifecycle:
         return dict(zip(names, found, strict=True)) | (
             {"status": "failed"} if found[0] == "running" else {}
         )
+
+    def close_recheck_run(self, run_id: str, counts: dict, timings: dict) -> None:
+        """End a re-check run (kind ``recheck``) ``loaded``: its writes committed; ``counts``:
+        ``rechecked``, ``changed``, ``quarantined``, ``deferred``."""
+        with self._transaction() as cur:
+            self._run(
+                cur,
+                "UPDATE run SET status = 'loaded', stage = 'done', finished_at = %s, counts = %s, "
+                "timings = %s WHERE run_id = %s AND kind = 'recheck' AND status = 'running'",
+                (now(), json.dumps(counts), json.dumps(timings), run_id),
+            )
 
     def reap_stale_runs(self) -> list[str]:
         """Mark ``failed`` the running runs whose process is gone (on this host) or whose

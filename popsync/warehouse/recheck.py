@@ -27,24 +27,28 @@ from popsync.warehouse.batch import (
 
 
 class Recheck:
-    def rows_to_recheck(self, source: str) -> pd.DataFrame:
+    def rows_to_recheck(
+        self, source: str, *, flagged: bool = True, limit: int | None = None
+    ) -> pd.DataFrame:
         """The rows of ``source`` (every batch) that a register load flagged ``needs_recheck``:
         their delivery, their stored standardized columns (what the linker compares and the
         post-link rules check: every stored column, dates as datetime64) and their current
         link (``so_dinh_danh``, ``decision``, ``score``, ``run_id``), ordered by record id and
-        delivery."""
+        delivery. ``flagged=False``: the same of every stored row (at most ``limit``), to
+        train a model for a register snapshot no batch was linked against yet."""
         spec = self.catalog.extract(source)
         columns = [*RECHECK_COLUMNS, *(c for c in spec.table_columns() if c not in
                                        RECHECK_COLUMNS and c != "explanation")]  # fmt: skip
+        query = (
+            "SELECT {columns} FROM {table} WHERE source = %s AND needs_recheck = TRUE "
+            "ORDER BY record_id, delivery"
+            if flagged
+            else "SELECT {columns} FROM {table} WHERE source = %s ORDER BY record_id, delivery "
+            "LIMIT %s"
+        )
+        params = (source,) if flagged else (source, int(limit or 2**62))
         with self._transaction() as cur:
-            found = self._run(
-                cur,
-                "SELECT {columns} FROM {table} WHERE source = %s AND needs_recheck = TRUE "
-                "ORDER BY record_id, delivery",
-                (source,),
-                columns=columns,
-                table=spec.table,
-            ).fetchall()
+            found = self._run(cur, query, params, columns=columns, table=spec.table).fetchall()
         rows = typed(pd.DataFrame(found, columns=columns))
         kinds = spec.table_columns()
         for name in columns:
@@ -55,6 +59,22 @@ class Recheck:
             elif kinds.get(name) in (INT, SMALLINT):
                 rows[name] = pd.to_numeric(rows[name]).astype("Int64")
         return rows
+
+    def count_to_recheck(self, source: str) -> int:
+        """How many rows of ``source`` wait for a re-check (``needs_recheck``)."""
+        with self._transaction() as cur:
+            return self._scalar(cur, "SELECT count(*) FROM {table} WHERE source = %s AND "
+                                "needs_recheck = TRUE", (source,), table=self._table_of(source))  # fmt: skip
+
+    def latest_register_run(self) -> dict | None:
+        """The register load the database holds now (the latest loaded): ``run_id``,
+        ``input_file``, ``input_sha256``, ``run_date``; None before any."""
+        names = ("run_id", "input_file", "input_sha256", "run_date")
+        with self._transaction() as cur:
+            found = self._run(cur, "SELECT run_id, input_file, input_sha256, run_date FROM run "
+                              "WHERE source = %s AND status = 'loaded' ORDER BY finished_at "
+                              "DESC LIMIT 1", (self.catalog.register.id,)).fetchone()  # fmt: skip
+        return None if found is None else dict(zip(names, found, strict=True))
 
     def apply_recheck(
         self,

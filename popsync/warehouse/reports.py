@@ -34,11 +34,11 @@ class BatchReports:
         return f"json_extract({column}, '$.{key}')"
 
     def batch_runs(self, *, source=None, since=None, until=None, district=None, run_id=None):
-        """Every run of the extract sources (``source``: one; ``since`` / ``until``: run dates,
+        """Every batch run of the extract sources (not a re-check run; ``source``: one; ``since`` / ``until``: run dates,
         ISO; ``run_id``: one run), oldest first, each a dict of the run record plus, counted in
         the tables now, ``linked``, ``not_linked``, ``review`` and ``quarantined``
         (``district``: only the rows of that district code; ``read`` is then their sum)."""
-        where, params = ["source <> %s"], [self.catalog.register.id]
+        where, params = ["source <> %s", "kind = 'batch'"], [self.catalog.register.id]
         for clause, value in (("source = %s", source), ("run_date >= %s", since),
                               ("run_date <= %s", until), ("run_id = %s", run_id)):  # fmt: skip
             if value:

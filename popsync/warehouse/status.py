@@ -11,7 +11,7 @@ deduplicate by content, not by record id.
 Set-based throughout: the touched people are gathered in the database into a temporary table,
 numbered 0..n-1; each source table is read once for all of them (person number, link, two event
 columns: joined in the database, or in Arrow when they are many), the rules run vectorized on numpy arrays,
-and only the people whose status changed are written (a COPY, sorted by key).
+and only the people whose status changed are written (a binary COPY, sorted by key).
 """
 
 from __future__ import annotations
@@ -54,7 +54,10 @@ _BEFORE = {"status_hash": INT, "primary_complete": BOOL, "boosters": INT, "f0_ep
 # A refresh hashes hundreds of thousands of people at once (joins, DISTINCT): in memory, not in
 # batches spilled to disk (PostgreSQL's default work_mem is 4 MB).
 WORK_MEM = "256MB"
-_ARROW = {TEXT: pa.string(), INT: pa.int64(), BOOL: pa.bool_()}
+# person_status's types (a binary COPY sends each as its own): the counts are integer, the
+# digest and the refresh's number bigint.
+_ARROW = {TEXT: pa.string(), INT: pa.int32(), BOOL: pa.bool_()}
+_BIGINT = ("status_hash", "change_seq")
 # A refresh whose people number at least this share of an extract table's rows reads the whole
 # table and finds the people in Arrow, rather than joining in the database (_of_touched).
 CLIENT_JOIN_SHARE = 0.2
@@ -221,7 +224,8 @@ class PersonStatus(StatusQueue):
                 self._run(cur, "CREATE TEMP TABLE status_stage AS SELECT * FROM person_status "
                                "WHERE 1 = 0")  # fmt: skip
             taken = np.flatnonzero(rows)  # in key order
-            self._db.bulk_insert(cur, target, _stored(keys, after, taken, as_of, seq))
+            self._db.bulk_insert(cur, target, _stored(keys, after, taken, as_of, seq),
+                                 binary=True)  # fmt: skip
         if (changed & known).any():
             # An update in place: the key does not change, so PostgreSQL rewrites the row in its
             # page (a HOT update: fillfactor leaves the room, 0003) without touching the index.
@@ -322,7 +326,8 @@ def _stored(keys: pa.Array, after: dict, rows: np.ndarray, as_of: dt.date, seq: 
             columns[name] = pa.array(np.where(missing, 0, days).astype(np.int32), pa.int32(),
                                      mask=missing).cast(pa.date32())  # fmt: skip
         else:
-            columns[name] = pa.array(after[name][rows], _ARROW[kind], from_pandas=True)
+            kind = pa.int64() if name in _BIGINT else _ARROW[kind]
+            columns[name] = pa.array(after[name][rows], kind, from_pandas=True)
     return pa.table(columns)
 
 
