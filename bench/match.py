@@ -64,6 +64,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from _shared import measured_child  # noqa: E402
+from match_report import print_report  # noqa: E402
+from match_sample import (  # noqa: E402
+    SOURCE,
+    child_generate,
+    child_sample,
+    read_manifest,
+    sample_dir,
+    source_files,
+)
 from splink_peer import (  # noqa: E402
     popsync_blocking_rules,
     splink_link,
@@ -71,92 +80,11 @@ from splink_peer import (  # noqa: E402
 )
 
 OUT = Path(__file__).resolve().parent / "out"
-SOURCE = "tiem_chung"
 SPLINK_TIMEOUT = 15 * 60
 DID_NOT_FINISH = "did not finish in 15 min"
 
 
 # --------------------------------------------------------------------------- children
-
-
-def child_generate(dataset: Path, people: int, seed: int) -> dict:
-    from popsync.generate import generate_dataset
-
-    return generate_dataset(dataset, people=people, seed=seed)
-
-
-def read_manifest(dataset: Path) -> dict:
-    """``manifest.json`` of a generated data set."""
-    return json.loads((dataset / "manifest.json").read_text(encoding="utf-8"))
-
-
-def source_files(dataset: Path) -> tuple[Path, Path]:
-    """The register of the generated data set and the extract sample (``sample_dir``)."""
-    sources = read_manifest(dataset)["sources"]
-    return dataset / sources["dan_cu"]["file"], sample_dir(dataset) / sources[SOURCE]["file"]
-
-
-def sample_dir(dataset: Path) -> Path:
-    """Where the extract of exactly ``people`` rows and its truth are kept (next to the data set)."""
-    return dataset / "extract_sample"
-
-
-def child_sample(dataset: Path, rows: int, seed: int) -> dict:
-    """Write once a seeded sample of exactly ``rows`` extract rows (file order kept), its truth.
-
-    ``popsync generate`` gives ~2.2 doses per person, so the full extract of a 1M-person data
-    set has ~2.2M rows; the issue's bench is 1M extract rows against a 1M-person register.
-    The sample keeps the generated file's format: Parquet rows are taken as stored, CSV lines
-    as written, XLSX rows with their cell types (numbers stay numbers).
-    """
-    import pandas as pd
-
-    name = read_manifest(dataset)["sources"][SOURCE]["file"]
-    source_path, out = dataset / name, sample_dir(dataset)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "truth").mkdir(exist_ok=True)
-    suffix = source_path.suffix.lower()
-    if suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        table = pq.read_table(source_path)
-        total = table.num_rows
-        keep = _sample_rows(total, rows, seed)
-        pq.write_table(table.take(keep), out / name)
-    elif suffix == ".csv":
-        lines = source_path.read_bytes().splitlines(keepends=True)  # no newline in a value
-        total = len(lines) - 1
-        keep = _sample_rows(total, rows, seed)
-        (out / name).write_bytes(b"".join([lines[0], *(lines[i + 1] for i in keep)]))
-    else:
-        from openpyxl import Workbook, load_workbook
-
-        sheet = load_workbook(source_path, read_only=True).worksheets[0]
-        table = list(sheet.iter_rows(values_only=True))
-        total = len(table) - 1
-        keep = _sample_rows(total, rows, seed)
-        book = Workbook(write_only=True)
-        new = book.create_sheet("Sheet1")
-        for i in [-1, *keep]:
-            new.append(list(table[i + 1]))
-        book.save(out / name)
-    truth = pd.read_csv(dataset / "truth" / f"{SOURCE}_links.csv", dtype="string",
-                        keep_default_na=False)  # fmt: skip
-    from transforms.readers import read_source
-
-    ids = read_source(out / name, SOURCE)["record_id"]
-    truth = truth[truth["record_id"].isin(set(ids.dropna()))]
-    truth.to_csv(out / "truth" / f"{SOURCE}_links.csv", index=False)
-    return {"rows": int(len(ids)), "generated_rows": int(total), "seed": seed}
-
-
-def _sample_rows(total: int, rows: int, seed: int):
-    """Sorted positions of ``rows`` rows out of ``total`` (all of them when fewer)."""
-    import numpy as np
-
-    if rows >= total:
-        return np.arange(total)
-    return np.sort(np.random.default_rng(seed).choice(total, size=rows, replace=False))
 
 
 def child_popsync(register: Path, extract: Path, work: Path) -> dict:
@@ -342,68 +270,6 @@ def bench_size(inputs: dict, skip_splink: bool) -> dict:
     if "error" in metrics:
         raise SystemExit(f"evaluation failed: {metrics['error']}")
     return {"people": people, "rows": inputs["rows"], "runs": runs, "metrics": metrics}
-
-
-def print_report(results: list[dict]) -> None:
-    header = (
-        f"{'people':>10} {'rows':>10} {'contender':<24} {'wall s':>8} {'CPU s':>7} {'peak MB':>8} "
-        f"{'pairs':>12} "
-        f"{'precision':>9} {'recall':>7} {'F1':>7} {'review':>7} {'wrong':>6}"
-    )
-    print("\n" + header + "\n" + "-" * len(header))
-    for result in results:
-        people, runs, metrics = result["people"], result["runs"], result["metrics"]
-        rows_n = result["rows"]
-        rows = [("popsync", runs["popsync"], metrics.get("popsync"))]
-        if "splink" in runs:
-            for point in ("best F1", "high precision"):
-                rows.append((f"Splink 5, {point}", runs["splink"], metrics.get(point)))
-        for name, run, metric in rows:
-            if "error" in run:
-                print(f"{people:>10,} {rows_n:>10,} {name:<24} {run['error']}")
-                continue
-            print(
-                f"{people:>10,} {rows_n:>10,} {name:<24} {run['wall_seconds']:>8.1f} "
-                f"{run['cpu_seconds']:>7.1f} {run['peak_mb']:>8,} {run['candidate_pairs']:>12,} {metric['precision']:>9.5f} "
-                f"{metric['recall']:>7.4f} {metric['f1']:>7.4f} {metric['review_share']:>7.2%} "
-                f"{metric['wrong_links']:>6,}"
-            )
-        splink = runs.get("splink", {})
-        if "splink" in runs and "error" not in splink and "error" not in runs["popsync"]:
-            pop, sp = runs["popsync"], metrics["popsync"]
-            pop_link = sum(pop["timings"].values())
-            sp_link = splink["seconds_train"] + splink["seconds_predict"]
-            print(
-                f"{'':>21} ratios Splink/popsync: end to end time "
-                f"{splink['wall_seconds'] / pop['wall_seconds']:.1f}x wall, "
-                f"{splink['cpu_seconds'] / pop['cpu_seconds']:.1f}x CPU, memory "
-                f"{splink['peak_mb'] / pop['peak_mb']:.1f}x; linkage only (after the same "
-                f"standardization) {sp_link:.1f} s / {pop_link:.1f} s = {sp_link / pop_link:.1f}x "
-                f"(Splink train {splink['seconds_train']} s, predict {splink['seconds_predict']} s)"
-            )
-            ratio = splink["wall_seconds"] / pop["wall_seconds"]
-            print(
-                f"{'':>21} issue 10's targets: popsync {pop['wall_seconds']:.1f} s <= 60 s and "
-                f"{pop['peak_mb']:,} MB < 6 GB: {_met(pop['wall_seconds'] <= 60 and pop['peak_mb'] < 6000)}"
-                f"; >= 10x faster than Splink end to end ({ratio:.1f}x): {_met(ratio >= 10)}"
-            )
-            if splink["rules_not_in_splink"]:
-                print(
-                    f"{'':>21} popsync blocking rules Splink cannot express (not given to it): "
-                    + ", ".join(splink["rules_not_in_splink"])
-                )
-            for point in ("best F1", "high precision"):
-                other = metrics[point]
-                print(
-                    f"{'':>21} popsync vs Splink {point}: precision "
-                    f"{sp['precision'] / other['precision']:.4f}x, recall "
-                    f"{sp['recall'] / other['recall']:.4f}x, wrong links {sp['wrong_links']:,}"
-                    f" vs {other['wrong_links']:,}"
-                )
-
-
-def _met(ok: bool) -> str:
-    return "met" if ok else "NOT MET"
 
 
 def main(argv: list[str] | None = None) -> None:

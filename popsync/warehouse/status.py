@@ -40,7 +40,7 @@ from popsync.core.status_digest import status_hash_arrays
 from popsync.core.timing import Steps
 from popsync.warehouse.db import now
 from popsync.warehouse.frames import read_arrow, read_frame
-from popsync.warehouse.status_queue import StatusQueue, quarantine_person
+from popsync.warehouse.status_queue import StatusQueue, quarantine_person, run_people
 
 # Refreshes (and the reads of a publication) are serialized by this lock.
 STATUS_LOCK = "person_status"
@@ -99,9 +99,11 @@ class PersonStatus(StatusQueue):
                 self._run(cur, f"SET LOCAL work_mem = '{WORK_MEM}'")
             seq = 1 + self._scalar(cur, "SELECT coalesce(max(seq), 0) FROM status_refresh")
             as_of = self._status_date(cur, run_id, as_of)
-            keys = self._touched(cur, person_ids, run_id, everyone, as_of)
+            read = self._read_run_table(cur, run_id)
+            run_rows = None if read is None else run_people(read[1])
+            keys = self._touched(cur, person_ids, run_id, everyone, as_of, run_rows)
             steps("touched")
-            result = self._recompute(cur, seq, keys, as_of, steps)
+            result = self._recompute(cur, seq, keys, as_of, steps, read)
             summary = {"seq": seq, "as_of": str(as_of), "people": len(keys), **result}
             summary["timings"] = steps.seconds
             self._run(
@@ -162,9 +164,35 @@ class PersonStatus(StatusQueue):
             ).fetchone()
         return pd.Timestamp(found[0]).date() if found and found[0] else dt.date.today()
 
-    def _recompute(self, cur, seq: int, keys: pa.Array, as_of: dt.date, steps) -> dict:
+    def _read_run_table(self, cur, run_id: str | None) -> tuple[str, pa.Table] | None:
+        """When a batch's rows are many for its source's table (``_many``, counting its rows
+        as people), the table read whole once, for both the people the run touched and every
+        person's events (``_event_read``, with ``in_run``: the row is the run's): (kind, rows).
+        None when there is no run, its source has no events, or its rows are few."""
+        if run_id is None or self._db.name != "postgresql":
+            return None
+        found = self._run(cur, "SELECT source, rows_loaded + rows_review FROM run "
+                          "WHERE run_id = %s", (run_id,)).fetchone()  # fmt: skip
+        kind = next((k for k, s in EVENT_SOURCES.items() if found and s == found[0]), None)
+        if kind is None or found[0] not in self.catalog:
+            return None
+        table = self._table_of(found[0])
+        if not self._many(cur, table, int(found[1] or 0)):
+            return None
+        person, values = _event_read(kind)
+        select = "".join(f", {expression}" for expression, _ in values.values())
+        types = {"person": TEXT, **{name: kind for name, (_, kind) in values.items()},
+                 "in_run": BOOL}  # fmt: skip
+        return kind, read_arrow(
+            self, cur,
+            f"SELECT {person}{select}, x.run_id = %s FROM {{table}} x "  # noqa: S608 (fixed SQL)
+            f"WHERE {person} IS NOT NULL", (run_id,), types, table=table,
+        )  # fmt: skip
+
+    def _recompute(self, cur, seq: int, keys: pa.Array, as_of: dt.date, steps, read) -> dict:
         """Recompute the people of ``status_touched`` (``keys``, sorted, by their position)
-        and write those whose status changed."""
+        and write those whose status changed. ``read``: the run's table read whole already
+        (``_read_run_table``), or None."""
         n = len(keys)
         staged = []  # status_touched, made by the first read that joins in the database
         reads = {"before": self._of_touched(
@@ -174,16 +202,11 @@ class PersonStatus(StatusQueue):
         for kind, source in EVENT_SOURCES.items():
             if source not in self.catalog:
                 continue
-            first, second = EVENT_COLUMNS[kind]
-            # A linked row counts for its person; an unlinked one is counted beside the status
-            # of the person whose ID it declares.
-            reads[kind] = self._of_touched(
-                cur, keys, staged, self._table_of(source),
-                "CASE WHEN x.decision = 'match' THEN x.so_dinh_danh "
-                "WHEN x.decision = 'no_match' THEN x.id_number END",
-                {"linked": ("x.decision = 'match'", BOOL), first: (f"x.{first}", DATE),
-                 second: (f"x.{second}", TEXT if kind == "doses" else DATE)},
-            )  # fmt: skip
+            if read is not None and read[0] == kind:
+                reads[kind] = read[1].drop_columns(["in_run"])
+                continue
+            reads[kind] = self._of_touched(cur, keys, staged, self._table_of(source),
+                                           *_event_read(kind))  # fmt: skip
         for field, table, person in (
             ("rows_in_review", "review_candidate", "x.so_dinh_danh"),
             ("rows_quarantined", "quarantine", quarantine_person(self._db.name, "x.")),
@@ -276,6 +299,17 @@ class PersonStatus(StatusQueue):
         plan = self._scalar(cur, "EXPLAIN (FORMAT JSON) SELECT 1 FROM {table}", table=table)
         plan = json.loads(plan) if isinstance(plan, str) else plan
         return people >= CLIENT_JOIN_SHARE * plan[0]["Plan"]["Plan Rows"]
+
+
+def _event_read(kind: str) -> tuple[str, dict]:
+    """What a refresh reads of an extract's rows (alias ``x``): the person (SQL) and the values
+    (name -> (SQL, type)). A linked row counts for its person; an unlinked one is counted
+    beside the status of the person whose ID it declares."""
+    first, second = EVENT_COLUMNS[kind]
+    person = ("CASE WHEN x.decision = 'match' THEN x.so_dinh_danh "
+              "WHEN x.decision = 'no_match' THEN x.id_number END")  # fmt: skip
+    return person, {"linked": ("x.decision = 'match'", BOOL), first: (f"x.{first}", DATE),
+                    second: (f"x.{second}", TEXT if kind == "doses" else DATE)}  # fmt: skip
 
 
 def _coded(reads: dict[str, pa.Table], keys: pa.Array) -> dict[str, pa.Table]:
