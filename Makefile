@@ -33,7 +33,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format .
 
 samples: $(STAMP)
-	$(BIN)/popsync generate --people 3000 --seed 6 --out data_samples/
+	$(BIN)/popsync generate --people 3000 --seed 6 --noise-config popsync/generate/samples.yaml --out data_samples/
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -r bench/requirements.txt

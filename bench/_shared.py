@@ -27,6 +27,7 @@ class ChildRun:
     wall_seconds: float
     peak_mb: float
     output: str  # the tail of stdout+stderr when captured, else ""
+    cpu_seconds: float = 0.0  # user + system time of the child and its reaped children
 
     @property
     def timed_out(self) -> bool:
@@ -65,12 +66,19 @@ def measured_child(
             os.killpg(process.pid, signal.SIGKILL)
             _, status, usage = os.wait4(process.pid, 0)
             process.returncode = -signal.SIGKILL
-            return ChildRun(None, time.perf_counter() - started, usage.ru_maxrss / 1024, output)
+            return ChildRun(
+                None, time.perf_counter() - started, usage.ru_maxrss / 1024, output, _cpu(usage)
+            )
         time.sleep(0.2)
     # Reaped by wait4, not by Popen: tell it, or it warns that the child is still running.
     process.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - started
-    return ChildRun(process.returncode, wall, usage.ru_maxrss / 1024, output[-3000:])
+    return ChildRun(process.returncode, wall, usage.ru_maxrss / 1024, output[-3000:], _cpu(usage))
+
+
+def _cpu(usage) -> float:
+    """CPU seconds (user + system) from ``os.wait4``'s resource usage."""
+    return usage.ru_utime + usage.ru_stime
 
 
 def temporary_database(server_url: str = BENCH_SERVER):

@@ -33,24 +33,53 @@ limit and is reported as "did not finish in 15 min" when it hits it; DuckDB gets
 ``memory_limit`` 8 GB and a ``temp_directory`` under ``bench/out/`` so that it spills to
 disk rather than taking all the memory.
 
+With ``--data DIR`` (repeatable) the bench links an independent data set instead
+(``bench/independent/make_extracts.py``, made without popsync's generator): the register
+``DIR/dan_cu.csv`` against the WHOLE ``DIR/tiem_chung.csv`` (~1.63 doses per person, no
+sample), scored against ``DIR/truth/tiem_chung_links.csv``; same children, same figures.
+Besides wall time each child's CPU time (user + system, from ``os.wait4``) is shown: on a
+shared machine it is the steadier figure; compare ratios within one run.
+
     .venv/bin/pip install -r bench/requirements.txt
+    .venv/bin/pip install --no-deps -r bench/requirements-nodeps.txt
     .venv/bin/python bench/match.py --sizes 100000,1000000 [--skip-splink] [--seed 7]
+    nice -n 10 .venv/bin/python bench/independent/make_extracts.py --people 100000 --seed 3 \
+        --out /work/data/independent/p100k_s3
+    .venv/bin/python bench/match.py --data /work/data/independent/p100k_s3 \
+        --data /work/data/independent/p1m_s3
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
-from _shared import measured_child
-from splink_peer import popsync_blocking_rules, splink_link, splink_operating_points
-
 ROOT = Path(__file__).resolve().parent.parent
+# The checkout's own code, not the one the shared .venv's editable install points at (which
+# may be another worktree's): this process and its children import popsync from ROOT.
+sys.path.insert(0, str(ROOT))
+
+from _shared import measured_child  # noqa: E402
+from match_report import print_report  # noqa: E402
+from match_sample import (  # noqa: E402
+    SOURCE,
+    child_generate,
+    child_sample,
+    read_manifest,
+    sample_dir,
+    source_files,
+)
+from splink_peer import (  # noqa: E402
+    popsync_blocking_rules,
+    splink_link,
+    splink_operating_points,
+)
+
 OUT = Path(__file__).resolve().parent / "out"
-SOURCE = "tiem_chung"
 SPLINK_TIMEOUT = 15 * 60
 DID_NOT_FINISH = "did not finish in 15 min"
 
@@ -58,91 +87,10 @@ DID_NOT_FINISH = "did not finish in 15 min"
 # --------------------------------------------------------------------------- children
 
 
-def child_generate(dataset: Path, people: int, seed: int) -> dict:
-    from popsync.generate import generate_dataset
-
-    return generate_dataset(dataset, people=people, seed=seed)
-
-
-def read_manifest(dataset: Path) -> dict:
-    """``manifest.json`` of a generated data set."""
-    return json.loads((dataset / "manifest.json").read_text(encoding="utf-8"))
-
-
-def source_files(dataset: Path) -> tuple[Path, Path]:
-    """The register of the generated data set and the extract sample (``sample_dir``)."""
-    sources = read_manifest(dataset)["sources"]
-    return dataset / sources["dan_cu"]["file"], sample_dir(dataset) / sources[SOURCE]["file"]
-
-
-def sample_dir(dataset: Path) -> Path:
-    """Where the extract of exactly ``people`` rows and its truth are kept (next to the data set)."""
-    return dataset / "extract_sample"
-
-
-def child_sample(dataset: Path, rows: int, seed: int) -> dict:
-    """Write once a seeded sample of exactly ``rows`` extract rows (file order kept), its truth.
-
-    ``popsync generate`` gives ~2.2 doses per person, so the full extract of a 1M-person data
-    set has ~2.2M rows; the issue's bench is 1M extract rows against a 1M-person register.
-    The sample keeps the generated file's format: Parquet rows are taken as stored, CSV lines
-    as written, XLSX rows with their cell types (numbers stay numbers).
-    """
-    import pandas as pd
-
-    name = read_manifest(dataset)["sources"][SOURCE]["file"]
-    source_path, out = dataset / name, sample_dir(dataset)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "truth").mkdir(exist_ok=True)
-    suffix = source_path.suffix.lower()
-    if suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        table = pq.read_table(source_path)
-        total = table.num_rows
-        keep = _sample_rows(total, rows, seed)
-        pq.write_table(table.take(keep), out / name)
-    elif suffix == ".csv":
-        lines = source_path.read_bytes().splitlines(keepends=True)  # no newline in a value
-        total = len(lines) - 1
-        keep = _sample_rows(total, rows, seed)
-        (out / name).write_bytes(b"".join([lines[0], *(lines[i + 1] for i in keep)]))
-    else:
-        from openpyxl import Workbook, load_workbook
-
-        sheet = load_workbook(source_path, read_only=True).worksheets[0]
-        table = list(sheet.iter_rows(values_only=True))
-        total = len(table) - 1
-        keep = _sample_rows(total, rows, seed)
-        book = Workbook(write_only=True)
-        new = book.create_sheet("Sheet1")
-        for i in [-1, *keep]:
-            new.append(list(table[i + 1]))
-        book.save(out / name)
-    truth = pd.read_csv(dataset / "truth" / f"{SOURCE}_links.csv", dtype="string",
-                        keep_default_na=False)  # fmt: skip
-    from transforms.readers import read_source
-
-    ids = read_source(out / name, SOURCE)["record_id"]
-    truth = truth[truth["record_id"].isin(set(ids.dropna()))]
-    truth.to_csv(out / "truth" / f"{SOURCE}_links.csv", index=False)
-    return {"rows": int(len(ids)), "generated_rows": int(total), "seed": seed}
-
-
-def _sample_rows(total: int, rows: int, seed: int):
-    """Sorted positions of ``rows`` rows out of ``total`` (all of them when fewer)."""
-    import numpy as np
-
-    if rows >= total:
-        return np.arange(total)
-    return np.sort(np.random.default_rng(seed).choice(total, size=rows, replace=False))
-
-
-def child_popsync(dataset: Path, work: Path) -> dict:
+def child_popsync(register: Path, extract: Path, work: Path) -> dict:
     from popsync.core.sources import load_catalog
     from popsync.pipeline import match_files
 
-    register, extract = source_files(dataset)
     summary = match_files(load_catalog(), register, extract, SOURCE, work / "popsync.parquet")
     stats = summary["stats"]
     return {
@@ -152,14 +100,13 @@ def child_popsync(dataset: Path, work: Path) -> dict:
     }
 
 
-def child_splink(dataset: Path, work: Path, u_pairs: float) -> dict:
+def child_splink(register_path: Path, extract_path: Path, work: Path, u_pairs: float) -> dict:
     import pandas as pd
 
     from transforms.readers import read_source
     from transforms.standardize import standardize
 
     started = time.perf_counter()
-    register_path, extract_path = source_files(dataset)
     register = standardize(read_source(register_path, "dan_cu"), "dan_cu")
     extract = standardize(read_source(extract_path, SOURCE), SOURCE)
     standardized = time.perf_counter()
@@ -177,12 +124,12 @@ def child_splink(dataset: Path, work: Path, u_pairs: float) -> dict:
     }
 
 
-def child_evaluate(dataset: Path, work: Path) -> dict:
+def child_evaluate(truth_dir: Path, work: Path) -> dict:
     import pandas as pd
 
     from matching.evaluate import evaluate, read_truth
 
-    truth = read_truth(sample_dir(dataset), SOURCE)
+    truth = read_truth(truth_dir, SOURCE)
     results = {}
     if (work / "popsync.parquet").exists():
         results["popsync"] = evaluate(pd.read_parquet(work / "popsync.parquet"), truth)
@@ -203,12 +150,17 @@ def run_child(args: list[str], timeout: float | None) -> dict:
         [sys.executable, str(Path(__file__).resolve()), *args], timeout=timeout, cwd=ROOT
     )
     if child.timed_out:
-        return {"error": DID_NOT_FINISH, "wall_seconds": round(child.wall_seconds)}
+        return {
+            "error": DID_NOT_FINISH,
+            "wall_seconds": round(child.wall_seconds),
+            "cpu_seconds": round(child.cpu_seconds),
+        }
     if child.exit_code != 0:
         return {"error": f"exit code {child.exit_code}"}
     return {
         **json.loads(result_path.read_text(encoding="utf-8")),
         "wall_seconds": round(child.wall_seconds, 1),
+        "cpu_seconds": round(child.cpu_seconds, 1),
         "peak_mb": round(child.peak_mb),
     }
 
@@ -218,10 +170,10 @@ def dataset_dir(people: int, seed: int) -> Path:
     return OUT / f"p{people}_s{seed}"
 
 
-def ensure_dataset(people: int, seed: int, work: Path) -> tuple[Path, dict]:
+def ensure_dataset(people: int, seed: int, work: Path) -> dict:
     """Generate the data set and its extract sample unless cached, each in a child process
     (so that a benchmarked child does not inherit their memory high-water mark); return the
-    data set's folder and the sample's ``sample.json``."""
+    inputs of the run (``inputs_of``)."""
     dataset = dataset_dir(people, seed)
     work.mkdir(parents=True, exist_ok=True)
     common = ["--dataset", str(dataset), "--work", str(work)]
@@ -251,15 +203,45 @@ def ensure_dataset(people: int, seed: int, work: Path) -> tuple[Path, dict]:
                              "--seed", str(seed), "--result", str(sample)], None)  # fmt: skip
         if "error" in sampled:
             raise SystemExit(f"sampling failed: {sampled['error']}")
-    return dataset, json.loads(sample.read_text(encoding="utf-8"))
+    sampled = json.loads(sample.read_text(encoding="utf-8"))
+    register, extract = source_files(dataset)
+    return inputs_of(
+        register, extract, sample_dir(dataset), people, sampled["rows"], work,
+        f"popsync's generator, seed {seed}; extract: a seeded sample of the "
+        f"{sampled['generated_rows']:,} generated rows",
+    )  # fmt: skip
 
 
-def bench_size(people: int, seed: int, skip_splink: bool) -> dict:
-    work = OUT / f"run_p{people}_s{seed}"
-    dataset, sampled = ensure_dataset(people, seed, work)
-    common = ["--dataset", str(dataset), "--work", str(work)]
-    print(f"[{people:,}] register {people:,} people; extract {sampled['rows']:,} {SOURCE} rows "
-          f"(a seeded sample of the {sampled['generated_rows']:,} generated)", flush=True)  # fmt: skip
+def inputs_of(register, extract, truth_dir, people, rows, work, about) -> dict:
+    """What one bench run links: the two raw files, the truth folder, sizes and a label."""
+    return {"register": register, "extract": extract, "truth_dir": truth_dir, "people": people,
+            "rows": rows, "work": work, "about": about}  # fmt: skip
+
+
+def independent_inputs(data: Path) -> dict:
+    """An independent data set (``bench/independent/make_extracts.py``): the register
+    ``dan_cu.csv``, the whole ``tiem_chung.csv`` and ``truth/tiem_chung_links.csv``."""
+    manifest = read_manifest(data)
+    sources = manifest["sources"]
+    register, extract = data / sources["dan_cu"]["file"], data / sources[SOURCE]["file"]
+    for path in (register, extract, data / "truth" / f"{SOURCE}_links.csv"):
+        if not path.is_file():
+            raise SystemExit(f"--data {data}: {path.name} is missing")
+    people = int(manifest["people"])
+    return inputs_of(
+        register, extract, data, people, int(sources[SOURCE]["rows"]), OUT / f"run_{data.name}",
+        f"independent ({manifest.get('generator', 'make_extracts')}, seed {manifest.get('seed')}); "
+        f"{data}",
+    )  # fmt: skip
+
+
+def bench_size(inputs: dict, skip_splink: bool) -> dict:
+    people, work = inputs["people"], inputs["work"]
+    work.mkdir(parents=True, exist_ok=True)
+    common = ["--register", str(inputs["register"]), "--extract", str(inputs["extract"]),
+              "--truth-dir", str(inputs["truth_dir"]), "--work", str(work)]  # fmt: skip
+    print(f"[{people:,}] register {people:,} people; extract {inputs['rows']:,} {SOURCE} rows "
+          f"({inputs['about']})", flush=True)  # fmt: skip
     for stale in ("popsync.parquet", "splink_best.parquet"):
         (work / stale).unlink(missing_ok=True)
     print(f"[{people:,}] popsync ...", flush=True)
@@ -287,57 +269,7 @@ def bench_size(people: int, seed: int, skip_splink: bool) -> dict:
     )
     if "error" in metrics:
         raise SystemExit(f"evaluation failed: {metrics['error']}")
-    return {"people": people, "rows": sampled["rows"], "runs": runs, "metrics": metrics}
-
-
-def print_report(results: list[dict]) -> None:
-    header = (
-        f"{'people':>10} {'rows':>10} {'contender':<24} {'wall s':>8} {'peak MB':>8} {'pairs':>12} "
-        f"{'precision':>9} {'recall':>7} {'F1':>7} {'review':>7} {'wrong':>6}"
-    )
-    print("\n" + header + "\n" + "-" * len(header))
-    for result in results:
-        people, runs, metrics = result["people"], result["runs"], result["metrics"]
-        rows_n = result["rows"]
-        rows = [("popsync", runs["popsync"], metrics.get("popsync"))]
-        if "splink" in runs:
-            for point in ("best F1", "high precision"):
-                rows.append((f"Splink 5, {point}", runs["splink"], metrics.get(point)))
-        for name, run, metric in rows:
-            if "error" in run:
-                print(f"{people:>10,} {rows_n:>10,} {name:<24} {run['error']}")
-                continue
-            print(
-                f"{people:>10,} {rows_n:>10,} {name:<24} {run['wall_seconds']:>8.1f} {run['peak_mb']:>8,} "
-                f"{run['candidate_pairs']:>12,} {metric['precision']:>9.5f} "
-                f"{metric['recall']:>7.4f} {metric['f1']:>7.4f} {metric['review_share']:>7.2%} "
-                f"{metric['wrong_links']:>6,}"
-            )
-        splink = runs.get("splink", {})
-        if "splink" in runs and "error" not in splink and "error" not in runs["popsync"]:
-            pop, sp = runs["popsync"], metrics["popsync"]
-            pop_link = sum(pop["timings"].values())
-            sp_link = splink["seconds_train"] + splink["seconds_predict"]
-            print(
-                f"{'':>21} ratios Splink/popsync: end to end time "
-                f"{splink['wall_seconds'] / pop['wall_seconds']:.1f}x, memory "
-                f"{splink['peak_mb'] / pop['peak_mb']:.1f}x; linkage only (after the same "
-                f"standardization) {sp_link:.1f} s / {pop_link:.1f} s = {sp_link / pop_link:.1f}x "
-                f"(Splink train {splink['seconds_train']} s, predict {splink['seconds_predict']} s)"
-            )
-            if splink["rules_not_in_splink"]:
-                print(
-                    f"{'':>21} popsync blocking rules Splink cannot express (not given to it): "
-                    + ", ".join(splink["rules_not_in_splink"])
-                )
-            for point in ("best F1", "high precision"):
-                other = metrics[point]
-                print(
-                    f"{'':>21} popsync vs Splink {point}: precision "
-                    f"{sp['precision'] / other['precision']:.4f}x, recall "
-                    f"{sp['recall'] / other['recall']:.4f}x, wrong links {sp['wrong_links']:,}"
-                    f" vs {other['wrong_links']:,}"
-                )
+    return {"people": people, "rows": inputs["rows"], "runs": runs, "metrics": metrics}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -345,6 +277,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", default="100000,1000000", help="register sizes, comma-separated")
     parser.add_argument("--people", type=int, help="one size (overrides --sizes)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--data",
+        type=Path,
+        action="append",
+        help="an independent data set (bench/independent/make_extracts.py): DIR/dan_cu.csv "
+        "against the whole DIR/tiem_chung.csv, truth DIR/truth/tiem_chung_links.csv; repeat "
+        "for several (replaces --sizes)",
+    )
     parser.add_argument("--skip-splink", action="store_true")
     parser.add_argument(
         "--child",
@@ -353,6 +293,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--dataset", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--register", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--extract", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--truth-dir", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--u-pairs", type=float, default=1e7, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -361,18 +304,26 @@ def main(argv: list[str] | None = None) -> None:
         children = {
             "generate": lambda: child_generate(args.dataset, args.people, args.seed),
             "sample": lambda: child_sample(args.dataset, args.people, args.seed),
-            "popsync": lambda: child_popsync(args.dataset, args.work),
-            "splink": lambda: child_splink(args.dataset, args.work, args.u_pairs),
-            "evaluate": lambda: child_evaluate(args.dataset, args.work),
+            "popsync": lambda: child_popsync(args.register, args.extract, args.work),
+            "splink": lambda: child_splink(args.register, args.extract, args.work, args.u_pairs),
+            "evaluate": lambda: child_evaluate(args.truth_dir, args.work),
         }
         result = children[args.child]()
         args.result.write_text(json.dumps(result, default=str, indent=1), encoding="utf-8")
         return
 
-    sizes = [args.people] if args.people else [int(size) for size in args.sizes.split(",")]
+    if args.data:
+        runs = [independent_inputs(data) for data in args.data]
+    else:
+        sizes = [args.people] if args.people else [int(size) for size in args.sizes.split(",")]
+        runs = [
+            ensure_dataset(people, args.seed, OUT / f"run_p{people}_s{args.seed}")
+            for people in sizes
+        ]
+    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     results = []
-    for people in sizes:
-        results.append(bench_size(people, args.seed, args.skip_splink))
+    for inputs in runs:
+        results.append(bench_size(inputs, args.skip_splink))
         print_report(results[-1:])
     if len(results) > 1:
         print_report(results)

@@ -89,7 +89,7 @@ def figures(rows: list[dict]) -> dict:
     }
 
 
-RELATIVES = False  # --relatives: the opt-in household rule (bench/linkage_independent.py)
+RELATIVES = True  # --no-relatives: the household rule off (bench/linkage_independent.py)
 
 
 def measure_cell(cell: Path, sources=SOURCES) -> list[dict]:
@@ -121,7 +121,8 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=Path("/work/data/noise_grid"))
     parser.add_argument("--global", dest="global_noise", action="store_true",
                         help="scale every kind with the maker's --noise; figures per source")  # fmt: skip
-    parser.add_argument("--relatives", action="store_true", help="the opt-in household rule")
+    parser.add_argument("--no-relatives", dest="relatives", action="store_false",
+                        help="the household rule off")  # fmt: skip
     args = parser.parse_args()
     global RELATIVES
     RELATIVES = args.relatives

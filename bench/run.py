@@ -24,7 +24,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _shared import BENCH_SERVER, measured_child, temporary_database  # noqa: E402
-from match import OUT, ensure_dataset, read_manifest, source_files  # noqa: E402
+from match import OUT, ensure_dataset  # noqa: E402
+from match_sample import read_manifest, source_files  # noqa: E402
 
 POPSYNC = Path(sys.executable).with_name("popsync")
 

@@ -2,8 +2,8 @@
 Airflow's metadata and Celery's results, the scheduler, dag-processor and API server started one
 by one, and two Celery workers, each started from a working directory of its own (their own
 queue, so no other worker takes their tasks). The chunk size is 1,000 rows: the vaccination
-doses (6,580 rows) and BHXH periods (1,203) fan out in chunks across both workers, the F0 cases
-(626) take the one-task-per-step path. Every extract loads as the CLI (one process) loads it,
+doses (6,574 rows) and BHXH periods (1,208) fan out in chunks across both workers, the F0 cases
+(627) take the one-task-per-step path. Every extract loads as the CLI (one process) loads it,
 and nothing is written in a worker's working directory."""
 
 from __future__ import annotations

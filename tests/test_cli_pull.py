@@ -55,7 +55,8 @@ def test_pull_backfill_and_rerun_from_the_command_line(tmp_path):
     again = popsync("pull", "bhxh")
     assert (again.exit_code, again.output) == (0, "bhxh: nothing new\n")
 
-    for day, part in (("2023-01-18", rows[80:100]), ("2023-01-20", rows[100:120])):
+    # (each part with a period started within 400 days of its date, else extract_recent blocks)
+    for day, part in (("2023-01-18", rows[80:100]), ("2023-01-20", rows[130:150])):
         age(write_extract(land / f"bhxh_{day}.csv", part))
     back = popsync("backfill", "bhxh", "--from", "2023-01-15", "--to", "2023-01-18")
     assert back.exit_code == 0, back.output

@@ -142,7 +142,7 @@ def test_dags_test_pulls_the_landing_folder_into_the_embedded_database(airflow_h
 
     landing, workdir = tmp_path / "landing", tmp_path / "work"
     airflow_local.seed_landing(landing)
-    # 700 rows a chunk: the F0 file (626 rows) takes the file path, BHXH's (1,203) two chunks.
+    # 700 rows a chunk: the F0 file (627 rows) takes the file path, BHXH's (1,208) two chunks.
     env = _airflow_env(airflow_home, POPSYNC_WORKDIR=str(workdir), POPSYNC_CHUNK_ROWS="700",
                        POPSYNC_LANDING_DAN_CU=str(landing), POPSYNC_LANDING_F0=str(landing),
                        POPSYNC_LANDING_BHXH=str(landing))  # fmt: skip
@@ -157,7 +157,7 @@ def test_dags_test_pulls_the_landing_folder_into_the_embedded_database(airflow_h
                                            ("dan_cu", "dan_cu_2023-01-15.csv", "loaded"),
                                            ("f0", "f0_2023-01-15.csv", "loaded")]  # fmt: skip
     f0, bhxh = (next(r for r in runs if r[0] == source) for source in ("f0", "bhxh"))
-    assert f0[3] == f0[4] > 0 and bhxh[3] == bhxh[4] == 1203
+    assert f0[3] == f0[4] > 0 and bhxh[3] == bhxh[4] == 1208
     with sqlite3.connect(airflow_home / "airflow.db") as db:
         events = db.execute("SELECT a.name, e.extra FROM asset_event e "
                             "JOIN asset a ON a.id = e.asset_id").fetchall()  # fmt: skip

@@ -28,6 +28,7 @@ DESIGN_KINDS = {
     "id_typo_swap",
     "id_leading_zero_lost",
     "id_borrowed",
+    "name_twin",
     "id_wrong",
     "id_placeholder",
     "name_no_diacritics",
@@ -267,6 +268,7 @@ def test_every_kind_at_roughly_its_rate(data):
                 "name_tone_placement",
                 "phone_old_prefix",
                 "id_borrowed",
+                "name_twin",
                 "recovery_before_positive",
             ):
                 assert got <= 2 * expected + 10, (source, kind.name)  # few eligible rows
@@ -328,6 +330,23 @@ def test_truth_says_what_is_in_the_file(data):
     ).all()
     numbers = _rows_with(data, "bhxh", "bhxh_number_invalid").index.str.split("|").str[0]
     assert not any(re.fullmatch(r"\d{10}", n) for n in numbers)
+
+
+def test_a_twins_row_with_the_co_twins_given_name_keeps_its_own_id(data):
+    tables, _, links, _ = data
+    register = tables["dan_cu"].set_index("so_dinh_danh")
+    rows = _rows_with(data, "tiem_chung", "name_twin")
+    assert len(rows)
+    truth = links["tiem_chung"].set_index("record_id").loc[rows.index, "true_so_dinh_danh"]
+    assert (rows["Số CMND/CCCD"].to_numpy() == truth.to_numpy()).all()  # the twin's own ID
+    for record_id, row in rows.iterrows():
+        own = register.loc[truth[record_id]]
+        given = row["Họ và tên"].split()[-1]
+        assert given != own["ho_ten"].split()[-1]
+        co_twins = register[(register["ngay_sinh"] == own["ngay_sinh"])
+                            & (register["dia_chi"] == own["dia_chi"])
+                            & (register.index != truth[record_id])]  # fmt: skip
+        assert given in {name.split()[-1] for name in co_twins["ho_ten"]}
 
 
 def test_links_borrowed_ids_deaths_and_duplicates(data):

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from popsync.core.sources import spec_of
 from transforms.readers import ReadError, read_source
+from transforms.readers.delimited import UNTERMINATED, _unterminated_quote, read_csv_lines
 from transforms.standardize import standardize
 
 SPEC = spec_of("tiem_chung")
@@ -95,6 +96,26 @@ def check_damaged_file(rows: list[list[str]], cut: int, junk: bytes) -> None:
         _standardized_every_row(frame)
 
 
+def check_quote_verdict(rows: list[list[str]], cut: int, junk: bytes) -> None:
+    """The reader's shortcut for a file with quoted line breaks finds an unterminated quote
+    exactly when reading it line by line does (a quote or line break spliced in anywhere).
+    Where the line reader fails (``csv.Error``, named by ``read_source``), the shortcut fails
+    too or says True, which has the file read line by line, failing the same way."""
+    data = _valid_csv(rows)
+    at = cut % (len(data) + 1)
+    text = (data[:at] + junk + data[at:]).decode("utf-8", "replace")
+    try:
+        _, errors = read_csv_lines(text, ",", len(HEADER))
+        expected = any(error and error.startswith(UNTERMINATED) for error in errors)
+    except csv.Error:
+        expected = "fails"
+    try:
+        got = _unterminated_quote(text, ",", len(HEADER))
+    except csv.Error:
+        got = "fails"
+    assert got in ("fails", True) if expected == "fails" else got == expected
+
+
 def check_rows(rows: list[list[str]]) -> None:
     """The standardizers alone on hostile values: one standardized row per row, no crash."""
     frame = pd.DataFrame(rows, columns=list(SPEC.columns), dtype="string")
@@ -121,6 +142,12 @@ def test_a_valid_hostile_csv_gives_back_every_record(rows):
 @given(files, st.integers(min_value=0), damage)
 def test_a_damaged_csv_is_read_or_named_never_a_crash(rows, cut, junk):
     check_damaged_file(rows, cut, junk)
+
+
+@settings(**{**FAST, "max_examples": 150})
+@given(files, st.integers(min_value=0), damage | st.sampled_from([b'"\n', b'\n"\n', b',"']))
+def test_the_unterminated_quote_shortcut_agrees_with_the_line_reader(rows, cut, junk):
+    check_quote_verdict(rows, cut, junk)
 
 
 @settings(**FAST)

@@ -118,7 +118,8 @@ def test_a_steward_decides_undoes_and_reveals_and_all_of_it_is_audited(client, w
     assert done.status_code == 200 and f"liên kết với ứng viên #1 {mask_id(value)}" in done.text
     assert _waiting(done.text) == waiting - 1
     ((decision_id,),) = _db(workdir, "SELECT decision_id FROM review_decision")
-    undone = client.post("/review/undo", data={"csrf": csrf, "decision_id": decision_id})
+    undone = client.post("/review/undo", data={"csrf": csrf, "decision_id": decision_id,
+                                                "back": "?source=tiem_chung"})  # fmt: skip
     assert "trở lại hàng chờ duyệt" in undone.text and _waiting(undone.text) == waiting
     audit = _db(workdir, "SELECT actor, role, via, action, field, detail FROM steward_audit "
                 "WHERE action <> 'login' ORDER BY at")  # fmt: skip

@@ -40,6 +40,7 @@ KINDS: tuple[Kind, ...] = (
         "id_borrowed", 0.015, EVENTS, "a household member's ID, mostly a parent's on a child's row"
     ),
     Kind("id_wrong", 0.005, EXTRACTS, "a random other valid-looking 12-digit ID"),
+    Kind("name_twin", 0.0002, EVENTS, "a twin's row with the co-twin's given name (own ID)"),
     Kind("id_placeholder", 0.005, EXTRACTS, "000000000000, 111111111111, 123456789012, ..."),
     # Name problems: ~12% of rows; the four text-form kinds exclude each other.
     Kind("name_no_diacritics", 0.040, EXTRACTS, "diacritics stripped (đ -> d)"),

@@ -85,6 +85,14 @@ class Injector:
         self.record(chosen, kind)
         return chosen
 
+    def drawn(self, kind: str) -> np.ndarray:
+        """A mask of the rows that got ``kind``."""
+        mask = np.zeros(self.n, dtype=bool)
+        for positions, name in self.records:
+            if name == kind:
+                mask[positions] = True
+        return mask
+
     def record(self, positions: np.ndarray, kind: str) -> None:
         self.records.append((positions, kind))
         self.counts[kind] = self.counts.get(kind, 0) + positions.size
@@ -154,6 +162,13 @@ def _ids(inj: Injector, people: pd.DataFrame) -> None:
         f"001{rng.integers(0, 4)}{rng.integers(40, 100):02d}{rng.integers(0, 10**6):06d}"
         for _ in wrong
     ]
+    # The co-twin's given name on a row with the twin's own ID: a twin differing by the given
+    # name only; the ID owner and the co-twin named on the row both stay in review.
+    twin = people["twin"].to_numpy()[pid]
+    chosen = inj.draw("name_twin", resident & has_id & (twin >= 0), taken)
+    family, middle = people["family"].to_numpy()[pid], people["middle"].to_numpy()[pid]
+    given = people["given"].to_numpy()
+    rows.loc[chosen, "name"] = family[chosen] + " " + middle[chosen] + " " + given[twin[chosen]]
     placeholder = inj.draw("id_placeholder", has_id, taken)
     rows.loc[placeholder, "id"] = np.array(PLACEHOLDER_IDS, dtype=object)[
         rng.integers(0, len(PLACEHOLDER_IDS), placeholder.size)
@@ -183,7 +198,7 @@ def _names(inj: Injector, people: pd.DataFrame, encoding: str) -> None:
     pid = rows["pid"].to_numpy()
     everyone = np.ones(inj.n, dtype=bool)
     family, middle, given = (people[c].to_numpy()[pid] for c in ("family", "middle", "given"))
-    order_taken = np.zeros(inj.n, dtype=bool)
+    order_taken = inj.drawn("name_twin")  # rebuilt from the person's names: not on those rows
     chosen = inj.draw("name_middle_dropped", everyone, order_taken)
     rows.loc[chosen, "name"] = family[chosen] + " " + given[chosen]
     chosen = inj.draw("name_order_swapped", everyone, order_taken)

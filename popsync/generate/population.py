@@ -257,6 +257,8 @@ def build_people(
 
     # Borrowed IDs come from the head (or, for the head, the next member).
     other = np.where(pos == 0, np.where(sizes[hh] > 1, np.arange(n) + 1, -1), head_index)
+    twin = np.full(n, -1)
+    twin[twin_a], twin[twin_b] = twin_b, twin_a
 
     frame = pd.DataFrame(
         {
@@ -277,6 +279,7 @@ def build_people(
             "address": address,
             "resident": resident,
             "household_other": np.where(other >= 0, other + first_pid, -1),
+            "twin": np.where(twin >= 0, twin + first_pid, -1),
             "head": head_index + first_pid,
         }
     )

@@ -18,6 +18,7 @@ from psycopg2 import sql
 
 from popsync.core.errors import LockTimeout
 from popsync.warehouse.failures import connect_failure, named_database_failures
+from popsync.warehouse.pgcopy import binary_copy
 
 log = logging.getLogger("popsync")
 
@@ -96,13 +97,20 @@ class Postgres:
         pid, state, age = found
         return f"server process {pid}, {state or 'busy'}, transaction open for {age}"
 
-    def bulk_insert(self, cur, table: str, data: pa.Table) -> None:
-        """COPY from an in-memory CSV written by pyarrow (strings quoted, nulls empty)."""
-        buffer = io.BytesIO()
-        pacsv.write_csv(data, buffer, pacsv.WriteOptions(include_header=False))
-        buffer.seek(0)
-        statement = self.query("COPY {table} ({columns}) FROM STDIN (FORMAT csv)",
-                               table=table, columns=data.column_names)  # fmt: skip
+    def bulk_insert(self, cur, table: str, data: pa.Table, binary: bool = False) -> None:
+        """COPY from an in-memory CSV written by pyarrow (strings quoted, nulls empty); with
+        ``binary``, in PostgreSQL's binary format (``pgcopy``: each Arrow type must be the
+        column's own), which the server stores without parsing."""
+        columns, form = data.column_names, "csv"
+        if binary:
+            columns, parts = binary_copy(data)
+            buffer, form = _Chunks(parts), "binary"
+        else:
+            buffer = io.BytesIO()
+            pacsv.write_csv(data, buffer, pacsv.WriteOptions(include_header=False))
+            buffer.seek(0)
+        statement = self.query(f"COPY {{table}} ({{columns}}) FROM STDIN (FORMAT {form})",
+                               table=table, columns=columns)  # fmt: skip
         cur.copy_expert(statement, buffer, size=COPY_CHUNK)
 
     def run_script(self, cur, script: str) -> None:
@@ -145,7 +153,8 @@ class Sqlite:
     def lock(self, cur, name: str) -> None:
         """BEGIN IMMEDIATE already holds the database's only write lock."""
 
-    def bulk_insert(self, cur, table: str, data: pa.Table) -> None:
+    def bulk_insert(self, cur, table: str, data: pa.Table, binary: bool = False) -> None:
+        """An INSERT per row (``binary``: PostgreSQL's COPY only)."""
         columns = [_sqlite_text(column) for column in data.columns]
         placeholders = ", ".join(["%s"] * len(columns))  # only placeholders: no values
         statement = self.query(
@@ -164,6 +173,25 @@ class Sqlite:
         """The columns of ``table`` (empty when it does not exist)."""
         cur.execute("SELECT name FROM pragma_table_info(?)", (table,))
         return {row[0] for row in cur.fetchall()}
+
+
+class _Chunks:
+    """Buffers read one after the other, as a file (what COPY reads), without joining them."""
+
+    def __init__(self, parts):
+        self._parts, self._at = [memoryview(part) for part in parts], 0
+
+    def read(self, size: int = -1) -> bytes:
+        while self._parts and self._at >= len(self._parts[0]):
+            self._parts.pop(0)
+            self._at = 0
+        if not self._parts:
+            return b""
+        part = self._parts[0]
+        stop = len(part) if size is None or size < 0 else self._at + size
+        chunk = part[self._at : stop].tobytes()
+        self._at += len(chunk)
+        return chunk
 
 
 def _server_of(url: str) -> str:

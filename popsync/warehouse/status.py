@@ -11,7 +11,7 @@ deduplicate by content, not by record id.
 Set-based throughout: the touched people are gathered in the database into a temporary table,
 numbered 0..n-1; each source table is read once for all of them (person number, link, two event
 columns: joined in the database, or in Arrow when they are many), the rules run vectorized on numpy arrays,
-and only the people whose status changed are written (a COPY, sorted by key).
+and only the people whose status changed are written (a binary COPY, sorted by key).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from popsync.core.status_digest import status_hash_arrays
 from popsync.core.timing import Steps
 from popsync.warehouse.db import now
 from popsync.warehouse.frames import read_arrow, read_frame
-from popsync.warehouse.status_queue import StatusQueue, quarantine_person
+from popsync.warehouse.status_queue import StatusQueue, quarantine_person, run_people
 
 # Refreshes (and the reads of a publication) are serialized by this lock.
 STATUS_LOCK = "person_status"
@@ -54,7 +54,10 @@ _BEFORE = {"status_hash": INT, "primary_complete": BOOL, "boosters": INT, "f0_ep
 # A refresh hashes hundreds of thousands of people at once (joins, DISTINCT): in memory, not in
 # batches spilled to disk (PostgreSQL's default work_mem is 4 MB).
 WORK_MEM = "256MB"
-_ARROW = {TEXT: pa.string(), INT: pa.int64(), BOOL: pa.bool_()}
+# person_status's types (a binary COPY sends each as its own): the counts are integer, the
+# digest and the refresh's number bigint.
+_ARROW = {TEXT: pa.string(), INT: pa.int32(), BOOL: pa.bool_()}
+_BIGINT = ("status_hash", "change_seq")
 # A refresh whose people number at least this share of an extract table's rows reads the whole
 # table and finds the people in Arrow, rather than joining in the database (_of_touched).
 CLIENT_JOIN_SHARE = 0.2
@@ -96,9 +99,11 @@ class PersonStatus(StatusQueue):
                 self._run(cur, f"SET LOCAL work_mem = '{WORK_MEM}'")
             seq = 1 + self._scalar(cur, "SELECT coalesce(max(seq), 0) FROM status_refresh")
             as_of = self._status_date(cur, run_id, as_of)
-            keys = self._touched(cur, person_ids, run_id, everyone, as_of)
+            read = self._read_run_table(cur, run_id)
+            run_rows = None if read is None else run_people(read[1])
+            keys = self._touched(cur, person_ids, run_id, everyone, as_of, run_rows)
             steps("touched")
-            result = self._recompute(cur, seq, keys, as_of, steps)
+            result = self._recompute(cur, seq, keys, as_of, steps, read)
             summary = {"seq": seq, "as_of": str(as_of), "people": len(keys), **result}
             summary["timings"] = steps.seconds
             self._run(
@@ -159,9 +164,35 @@ class PersonStatus(StatusQueue):
             ).fetchone()
         return pd.Timestamp(found[0]).date() if found and found[0] else dt.date.today()
 
-    def _recompute(self, cur, seq: int, keys: pa.Array, as_of: dt.date, steps) -> dict:
+    def _read_run_table(self, cur, run_id: str | None) -> tuple[str, pa.Table] | None:
+        """When a batch's rows are many for its source's table (``_many``, counting its rows
+        as people), the table read whole once, for both the people the run touched and every
+        person's events (``_event_read``, with ``in_run``: the row is the run's): (kind, rows).
+        None when there is no run, its source has no events, or its rows are few."""
+        if run_id is None or self._db.name != "postgresql":
+            return None
+        found = self._run(cur, "SELECT source, rows_loaded + rows_review FROM run "
+                          "WHERE run_id = %s", (run_id,)).fetchone()  # fmt: skip
+        kind = next((k for k, s in EVENT_SOURCES.items() if found and s == found[0]), None)
+        if kind is None or found[0] not in self.catalog:
+            return None
+        table = self._table_of(found[0])
+        if not self._many(cur, table, int(found[1] or 0)):
+            return None
+        person, values = _event_read(kind)
+        select = "".join(f", {expression}" for expression, _ in values.values())
+        types = {"person": TEXT, **{name: kind for name, (_, kind) in values.items()},
+                 "in_run": BOOL}  # fmt: skip
+        return kind, read_arrow(
+            self, cur,
+            f"SELECT {person}{select}, x.run_id = %s FROM {{table}} x "  # noqa: S608 (fixed SQL)
+            f"WHERE {person} IS NOT NULL", (run_id,), types, table=table,
+        )  # fmt: skip
+
+    def _recompute(self, cur, seq: int, keys: pa.Array, as_of: dt.date, steps, read) -> dict:
         """Recompute the people of ``status_touched`` (``keys``, sorted, by their position)
-        and write those whose status changed."""
+        and write those whose status changed. ``read``: the run's table read whole already
+        (``_read_run_table``), or None."""
         n = len(keys)
         staged = []  # status_touched, made by the first read that joins in the database
         reads = {"before": self._of_touched(
@@ -171,16 +202,11 @@ class PersonStatus(StatusQueue):
         for kind, source in EVENT_SOURCES.items():
             if source not in self.catalog:
                 continue
-            first, second = EVENT_COLUMNS[kind]
-            # A linked row counts for its person; an unlinked one is counted beside the status
-            # of the person whose ID it declares.
-            reads[kind] = self._of_touched(
-                cur, keys, staged, self._table_of(source),
-                "CASE WHEN x.decision = 'match' THEN x.so_dinh_danh "
-                "WHEN x.decision = 'no_match' THEN x.id_number END",
-                {"linked": ("x.decision = 'match'", BOOL), first: (f"x.{first}", DATE),
-                 second: (f"x.{second}", TEXT if kind == "doses" else DATE)},
-            )  # fmt: skip
+            if read is not None and read[0] == kind:
+                reads[kind] = read[1].drop_columns(["in_run"])
+                continue
+            reads[kind] = self._of_touched(cur, keys, staged, self._table_of(source),
+                                           *_event_read(kind))  # fmt: skip
         for field, table, person in (
             ("rows_in_review", "review_candidate", "x.so_dinh_danh"),
             ("rows_quarantined", "quarantine", quarantine_person(self._db.name, "x.")),
@@ -221,7 +247,8 @@ class PersonStatus(StatusQueue):
                 self._run(cur, "CREATE TEMP TABLE status_stage AS SELECT * FROM person_status "
                                "WHERE 1 = 0")  # fmt: skip
             taken = np.flatnonzero(rows)  # in key order
-            self._db.bulk_insert(cur, target, _stored(keys, after, taken, as_of, seq))
+            self._db.bulk_insert(cur, target, _stored(keys, after, taken, as_of, seq),
+                                 binary=True)  # fmt: skip
         if (changed & known).any():
             # An update in place: the key does not change, so PostgreSQL rewrites the row in its
             # page (a HOT update: fillfactor leaves the room, 0003) without touching the index.
@@ -274,6 +301,17 @@ class PersonStatus(StatusQueue):
         return people >= CLIENT_JOIN_SHARE * plan[0]["Plan"]["Plan Rows"]
 
 
+def _event_read(kind: str) -> tuple[str, dict]:
+    """What a refresh reads of an extract's rows (alias ``x``): the person (SQL) and the values
+    (name -> (SQL, type)). A linked row counts for its person; an unlinked one is counted
+    beside the status of the person whose ID it declares."""
+    first, second = EVENT_COLUMNS[kind]
+    person = ("CASE WHEN x.decision = 'match' THEN x.so_dinh_danh "
+              "WHEN x.decision = 'no_match' THEN x.id_number END")  # fmt: skip
+    return person, {"linked": ("x.decision = 'match'", BOOL), first: (f"x.{first}", DATE),
+                    second: (f"x.{second}", TEXT if kind == "doses" else DATE)}  # fmt: skip
+
+
 def _coded(reads: dict[str, pa.Table], keys: pa.Array) -> dict[str, pa.Table]:
     """The reads that came whole (a ``person`` column) as rows of the people of ``keys`` only,
     with their position (``code``): the people of every such read found in one hash lookup
@@ -322,7 +360,8 @@ def _stored(keys: pa.Array, after: dict, rows: np.ndarray, as_of: dt.date, seq: 
             columns[name] = pa.array(np.where(missing, 0, days).astype(np.int32), pa.int32(),
                                      mask=missing).cast(pa.date32())  # fmt: skip
         else:
-            columns[name] = pa.array(after[name][rows], _ARROW[kind], from_pandas=True)
+            kind = pa.int64() if name in _BIGINT else _ARROW[kind]
+            columns[name] = pa.array(after[name][rows], kind, from_pandas=True)
     return pa.table(columns)
 
 

@@ -69,12 +69,13 @@ class StatusQueue:
                 table=table,
             )
 
-    def _touched(self, cur, person_ids, run_id, everyone, as_of) -> pa.Array:
+    def _touched(self, cur, person_ids, run_id, everyone, as_of, run_rows=None) -> pa.Array:
         """The people a refresh recomputes (see ``refresh_status``), each once and of the
         register only, sorted: a person's position among them is their ``code`` in the
         refresh's reads (``_stage_touched`` puts them in the database for the reads that join
         there). The IDs are gathered and made unique in Arrow: one read of the run's rows, no
-        sort in the database."""
+        sort in the database. ``run_rows``: the people of the run's rows in its source's table
+        (``so_dinh_danh``, ``declared``) when the refresh read them already."""
         types = {"so_dinh_danh": TEXT, "declared": BOOL}
         # declared: an ID a row declares (or a caller names), kept for register people only.
         parts = [self._take_queue(cur), read_arrow(
@@ -93,13 +94,17 @@ class StatusQueue:
                               (run_id,)).fetchone()  # fmt: skip
             if found and found[0] != self.catalog.register.id:
                 person = quarantine_person(self._db.name)
-                for query in (
+                queries = [
                     "SELECT CASE WHEN decision = 'match' THEN so_dinh_danh ELSE id_number END, "
                     "decision = 'no_match' FROM {table} WHERE run_id = %s "
                     "AND decision IN ('match', 'no_match')",
                     "SELECT so_dinh_danh, FALSE FROM review_candidate WHERE run_id = %s",
                     f"SELECT {person}, TRUE FROM quarantine WHERE run_id = %s",  # noqa: S608
-                ):  # fmt: skip
+                ]  # fmt: skip
+                if run_rows is not None:
+                    parts.append(run_rows.cast(parts[0].schema))
+                    queries.pop(0)
+                for query in queries:
                     parts.append(read_arrow(self, cur, query, (run_id,), types,
                                             table=self._table_of(found[0])))  # fmt: skip
         wanted = pa.concat_tables(parts).filter(
@@ -169,3 +174,11 @@ def quarantine_person(backend: str, alias: str = "") -> str:
         return f"coalesce({alias}row_data->>'so_dinh_danh', {alias}row_data->>'id_number')"
     return (f"coalesce(json_extract({alias}row_data, '$.so_dinh_danh'), "
             f"json_extract({alias}row_data, '$.id_number'))")  # fmt: skip
+
+
+def run_people(rows: pa.Table) -> pa.Table:
+    """The people of a run's rows (``in_run``) in a table read whole: the linked person, or
+    the ID an unlinked row declares (``declared``), as ``_touched`` reads them."""
+    mine = rows.filter(pc.fill_null(rows.column("in_run"), False))
+    return pa.table({"so_dinh_danh": mine.column("person"),
+                     "declared": pc.invert(mine.column("linked"))})  # fmt: skip

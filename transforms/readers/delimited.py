@@ -52,6 +52,13 @@ def _decode(data: bytes) -> tuple[str, bytes]:
     return text, text.encode("utf-8")
 
 
+def _utf8_text(body: bytes) -> str | None:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
 def _is_utf8(line: bytes) -> bool:
     try:
         line.decode("utf-8")
@@ -95,6 +102,11 @@ def read_csv(data: bytes, known: frozenset[str] = frozenset()) -> tuple[pa.Table
             table = _read_csv_fast(body, header, sep, len(head_text[:start].encode("utf-8")))
             if not any(pc.any(pc.match_substring(c, "\n")).as_py() for c in table.columns):
                 return table, None
+            # A value spans lines: when the whole file is UTF-8 its text is what _decode
+            # gives and the table what the path below parses again; check it as that path does.
+            text = _utf8_text(body)
+            if text is not None and _locate_header(text[:_CSV_HEAD], known) == (header, sep, start):
+                return _checked(table, text[start:], sep, header)
         except pa.ArrowInvalid:  # invalid UTF-8 further on, or ragged rows
             # (not the error text: Arrow quotes the offending row, personal data included)
             log.debug("fast CSV path failed; decoding the whole file")
@@ -116,12 +128,26 @@ def _checked(
     the file read line by line (``read_csv_lines``), where that row is flagged and the records
     it would have swallowed are rows of their own."""
     spans = any(pc.any(pc.match_substring(column, "\n")).as_py() for column in table.columns)
-    if not spans:
+    if not spans or not _unterminated_quote(text, sep, len(header)):
         return table, None
     lines, errors = read_csv_lines(text, sep, len(header))
-    if not any(error and error.startswith(UNTERMINATED) for error in errors):
-        return table, None
     return lines.rename_columns(header), errors
+
+
+def _unterminated_quote(text: str, sep: str, width: int) -> bool:
+    """Whether :func:`read_csv_lines` would give a row the ``unterminated quote`` error, without
+    splitting every line into fields: only a line whose quotes do not balance can get it, and
+    every balanced line it meets on the way is a row of its own, so it goes from one unbalanced
+    line to the next (a file with quoted line breaks is read at pyarrow's speed)."""
+    lines = [line.removesuffix("\r") for line in text.split("\n")]
+    at = 0
+    for i in [i for i, line in enumerate(lines) if not _balanced(line)]:
+        if i < at:  # taken into the value of the record before it
+            continue
+        joined, at = _joined(lines, i + 1, lines[i], sep, width)
+        if joined is None:
+            return True
+    return False
 
 
 def _head_rows(text: str, sep: str) -> tuple[list[list[str]], list[int]]:
