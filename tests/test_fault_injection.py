@@ -60,12 +60,17 @@ def test_kills_and_server_restarts_never_leave_a_partial_batch(tmp_path):
     chance = random.Random(11)
     with private_cluster() as cluster:
         baseline_url = cluster.database("baseline")
-        started = time.monotonic()
         undisturbed = launch(baseline_url, files, tmp_path / "w0")
         assert undisturbed.wait(600) == 0, undisturbed.stderr.read().decode()
-        duration = time.monotonic() - started
         expected = tables(baseline_url)
         assert expected["f0_case"] and expected["person"]
+        # Most victims run a file loaded already with the register's cache warm: the window
+        # to interrupt them is such a run's length, not the first (cold) one's.
+        started = time.monotonic()
+        again = launch(baseline_url, files, tmp_path / "w0")
+        assert again.wait(600) == 0, again.stderr.read().decode()
+        duration = time.monotonic() - started
+        assert tables(baseline_url) == expected
 
         url = cluster.database("chaos")
         res = Resources.from_environment(database_url=url, workdir=tmp_path / "w")
