@@ -26,7 +26,7 @@ def test_rank_one_is_the_true_person_for_99_percent_of_review_rows(tmp_path):
     from popsync.workarea import WorkArea
 
     samples, workdir = tmp_path / "samples", tmp_path / "work"
-    generate_dataset(out_dir=samples, people=20000, seed=12)
+    generate_dataset(out_dir=samples, people=30000, seed=12)
     pipeline.run_all(Resources(WorkArea(workdir)), samples)
     figures = measure(workdir, samples)["all"]
     assert figures["judged"] >= 20  # enough rows for the share to mean something
