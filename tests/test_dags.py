@@ -237,6 +237,24 @@ def test_a_step_retries_a_warehouse_it_cannot_reach_and_fails_wrong_input_at_onc
         steps.guarded("load", {"delivery": "f0.csv"}, None, failing(wrong), alive=False)
 
 
+def test_a_stopped_step_masks_personal_numbers_in_its_failure_and_its_log_line(caplog):
+    """What a task says of wrong input (the exception Airflow shows, the log line) goes through
+    the one masking every output uses, whatever the error's text holds."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from popsync.core.errors import UserError
+    from popsync.scheduling import steps
+
+    def work(batch):
+        raise UserError("row 3: ID 001090000004 is claimed by two people")
+
+    with caplog.at_level("ERROR"), pytest.raises(AirflowFailException) as failed:
+        steps.guarded("load", {"delivery": "f0.csv"}, None, work, alive=False)
+    assert "ID 001******004 is claimed" in str(failed.value)
+    assert "ID 001******004 is claimed" in caplog.text
+    assert "001090000004" not in str(failed.value) + caplog.text
+
+
 def test_the_chunk_size_comes_from_the_run_else_the_environment_else_the_default(monkeypatch):
     from popsync.core.errors import UserError
     from popsync.pipeline.chunks import DEFAULT_CHUNK_ROWS

@@ -18,7 +18,7 @@ from typing import Any
 from expectations import BatchBlocked
 from popsync import pipeline, pull
 from popsync.core.errors import InfrastructureError, UserError
-from popsync.failures import describe_failure
+from popsync.core.privacy import error_text
 from popsync.pipeline import lifecycle
 from popsync.pipeline.batch import in_folder
 from popsync.resources import Resources
@@ -34,10 +34,14 @@ def quiet_libraries() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def _fail(message: str, error: Exception):
+def _refuse(step: str, subject: str, error: Exception, after: str = ""):
+    """One log line says why ``step`` stopped for ``subject`` (masked, as every output says an
+    error), and the task fails without retries (``AirflowFailException``)."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    raise AirflowFailException(message) from error
+    word, said = "BLOCKED" if isinstance(error, BatchBlocked) else "FAILED", error_text(error)
+    log.error("%s %s %s: %s%s", word, step, subject, said, after)
+    raise AirflowFailException(f"{word} at {step}: {said}") from error
 
 
 def stopped(batch: dict[str, Any], res: Resources, step: str, error: Exception):
@@ -50,9 +54,7 @@ def stopped(batch: dict[str, Any], res: Resources, step: str, error: Exception):
     lifecycle.fail_run(res, batch, error)
     pull.record_stopped(res, batch, error)
     where = f"; report: {_report_path(batch, res)}" if blocked and "folder" in batch else ""
-    log.error("%s %s %s: %s; nothing loaded (run %s)%s", "BLOCKED" if blocked else "FAILED",
-              step, batch["delivery"], error, batch.get("run_id"), where)  # fmt: skip
-    _fail(f"{'BLOCKED' if blocked else 'FAILED'} at {step}: {error}", error)
+    _refuse(step, batch["delivery"], error, f"; nothing loaded (run {batch.get('run_id')}){where}")
 
 
 def _report_path(batch: dict[str, Any], res: Resources) -> str:
@@ -186,10 +188,7 @@ def recheck(res: Resources, source: str) -> dict[str, Any]:
     except InfrastructureError:
         raise  # the task retries
     except (BatchBlocked, UserError) as error:  # its run record says it too
-        blocked = isinstance(error, BatchBlocked)
-        log.error("%s recheck %s: %s", "BLOCKED" if blocked else "FAILED", source,
-                  describe_failure(error)[1])  # fmt: skip
-        _fail(f"{'BLOCKED' if blocked else 'FAILED'} at recheck: {error}", error)
+        _refuse("recheck", source, error)
     log.info("%s", summary_line(done))
     return done
 
