@@ -112,7 +112,7 @@ def test_a_work_area_off_this_disk_gets_the_fetched_file_whole(tmp_path):
     config = pull.PullSettings(spec=BHXH, landing=str(land), settle_seconds=0)
     fetched = pull.fetch(res, pull.pending(res, config)[0], config)
     assert res.workarea.exists(fetched.key) and res.workarea.exists(fetched.key + ".pull.json")
-    local = pull.local_copy(res, fetched.key)
+    local = res.workarea.local_copy(fetched.key)
     assert local.read_bytes() == extract.read_bytes() and not str(local).startswith("memory")
 
 

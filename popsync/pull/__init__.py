@@ -29,7 +29,7 @@ from popsync.pull.batch import (
     record_stopped,
     start_batch,
 )
-from popsync.pull.fetch import fetch, item_key, local_copy, pending
+from popsync.pull.fetch import fetch, item_key, pending
 from popsync.pull.item import PullItem
 from popsync.pull.register import fetch_register
 from popsync.pull.rerun import rerun
@@ -44,7 +44,6 @@ __all__ = [
     "fetch",
     "fetch_register",
     "item_key",
-    "local_copy",
     "pending",
     "processed",
     "pull_source",

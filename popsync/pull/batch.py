@@ -15,7 +15,6 @@ from expectations import BatchBlocked
 from popsync.core.privacy import error_text
 from popsync.failures import describe_failure
 from popsync.pipeline.batch import batch_folder, new_batch
-from popsync.pull.fetch import local_copy
 from popsync.pull.item import PullItem
 from popsync.resources import Resources
 from popsync.warehouse.pulls import PROCESSED
@@ -40,7 +39,7 @@ def _population(res: Resources, population: str | Path) -> tuple[Path, str]:
     file, and how to name it again later (the key, or the absolute path)."""
     text = str(population)
     if not Path(text).is_absolute() and res.workarea.exists(text):
-        return local_copy(res, text), text
+        return res.workarea.local_copy(text), text
     path = Path(population).resolve()
     return path, str(path)
 
@@ -59,7 +58,7 @@ def start_batch(
     if item.key is None or item.sha256 is None:
         raise ValueError(f"{item.delivery} was not fetched: call popsync.pull.fetch first")
     register, named = _population(res, population)
-    batch = new_batch(item.source, local_copy(res, item.key), register,
+    batch = new_batch(item.source, res.workarea.local_copy(item.key), register,
                       run_date or item.run_date or dt.date.today(), delivery=item.delivery,
                       mode=item.mode)  # fmt: skip
     batch.update(

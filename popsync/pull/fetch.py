@@ -149,8 +149,3 @@ def fetch(res: Resources, item: PullItem | dict, settings: PullSettings) -> Pull
         )  # fmt: skip
     res.workarea.write_json(key + ".pull.json", fetched.to_dict())
     return fetched
-
-
-def local_copy(res: Resources, key: str) -> Path:
-    """A fetched file as a local path (``WorkArea.local_copy``)."""
-    return res.workarea.local_copy(key)

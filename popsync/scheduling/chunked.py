@@ -50,7 +50,7 @@ def more_rows_than(res: Resources, item: dict[str, Any], limit: int) -> bool:
     file the reader refuses is not large: it fails on the ``file`` path, with its reason."""
     from transforms.readers.stream import read_source_chunks
 
-    path = pull.local_copy(res, item["key"])
+    path = res.workarea.local_copy(item["key"])
     rows = 0
     try:
         for frame in read_source_chunks(path, res.catalog[item["source"]], limit + 1).frames:

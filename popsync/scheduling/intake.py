@@ -66,7 +66,7 @@ def newest_register(res: Resources, run_day: str) -> dict[str, Any] | None:
     current = current_register(res, required=False)
     if current and current["key"] == key:
         return None
-    path = pull.local_copy(res, key)
+    path = res.workarea.local_copy(key)
     dated = _DATE.search(path.name)
     return {"source": spec.id, "delivery": path.name, "key": key, "input_path": str(path),
             "input_sha256": file_sha256(path), "run_date": dated.group(0) if dated else run_day}  # fmt: skip
