@@ -42,8 +42,7 @@ def recheck_source(res: Resources, source: str, run_date: str | None = None) -> 
         if not flagged:
             return {"source": spec.id, "flagged": 0}
         register = store.latest_register_run()
-        days = store.fetch("SELECT max(run_date) FROM run WHERE source = %s AND status = "
-                           "'loaded' AND kind = 'batch'", (spec.id,))[0][0]  # fmt: skip
+        days = store.latest_batch_day(spec.id)
     if register is None:
         raise UserError(f"{spec.id}: {flagged:,} rows flagged for a re-check but no register "
                         "load in the warehouse")  # fmt: skip

@@ -76,6 +76,12 @@ class Recheck:
                               "DESC LIMIT 1", (self.catalog.register.id,)).fetchone()  # fmt: skip
         return None if found is None else dict(zip(names, found, strict=True))
 
+    def latest_batch_day(self, source: str):
+        """The run date of ``source``'s latest loaded batch (not a re-check); None before any."""
+        with self._transaction() as cur:
+            return self._scalar(cur, "SELECT max(run_date) FROM run WHERE source = %s AND "
+                                "status = 'loaded' AND kind = 'batch'", (source,))  # fmt: skip
+
     def apply_recheck(
         self,
         source: str,
