@@ -33,7 +33,7 @@ def _decode(data: bytes) -> tuple[str, bytes]:
     except UnicodeDecodeError:
         pass
     lines = data.split(b"\n")
-    utf8 = [_is_utf8(line) for line in lines]
+    utf8 = [_utf8_text(line) is not None for line in lines]
     legacy = [i for i, ok in enumerate(utf8) if not ok]
     try:
         if any(ok and not line.isascii() for ok, line in zip(utf8, lines, strict=True)):
@@ -52,19 +52,12 @@ def _decode(data: bytes) -> tuple[str, bytes]:
     return text, text.encode("utf-8")
 
 
-def _utf8_text(body: bytes) -> str | None:
+def _utf8_text(data: bytes) -> str | None:
+    """The bytes as UTF-8 text; None when they are not."""
     try:
-        return body.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError:
         return None
-
-
-def _is_utf8(line: bytes) -> bool:
-    try:
-        line.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def check_text(data: bytes) -> None:
