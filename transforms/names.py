@@ -112,12 +112,13 @@ def _standardize_unique(unique: pd.Series) -> pd.DataFrame:
     """Distinct names: the plain ones word by word, the rest one by one."""
     text = arrow(unique)
     plain = plain_names(text)
-    fast, done = standardize_plain(text.filter(pa.array(plain)))
-    fast_rows = np.flatnonzero(plain)[done]
-    slow_rows = np.setdiff1d(np.arange(len(unique)), fast_rows)
+    words, done = standardize_plain(text.filter(pa.array(plain)))
+    fast = np.zeros(len(unique), bool)
+    fast[np.flatnonzero(plain)[done]] = True
+    fast_rows, slow_rows = np.flatnonzero(fast), np.flatnonzero(~fast)
     slow = [_MISSING if unique[i] is pd.NA else _standardize_one(unique[i]) for i in slow_rows]
     frames = [
         pd.DataFrame(slow, columns=list(COLUMNS), index=slow_rows, dtype="string"),
-        pd.DataFrame({c: pd.array(fast[c], dtype="string") for c in COLUMNS}, index=fast_rows),
+        pd.DataFrame({c: pd.array(words[c], dtype="string") for c in COLUMNS}, index=fast_rows),
     ]
     return pd.concat(frames).sort_index().reset_index(drop=True)
