@@ -14,6 +14,7 @@ unique, close fuzzy match inside an already-resolved parent, reported as ``<leve
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -44,12 +45,16 @@ class _Column:
     """A column as ids into its distinct values; -1 for null, empty or blank."""
 
     ids: np.ndarray
-    values: list[str]
+    distinct: pa.Array  # the distinct values, as Arrow strings
+
+    @cached_property
+    def values(self) -> list[str]:
+        return self.distinct.to_pylist()
 
     @classmethod
     def of(cls, s: pd.Series | None, n: int) -> _Column:
         if s is None:
-            return cls(np.full(n, -1, dtype=np.int64), [])
+            return cls(np.full(n, -1, dtype=np.int64), pa.array([], pa.large_string()))
         encoded = arrow(s).dictionary_encode()
         distinct = encoded.dictionary
         keep = pc.not_equal(pc.utf8_trim(distinct, PY_WHITESPACE), "").to_numpy(
@@ -57,7 +62,7 @@ class _Column:
         )
         renumber = np.append(np.where(keep, np.cumsum(keep) - 1, -1), -1)
         ids = encoded.indices.fill_null(len(distinct)).to_numpy()
-        return cls(renumber[ids], distinct.filter(pa.array(keep)).to_pylist())
+        return cls(renumber[ids], distinct.filter(pa.array(keep)))
 
     def value(self, i: int) -> str | None:
         return self.values[i] if i >= 0 else None
@@ -68,7 +73,7 @@ def _distinct(columns: list[_Column], mask: np.ndarray) -> tuple[np.ndarray, lis
     combined = np.zeros(int(mask.sum()), dtype=np.int64)
     for column in columns:
         ids = column.ids[mask] + 1
-        combined, _ = pd.factorize(combined * (len(column.values) + 1) + ids)
+        combined, _ = pd.factorize(combined * (len(column.distinct) + 1) + ids)
     firsts = np.unique(combined, return_index=True)[1]
     rows = np.flatnonzero(mask)[firsts]
     per_column = [c.ids[rows].tolist() for c in columns]
@@ -107,7 +112,7 @@ def standardize_address(
 
     # Distinct texts are cleaned, and cleaned texts parsed, once each.
     raw = _Column.of(address, n)
-    clean = split_join(pc.utf8_normalize(pa.array(raw.values, pa.large_string()), "NFC"))
+    clean = split_join(pc.utf8_normalize(raw.distinct, "NFC"))
     clean = clean.dictionary_encode()
     clean_values = clean.dictionary.to_pylist()
     text_ids = np.append(clean.indices.fill_null(-1).to_numpy(), -1)[raw.ids]  # -1: no text
