@@ -256,10 +256,11 @@ class Linker:
 
     def _housemate(self, pairs: Pairs, order, starts, counts) -> np.ndarray:
         """Per row, the ``housemate_contests`` comparison (its index there; -1 for none) on
-        which the best candidate does not agree exactly while another candidate of its
-        household (same ``household_column`` in the register) does, no worse than the best
-        one on ``housemate_needs`` (the row's own sex and phone): one member's ID and name
-        with another's birth date is either of them, so neither is linked."""
+        which the best candidate disagrees (else level: a typo's level is no disagreement)
+        while another candidate of its household (same ``household_column`` in the register)
+        agrees exactly, no worse than the best one on ``housemate_needs`` (the row's own sex
+        and phone): one member's ID and name with another's birth date is either of them, so
+        neither is linked."""
         found = np.full(len(starts), -1)
         if not self.housemate_contests or not (counts > 1).any():
             return found
@@ -274,7 +275,8 @@ class Linker:
         for k, c in reversed(list(enumerate(self.housemate_contests))):
             level = pairs.levels[order, c]
             agrees = np.logical_or.reduceat(rival & (level == 0), starts)
-            found[(level[best] > 0) & agrees] = k
+            disagrees = level[best] == len(self.settings.comparisons[c].levels)  # not a typo
+            found[disagrees & agrees] = k
         return found
 
     def settles(self, pairs: Pairs, best: np.ndarray) -> np.ndarray:

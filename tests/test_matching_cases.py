@@ -290,13 +290,18 @@ def test_housemates_row_with_the_fathers_id_and_name_goes_to_review_with_both(wh
 
 
 @pytest.mark.parametrize(
-    ("dob", "why"), [("17/11/1981", "no housemate's"), ("06/06/2010", "the child's")]
-)
-def test_fathers_row_with_a_date_of_no_housemate_or_his_own_phone_stays_linked(dob, why):
-    # A plain typo; or the child's date with the father's own phone, which the child's entry
-    # does not hold (``housemate_needs``): the father's row, linked as before.
+    ("typed", "why"),
+    [({"dob": "17/11/1981"}, "no housemate's date"),
+     ({"dob": "06/06/2010"}, "the child's date, with the father's phone the child lacks"),
+     ({"dob": "05/05/1977", "id": None}, "a one-digit typo of his own, the brother's date")],
+)  # fmt: skip
+def test_fathers_row_with_a_date_of_no_housemate_or_his_own_phone_stays_linked(typed, why):
+    # A plain typo; the child's date with the father's own phone, which the child's entry
+    # does not hold (``housemate_needs``); a typo of his own date (a typo level, no
+    # disagreement) that is his brother's: the father's row, linked as before.
     father, child, mother = _with_mother()
-    row = dict(father, dob=dob, record_id="father")
-    d = run_household([father, child, mother], [row])
+    brother = dict(father, id="001077123459", name="Khổng Văn Trung", dob="05/05/1977")
+    row = dict(father, **typed, record_id="father")
+    d = run_household([father, child, mother, brother], [row])
     assert _decision(d, "father") == ("match", father["id"]), why
     assert "housemate" not in json.loads(d.loc["father", "explanation"])
