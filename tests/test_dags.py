@@ -136,6 +136,7 @@ def test_recheck_runs_after_every_file_and_before_publish_status_even_when_none_
         assert tasks["recheck"]["retries"] >= 3 and tasks["recheck"]["timeout"] == 120 * 60
 
 
+@pytest.mark.slow  # three `airflow dags test` processes: two minutes, a sixth of the default suite
 def test_dags_test_pulls_the_landing_folder_into_the_embedded_database(airflow_home, tmp_path):
     sys.path.insert(0, str(REPO / "ops"))
     import airflow_local

@@ -7,6 +7,7 @@ PostgreSQL."""
 from __future__ import annotations
 
 import json
+import os
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -82,8 +83,8 @@ def test_recheck_relinks_the_flagged_rows_of_a_source_that_got_no_file(flagged):
 
     with warehouse.connect(url) as store:
         assert store.count_to_recheck("f0") == 0
-        [(run_id, status, kind, counts, delivery)] = store.fetch(
-            "SELECT run_id, status, kind, counts, delivery FROM run WHERE kind = 'recheck' "
+        [(run_id, status, kind, counts, delivery, pid)] = store.fetch(
+            "SELECT run_id, status, kind, counts, delivery, pid FROM run WHERE kind = 'recheck' "
             "AND status <> 'failed'"
         )
         changed = store.fetch(
@@ -97,6 +98,9 @@ def test_recheck_relinks_the_flagged_rows_of_a_source_that_got_no_file(flagged):
             store.reconcile(batch_run)  # rows moved between loaded and review: none lost
         listed = {r["run_id"] for r in store.batch_runs()}
     assert (status, kind, delivery) == ("loaded", "recheck", None)
+    # its process is on record, so a re-check killed half way is marked failed by the next
+    # run that starts, not 4 hours later when its heartbeat goes stale
+    assert pid == os.getpid()
     assert counts["flagged"] == counts["rechecked"] == waiting
     assert counts["changed"] == changed > 0  # each changed link has its link_rechecked finding
     assert refresh and refresh[0][0] > 0 and refresh[0][1] > 0

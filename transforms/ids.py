@@ -19,6 +19,7 @@ from functools import cache
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from popsync.core import domain
@@ -102,6 +103,13 @@ def standardize_id(
     return out
 
 
+def _number_at(number: pd.Series, cccd: pd.Series, start: int, stop: int) -> np.ndarray:
+    """Characters ``start:stop`` of the CCCD rows' numbers (all digits) as floats, else NaN."""
+    part = pc.utf8_slice_codeunits(arrow(number), start, stop)
+    part = pc.if_else(pa.array(cccd.to_numpy(bool)), part, pa.scalar(None, part.type))
+    return pc.cast(part, pa.float64()).to_numpy(zero_copy_only=False)
+
+
 def _standardize_unique(unique: pd.Series) -> pd.DataFrame:
     prefixes = domain.id_province_prefixes()
     century, starts, sexes = _century_tables()
@@ -134,11 +142,11 @@ def _standardize_unique(unique: pd.Series) -> pd.DataFrame:
 
     province = number.str.slice(0, 3).where(cccd)
     province_ok = province.isin(prefixes).fillna(False)
-    digit = pd.to_numeric(number.str.slice(3, 4).where(cccd)).to_numpy(float, na_value=np.nan)
+    digit = _number_at(number, cccd, 3, 4)
     known = ~np.isnan(digit)
     at = np.where(known, digit, 0).astype(np.int64)
     start = np.where(known, starts[at], np.nan)
-    yy = pd.to_numeric(number.str.slice(4, 6).where(cccd)).to_numpy(float, na_value=np.nan)
+    yy = _number_at(number, cccd, 4, 6)
     birth_year = pd.array(start + yy, dtype="Float64").astype("Int32")
     id_sex = pd.array(np.where(known, sexes[at], None), dtype=STRING)
     return pd.DataFrame(

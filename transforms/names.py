@@ -1,9 +1,8 @@
 """Vietnamese full names: repair, one canonical spelling, split into parts, folded keys.
 
-Tone-mark placement: in the open syllables oa, oe, uy the tone mark is put on the first
-vowel (hòa, khỏe, thủy), not the second (hoà, khoẻ, thuỷ). That is Unikey's default and
-the spelling the GSO administrative-unit list uses most (Hòa 408 times vs Hoà 173, Thủy 85
-vs Thuỷ 14 in ``popsync/reference/admin_units_2008.csv``), so most records need no change.
+Tone marks of open oa/oe/uy go on the first vowel (``transforms.tone_placement``). Names made
+only of letters and spaces take the word-by-word path of ``transforms.name_words``; every other
+name takes :func:`_standardize_one`, the reference both are held to.
 """
 
 from __future__ import annotations
@@ -11,11 +10,15 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from transforms.columns import by_unique
-from transforms.legacy_encodings import TONE_MARKS, repair_mojibake
+from transforms.columns import arrow, by_unique
+from transforms.legacy_encodings import repair_mojibake
+from transforms.name_words import plain_names, standardize_plain
 from transforms.text import fold_text
+from transforms.tone_placement import canonical_tone_placement
 
 COLUMNS = (
     "full_name",
@@ -31,25 +34,6 @@ COLUMNS = (
 )
 
 
-def _nfc(text: str) -> str:
-    return unicodedata.normalize("NFC", text)
-
-
-def _tone_moves() -> dict[str, str]:
-    """Moves of the mark to the first vowel ("oà" -> "òa", "uỷ" -> "ủy"), in every case."""
-    moves = {}
-    for first, second in ("oa", "oe", "uy"):
-        for tone in TONE_MARKS:
-            for f in (first, first.upper()):
-                for s in (second, second.upper()):
-                    moves[f + _nfc(s + tone)] = _nfc(f + tone) + s
-    return moves
-
-
-_TONE_MOVES = _tone_moves()
-# Not after q (in "quý" the u belongs to the consonant) and only at the end of the word
-# (a final consonant keeps the mark on the second vowel: hoàng, thuyền).
-_TONE_RE = re.compile(f"(?<![qQ])(?:{'|'.join(_TONE_MOVES)})(?![^\\W\\d_])")
 # Anything but letters, digits and spaces; apostrophes and hyphens only between letters
 # (Ê Đê names such as "H'Hen Niê").
 _STRAY_RE = re.compile(r"[^\w\s'\-]|_|(?<![^\W\d_])['\-]|['\-](?![^\W\d_])")
@@ -59,17 +43,12 @@ _EMPTY_PARTS: tuple[None, ...] = (None,) * 8
 _MISSING = _EMPTY_PARTS + ("full_name:missing", "")
 
 
-def canonical_tone_placement(text: str) -> str:
-    """Put the tone mark of open oa/oe/uy on the first vowel: "Thuỷ" -> "Thủy" (NFC in and out)."""
-    return _TONE_RE.sub(lambda m: _TONE_MOVES[m.group(0)], text)
-
-
 def _standardize_one(raw: str) -> tuple[str | None, ...]:
     flags: list[str] = []
     repairs: list[str] = []
     text = raw
     if not unicodedata.is_normalized("NFC", text):
-        text = _nfc(text)
+        text = unicodedata.normalize("NFC", text)
         repairs.append("full_name:nfd")
     text, kind = repair_mojibake(text)
     if kind is not None:
@@ -126,9 +105,20 @@ def standardize_names(values: pd.Series) -> pd.DataFrame:
 
     Each distinct value is standardized once and the results are taken back to the rows.
     """
+    return by_unique(values.astype("string"), _standardize_unique)
 
-    def per_unique(unique: pd.Series) -> pd.DataFrame:
-        rows = [_MISSING if value is pd.NA else _standardize_one(value) for value in unique]
-        return pd.DataFrame(rows, columns=list(COLUMNS), dtype="string")
 
-    return by_unique(values.astype("string"), per_unique)
+def _standardize_unique(unique: pd.Series) -> pd.DataFrame:
+    """Distinct names: the plain ones word by word, the rest one by one."""
+    text = arrow(unique)
+    plain = plain_names(text)
+    words, done = standardize_plain(text.filter(pa.array(plain)))
+    fast = np.zeros(len(unique), bool)
+    fast[np.flatnonzero(plain)[done]] = True
+    fast_rows, slow_rows = np.flatnonzero(fast), np.flatnonzero(~fast)
+    slow = [_MISSING if unique[i] is pd.NA else _standardize_one(unique[i]) for i in slow_rows]
+    frames = [
+        pd.DataFrame(slow, columns=list(COLUMNS), index=slow_rows, dtype="string"),
+        pd.DataFrame({c: pd.array(words[c], dtype="string") for c in COLUMNS}, index=fast_rows),
+    ]
+    return pd.concat(frames).sort_index().reset_index(drop=True)

@@ -5,6 +5,13 @@ from __future__ import annotations
 import unicodedata
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+# What Python's ``str.split()``/``str.strip()`` take for whitespace (none is above U+3000), as a
+# character list for Arrow's trim and an RE2 class: Arrow's own whitespace differs (U+001C-1F).
+PY_WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
+PY_WHITESPACE_RUN = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in PY_WHITESPACE) + "]+"
 
 # Đ/đ do not decompose under NFD, so folding maps them explicitly.
 _FOLD_EXTRA = str.maketrans({"đ": "d", "Đ": "D", "ð": "d", "Ð": "D"})
@@ -32,6 +39,12 @@ def fold_text(text: str) -> str:
     if quick.isascii():
         return " ".join(quick.lower().split())
     return " ".join(_strip_marks(text).lower().split())
+
+
+def split_join(values: pa.Array) -> pa.Array:
+    """``" ".join(value.split())`` of each value with Arrow kernels, null when that is empty."""
+    text = pc.utf8_trim(pc.replace_substring_regex(values, PY_WHITESPACE_RUN, " "), " ")
+    return pc.if_else(pc.equal(text, ""), pa.scalar(None, text.type), text)
 
 
 def fold(values: pd.Series) -> pd.Series:

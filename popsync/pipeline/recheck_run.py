@@ -14,6 +14,7 @@ out with the next ``publish_status``. Nothing flagged: nothing done, no run."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,7 @@ def recheck_source(res: Resources, source: str, run_date: str | None = None) -> 
     batch = {"source": spec.id, "kind": "recheck", "delivery": None, "run_date": str(day),
              "input_path": register["input_file"], "input_sha256": register["input_sha256"],
              "register_run_id": register["run_id"], "timings": {}}  # fmt: skip
-    batch = open_run(res, batch)
+    batch = open_run(res, batch, owner_pid=os.getpid())  # every step runs in this process
     try:
         population = _register_file(res, register)
         batch |= {"population": str(population), "input_path": str(population)}

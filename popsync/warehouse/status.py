@@ -40,6 +40,7 @@ from popsync.core.status_digest import status_hash_arrays
 from popsync.core.timing import Steps
 from popsync.warehouse.db import now
 from popsync.warehouse.frames import read_arrow, read_frame
+from popsync.warehouse.id_keys import positions
 from popsync.warehouse.status_queue import StatusQueue, quarantine_person, run_people
 
 # Refreshes (and the reads of a publication) are serialized by this lock.
@@ -320,7 +321,7 @@ def _coded(reads: dict[str, pa.Table], keys: pa.Array) -> dict[str, pa.Table]:
     if not whole:
         return reads
     chunks = [chunk for name in whole for chunk in reads[name].column("person").chunks]
-    codes = pc.index_in(pa.chunked_array(chunks, pa.string()), value_set=keys)
+    codes = positions(pa.chunked_array(chunks, pa.string()), keys)
     coded, at = dict(reads), 0
     for name in whole:
         rows = reads[name]

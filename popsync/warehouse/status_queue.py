@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 from popsync.core.contracts import BOOL, TEXT
 from popsync.warehouse.batch import to_arrow
 from popsync.warehouse.frames import read_arrow
+from popsync.warehouse.id_keys import positions, sorted_unique
 
 
 class StatusQueue:
@@ -73,9 +74,10 @@ class StatusQueue:
         """The people a refresh recomputes (see ``refresh_status``), each once and of the
         register only, sorted: a person's position among them is their ``code`` in the
         refresh's reads (``_stage_touched`` puts them in the database for the reads that join
-        there). The IDs are gathered and made unique in Arrow: one read of the run's rows, no
-        sort in the database. ``run_rows``: the people of the run's rows in its source's table
-        (``so_dinh_danh``, ``declared``) when the refresh read them already."""
+        there). The IDs are gathered and made unique in Arrow (as integers: ``id_keys``): one
+        read of the run's rows, no sort in the database. ``run_rows``: the people of the run's
+        rows in its source's table (``so_dinh_danh``, ``declared``) when the refresh read them
+        already."""
         types = {"so_dinh_danh": TEXT, "declared": BOOL}
         # declared: an ID a row declares (or a caller names), kept for register people only.
         parts = [self._take_queue(cur), read_arrow(
@@ -111,9 +113,9 @@ class StatusQueue:
             pc.greater(pc.utf8_length(pc.field("so_dinh_danh")), 0)
         )
         declared = wanted.column("declared").fill_null(True)
-        keys = pc.unique(wanted.column("so_dinh_danh").filter(pc.invert(declared)))
-        claimed = pc.unique(wanted.column("so_dinh_danh").filter(declared))
-        claimed = claimed.filter(pc.invert(pc.is_in(claimed, value_set=keys)))
+        keys = sorted_unique(wanted.column("so_dinh_danh").filter(pc.invert(declared)))
+        claimed = sorted_unique(wanted.column("so_dinh_danh").filter(declared))
+        claimed = claimed.filter(pc.is_null(positions(claimed, keys)))
         if len(claimed):
             self._stage_ids(cur, claimed)
             registered = read_arrow(
@@ -121,8 +123,10 @@ class StatusQueue:
                 "(SELECT 1 FROM person p WHERE p.so_dinh_danh = a.so_dinh_danh)", (),
                 {"so_dinh_danh": TEXT},
             )  # fmt: skip
-            keys = pa.concat_arrays([keys, registered.column("so_dinh_danh").combine_chunks()])
-        return keys.take(pc.sort_indices(keys))
+            keys = sorted_unique(
+                pa.chunked_array([keys, *registered.column("so_dinh_danh").chunks], pa.string())
+            )
+        return keys
 
     def _stage_touched(self, cur, keys: pa.Array) -> None:
         """The people of a refresh (``keys``) in the temporary table ``status_touched``, with

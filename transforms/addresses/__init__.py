@@ -13,15 +13,18 @@ unique, close fuzzy match inside an already-resolved parent, reported as ``<leve
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from transforms.addresses.codes import check_codes
 from transforms.addresses.gazetteer import scheme_index
 from transforms.addresses.parse import Result, parse_names, parse_text
+from transforms.columns import arrow
+from transforms.text import PY_WHITESPACE, split_join
 
 OUTPUT_COLUMNS = (
     "address",
@@ -36,11 +39,6 @@ OUTPUT_COLUMNS = (
 # --- vectorized entry point ------------------------------------------------------------------
 
 
-def _clean(value: str) -> str | None:
-    cleaned = " ".join(unicodedata.normalize("NFC", value).split())
-    return cleaned or None
-
-
 @dataclass(frozen=True)
 class _Column:
     """A column as ids into its distinct values; -1 for null, empty or blank."""
@@ -52,10 +50,14 @@ class _Column:
     def of(cls, s: pd.Series | None, n: int) -> _Column:
         if s is None:
             return cls(np.full(n, -1, dtype=np.int64), [])
-        ids, uniques = pd.factorize(s.astype("string"))
-        keep = np.array([bool(u.strip()) for u in uniques], dtype=bool)
+        encoded = arrow(s).dictionary_encode()
+        distinct = encoded.dictionary
+        keep = pc.not_equal(pc.utf8_trim(distinct, PY_WHITESPACE), "").to_numpy(
+            zero_copy_only=False
+        )
         renumber = np.append(np.where(keep, np.cumsum(keep) - 1, -1), -1)
-        return cls(renumber[ids], [u for u, k in zip(uniques, keep, strict=True) if k])
+        ids = encoded.indices.fill_null(len(distinct)).to_numpy()
+        return cls(renumber[ids], distinct.filter(pa.array(keep)).to_pylist())
 
     def value(self, i: int) -> str | None:
         return self.values[i] if i >= 0 else None
@@ -105,8 +107,10 @@ def standardize_address(
 
     # Distinct texts are cleaned, and cleaned texts parsed, once each.
     raw = _Column.of(address, n)
-    clean_ids, clean_values = pd.factorize(pd.Series([_clean(v) for v in raw.values], dtype=object))
-    text_ids = np.append(clean_ids, -1)[raw.ids]  # -1: no text
+    clean = split_join(pc.utf8_normalize(pa.array(raw.values, pa.large_string()), "NFC"))
+    clean = clean.dictionary_encode()
+    clean_values = clean.dictionary.to_pylist()
+    text_ids = np.append(clean.indices.fill_null(-1).to_numpy(), -1)[raw.ids]  # -1: no text
     cleaned = pd.array([*clean_values, None], dtype="string").take(text_ids)
 
     codes_in = [_Column.of(s, n) for s in (province_code, district_code, ward_code)]

@@ -60,7 +60,9 @@ def read_source(
         raise ReadError(f"{path}: {exc}") from exc
     except Exception as exc:  # any parser failure on a file that is not valid in its format
         raise ReadError(f"{path}: not a valid {fmt.upper()} file ({exc})") from exc
-    frame = _map_columns(table, cfg, path)
+    # A CSV is UTF-8 or Windows-1258: only a 0 byte decodes to NUL, so without one no column
+    # needs the two NUL scans.
+    frame = _map_columns(table, cfg, path, nul_free=fmt == "csv" and b"\x00" not in data)
     return _with_provenance(frame, cfg, path, hashlib.sha256(data).hexdigest(), errors)
 
 
@@ -86,7 +88,9 @@ def _format(path, data: bytes) -> str:
     return fmt
 
 
-def _map_columns(table: pa.Table, cfg: SourceSpec, path) -> dict[str, pa.ChunkedArray | None]:
+def _map_columns(
+    table: pa.Table, cfg: SourceSpec, path, nul_free: bool = False
+) -> dict[str, pa.ChunkedArray | None]:
     """Canonical field -> column (None when absent); raises on missing required columns.
 
     A header that appears more than once (two ``Số CCCD`` columns) gives one field: the first
@@ -108,10 +112,12 @@ def _map_columns(table: pa.Table, cfg: SourceSpec, path) -> dict[str, pa.Chunked
         if not indices:
             found[field] = None
             continue
-        columns = [_blank_to_null(_without_nul(table.column(i))) for i in indices]
+        columns = [table.column(i) if nul_free else _without_nul(table.column(i)) for i in indices]
+        columns = [_blank_to_null(column) for column in columns]
         found[field] = pc.coalesce(*columns) if len(columns) > 1 else columns[0]
-        for i in indices:
-            row_errors = _nul_rows(row_errors, table.column(i), table.column_names[i])
+        if not nul_free:
+            for i in indices:
+                row_errors = _nul_rows(row_errors, table.column(i), table.column_names[i])
         if len(columns) > 1:
             row_errors = _conflicts(row_errors, columns, [table.column_names[i] for i in indices],
                                    indices, path)  # fmt: skip

@@ -93,7 +93,10 @@ def read_csv(data: bytes, known: frozenset[str] = frozenset()) -> tuple[pa.Table
         header, sep, start = _locate_header(head_text, known)
         try:
             table = _read_csv_fast(body, header, sep, len(head_text[:start].encode("utf-8")))
-            if not any(pc.any(pc.match_substring(c, "\n")).as_py() for c in table.columns):
+            # only a quoted value can hold a line break: no quote, no scan of every column
+            if b'"' not in body or not any(
+                pc.any(pc.match_substring(c, "\n")).as_py() for c in table.columns
+            ):
                 return table, None
             # A value spans lines: when the whole file is UTF-8 its text is what _decode
             # gives and the table what the path below parses again; check it as that path does.
