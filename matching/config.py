@@ -169,6 +169,8 @@ class LinkageSettings(_Strict):
     id_exact_tolerates: int = Field(1, ge=0)
     relatives_explain: tuple[str, ...] = ()
     contest_needs: tuple[str, ...] = ()
+    housemate_contests: tuple[str, ...] = ()
+    housemate_needs: tuple[str, ...] = ()
     household_column: str | None = None
     max_review_candidates: int = Field(3, gt=0)
     seed: int = 42
@@ -229,6 +231,8 @@ class LinkageSettings(_Strict):
             for what, listed in (
                 ("relatives_explain", self.relatives_explain),
                 ("contest_needs", self.contest_needs),
+                ("housemate_contests", self.housemate_contests),
+                ("housemate_needs", self.housemate_needs),
             )  # fmt: skip
             for name in listed
             if name not in names
@@ -237,6 +241,8 @@ class LinkageSettings(_Strict):
             not self.household_column or len(self.veto_on_disagreement) < 2
         ):
             problems.append("relatives_explain needs household_column and two veto comparisons")
+        if self.housemate_contests and not self.household_column:
+            problems.append("housemate_contests needs household_column")
         known = PREPARED_COLUMNS | self.declared_text_columns()
         unknown = sorted(self.columns() - known)
         if unknown:

@@ -202,7 +202,9 @@ def _decide(extract_std, prep: Prepared, settings, pairs: Pairs | None, linker: 
         best[rows] = ranked["best"]
         count = np.zeros(n, dtype=np.int64)
         count[rows] = ranked["count"]
-        explanations = explain(pairs, best, count, settings, linker.is_id_pass)
+        housemate = np.full(n, -1)
+        housemate[rows] = ranked["housemate"]
+        explanations = explain(pairs, best, count, settings, linker.is_id_pass, housemate)
         candidates = _review_candidates(pairs, ranked, linker, record_ids, prep, settings)
     else:
         explanations = pa.repeat(pa.scalar(NONE, pa.large_string()), n)

@@ -25,11 +25,20 @@ _DECIDING = 3
 
 
 def explain(
-    pairs: Pairs, index: np.ndarray, counts: np.ndarray, settings: LinkageSettings, id_pass
+    pairs: Pairs,
+    index: np.ndarray,
+    counts: np.ndarray,
+    settings: LinkageSettings,
+    id_pass,
+    housemate: np.ndarray | None = None,
 ) -> pa.ChunkedArray:
     """One explanation per entry of ``index`` (a pair; -1 for a row without candidates gives
     ``NONE``); ``counts`` the row's candidates, ``id_pass`` a function telling the pairs that
-    agree on an ID. Built in chunks, so the pieces of one chunk only are held."""
+    agree on an ID; ``housemate`` per entry the ``housemate_contests`` comparison that held
+    the row back (-1 for none), named as ``"housemate":"birth_date"``. Built in chunks, so
+    the pieces of one chunk only are held."""
+    if housemate is None:
+        housemate = np.full(len(index), -1)
     chunks = [
         _explain(
             pairs,
@@ -37,6 +46,7 @@ def explain(
             counts[begin : begin + _CHUNK],
             settings,
             id_pass,
+            housemate[begin : begin + _CHUNK],
         )
         for begin in range(0, len(index), _CHUNK)
     ]
@@ -66,7 +76,7 @@ def _decided_by(weights: np.ndarray, names: list[str], null) -> pa.Array:
     return _gather(texts, code, null)
 
 
-def _explain(pairs: Pairs, index, counts, settings: LinkageSettings, id_pass) -> pa.Array:
+def _explain(pairs: Pairs, index, counts, settings: LinkageSettings, id_pass, housemate):
     valid = index >= 0
     at = np.where(valid, index, 0)
     null = None if valid.all() else ~valid
@@ -84,6 +94,11 @@ def _explain(pairs: Pairs, index, counts, settings: LinkageSettings, id_pass) ->
         _gather([f',"rule":"{name}"' for name in rule_names], pairs.rule[at], null),
         _gather([f',"weight":{value / 10:g}' for value in uniques.tolist()], code, null),
         _decided_by(pairs.weights[at], [c.name for c in settings.comparisons], null),
+        _gather(
+            [f',"housemate":"{name}"' for name in settings.housemate_contests],
+            housemate,
+            mask=housemate < 0,
+        ),
     ]
     comparisons = settings.comparisons
     for c, comparison in enumerate(comparisons):

@@ -94,6 +94,8 @@ class Linker:
         names = [comp.name for comp in settings.comparisons]
         self.explained = [names.index(name) for name in settings.relatives_explain]
         self.contest_needs = [names.index(name) for name in settings.contest_needs]
+        self.housemate_contests = [names.index(name) for name in settings.housemate_contests]
+        self.housemate_needs = [names.index(name) for name in settings.housemate_needs]
         self.block_stats: dict[str, dict[str, int]] = {}
 
     def candidates(
@@ -146,7 +148,9 @@ class Linker:
             total = np.maximum(total, kept)
         best_probability = probability[best]
         settings = self.settings
+        housemate = self._housemate(pairs, order, starts, counts)
         vetoed = self._vetoed(pairs, best) | self._contested(pairs, order, starts, counts)
+        vetoed |= housemate >= 0
         match = (best_probability >= settings.match_threshold) & ~vetoed
         # Review when the row is probably one of its candidates, even if no single one is.
         review = ~match & (total >= settings.review_threshold)
@@ -168,6 +172,7 @@ class Linker:
             "review_order": review_order,
             "review_probability": review_probability,
             "review_score": common,
+            "housemate": housemate,
             "pairs": pairs,
         }
 
@@ -248,6 +253,31 @@ class Linker:
         not_worse = np.where(clean, not_worse.all(axis=1), not_worse[:, :n_vetoes].all(axis=1))
         rival = (better & not_worse).astype(np.int8)
         return np.maximum.reduceat(rival, starts).astype(bool)
+
+    def _housemate(self, pairs: Pairs, order, starts, counts) -> np.ndarray:
+        """Per row, the ``housemate_contests`` comparison (its index there; -1 for none) on
+        which the best candidate disagrees (else level: a typo's level is no disagreement)
+        while another candidate of its household (same ``household_column`` in the register)
+        agrees exactly, no worse than the best one on ``housemate_needs`` (the row's own sex
+        and phone): one member's ID and name with another's birth date is either of them, so
+        neither is linked."""
+        found = np.full(len(starts), -1)
+        if not self.housemate_contests or not (counts > 1).any():
+            return found
+        home = self.prep.right[self.settings.household_column][pairs.ri[order]]
+        best = starts  # positions in ``order``
+        rival = (home >= 0) & (home == np.repeat(home[best], counts))
+        rival[best] = False
+        for c in self.housemate_needs:
+            level = pairs.levels[order, c]
+            best_level = np.repeat(level[best], counts)
+            rival &= (level < 0) | (best_level < 0) | (level <= best_level)
+        for k, c in reversed(list(enumerate(self.housemate_contests))):
+            level = pairs.levels[order, c]
+            agrees = np.logical_or.reduceat(rival & (level == 0), starts)
+            disagrees = level[best] == len(self.settings.comparisons[c].levels)  # not a typo
+            found[disagrees & agrees] = k
+        return found
 
     def settles(self, pairs: Pairs, best: np.ndarray) -> np.ndarray:
         """Best pairs of the ID pass sure enough to skip the other rules: every veto comparison

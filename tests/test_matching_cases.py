@@ -257,3 +257,51 @@ def test_a_rows_decision_does_not_depend_on_its_batch():
             alone[["decision", "so_dinh_danh", "score"]].tolist()
             == whole.loc[f"r{i}", ["decision", "so_dinh_danh", "score"]].tolist()
         )
+
+
+def _with_mother() -> tuple[dict, dict, dict]:
+    """The father and child of ``_household`` and the mother (another family name, the
+    phone the child's entry holds)."""
+    father, child = _household()
+    mother = dict(father, id="001180123458", name="Lò Thị Hoa", dob="09/10/1980", sex="F",
+                  phone=child["phone"])  # fmt: skip
+    return father, child, mother
+
+
+@pytest.mark.parametrize("who", ["child", "mother"])
+def test_housemates_row_with_the_fathers_id_and_name_goes_to_review_with_both(who):
+    # A housemate's row (its birth date, sex and phone) with the father's ID and full name, or
+    # the father's row with the housemate's birth date: either is as likely, so neither is
+    # linked (``housemate_contests``); the explanation says why. The mother has another
+    # family name: only the household finds her.
+    father, child, mother = _with_mother()
+    housemate = {"child": child, "mother": mother}[who]
+    row = dict(housemate, id=father["id"], name=father["name"], record_id="housemate_dob")
+    settings = matching.load_settings()
+    assert "birth_date" in settings.housemate_contests
+    register = std_frame(PEOPLE + [father, child, mother], register=True)
+    clean = [dict(p, record_id=f"clean-{i}") for i, p in enumerate(PEOPLE)]
+    result = matching.link(register, std_frame(clean + [row]), settings)
+    decision = result.decisions.set_index("record_id").loc["housemate_dob"]
+    assert decision["decision"] == "review"
+    assert json.loads(decision["explanation"])["housemate"] == "birth_date"
+    ranked = result.candidates[result.candidates["record_id"] == "housemate_dob"]
+    assert set(ranked["so_dinh_danh"][:2]) == {father["id"], housemate["id"]}
+
+
+@pytest.mark.parametrize(
+    ("typed", "why"),
+    [({"dob": "17/11/1981"}, "no housemate's date"),
+     ({"dob": "06/06/2010"}, "the child's date, with the father's phone the child lacks"),
+     ({"dob": "05/05/1977", "id": None}, "a one-digit typo of his own, the brother's date")],
+)  # fmt: skip
+def test_fathers_row_with_a_date_of_no_housemate_or_his_own_phone_stays_linked(typed, why):
+    # A plain typo; the child's date with the father's own phone, which the child's entry
+    # does not hold (``housemate_needs``); a typo of his own date (a typo level, no
+    # disagreement) that is his brother's: the father's row, linked as before.
+    father, child, mother = _with_mother()
+    brother = dict(father, id="001077123459", name="Khổng Văn Trung", dob="05/05/1977")
+    row = dict(father, **typed, record_id="father")
+    d = run_household([father, child, mother, brother], [row])
+    assert _decision(d, "father") == ("match", father["id"]), why
+    assert "housemate" not in json.loads(d.loc["father", "explanation"])

@@ -67,6 +67,17 @@ def test_thresholds_rules_and_the_removed_require_agreement_are_checked():
         settings_from_dict(old)
 
 
+def test_housemate_rule_names_comparisons_and_needs_a_household():
+    bad = matching.load_settings().to_dict()
+    bad["housemate_needs"] = ["shoe_size"]
+    bad["relatives_explain"] = []
+    del bad["household_column"]
+    with pytest.raises(UserError) as error:
+        settings_from_dict(bad)
+    assert "housemate_needs 'shoe_size' is not a comparison" in str(error.value)
+    assert "housemate_contests needs household_column" in str(error.value)
+
+
 def test_declared_text_column_missing_from_the_frames_is_a_clear_error():
     data = matching.load_settings().to_dict()
     data["text_columns"] = ["bhxh_number"]
