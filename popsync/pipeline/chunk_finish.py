@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from popsync.core.members import text_isin
 from popsync.core.timing import Steps
 from popsync.pipeline.batch import as_date, in_folder
 from popsync.pipeline.chunks import LINK_COLUMNS, _linkage, _read_columns, chunk_key
@@ -147,7 +148,7 @@ def _load(batch, res: Resources, parts, batch_level) -> dict[str, Any]:
         rows = (_read_columns(res, key, ["record_id", *LINK_COLUMNS[:2]]) if keys_only
                 else area.read_parquet(key))  # fmt: skip
         found = area.read_parquet(chunk_key(batch, "findings", index, personal=False))
-        found = pd.concat([found, per_row[per_row["record_id"].isin(rows["record_id"])]])
+        found = pd.concat([found, per_row[text_isin(per_row["record_id"], rows["record_id"])]])
         candidates = None if keys_only else area.read_parquet(chunk_key(batch, "candidates", index))
         return warehouse.build_batch(**meta, rows=rows, findings=found, candidates=candidates)
 

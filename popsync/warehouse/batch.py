@@ -22,6 +22,7 @@ from popsync.core.contracts import (
     quarantine_rules,
 )
 from popsync.core.errors import UserError
+from popsync.core.members import text_isin
 from popsync.core.unique import require_unique_ids
 
 ARROW_TYPES = {
@@ -95,11 +96,11 @@ def build_batch(
     findings = pd.DataFrame() if findings is None else findings
     candidates = pd.DataFrame() if candidates is None else candidates
     rules = quarantine_rules(findings)
-    quarantined = rows["record_id"].isin(rules.index)
+    quarantined = text_isin(rows["record_id"], rules.index)
     in_review = rows["decision"].eq("review") & ~quarantined
     review = rows[in_review]
     if len(candidates):
-        candidates = candidates[candidates["record_id"].isin(review["record_id"])]
+        candidates = candidates[text_isin(candidates["record_id"], review["record_id"])]
     quarantine = rows[quarantined].assign(rules=lambda q: q["record_id"].map(rules))
     return Batch(
         run_id=run_id,
