@@ -83,4 +83,11 @@ def quarantine_rules(findings):
     if not len(findings):
         return pd.Series(dtype="str")
     held = findings[findings["severity"].eq("quarantine") & findings["record_id"].notna()]
-    return held.groupby("record_id")["rule"].agg(lambda rules: ";".join(sorted(set(rules))))
+    held = held[["record_id", "rule"]].drop_duplicates().sort_values(["record_id", "rule"])
+    # Most rows break one rule: only the others are joined in Python (a call per row is 8 s
+    # at a million rows).
+    alone = ~held["record_id"].duplicated(keep=False)
+    single = pd.Series(held["rule"].to_numpy()[alone.to_numpy()], name="rule",
+                       index=pd.Index(held["record_id"][alone], name="record_id"))  # fmt: skip
+    several = held[~alone].groupby("record_id")["rule"].agg(";".join)
+    return pd.concat([single, several]).sort_index()
