@@ -116,7 +116,7 @@ def _standardize_unique(unique: pd.Series) -> pd.DataFrame:
     fast = np.zeros(len(unique), bool)
     fast[np.flatnonzero(plain)[done]] = True
     fast_rows, slow_rows = np.flatnonzero(fast), np.flatnonzero(~fast)
-    slow = [_MISSING if unique[i] is pd.NA else _standardize_one(unique[i]) for i in slow_rows]
+    slow = [_MISSING if v is pd.NA else _standardize_one(v) for v in unique.take(slow_rows)]
     frames = [
         pd.DataFrame(slow, columns=list(COLUMNS), index=slow_rows, dtype="string"),
         pd.DataFrame({c: pd.array(words[c], dtype="string") for c in COLUMNS}, index=fast_rows),
