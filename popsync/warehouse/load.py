@@ -4,6 +4,7 @@ replaces its batch and keeps the stewards' decisions that still hold."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from itertools import chain
 
 from popsync.core.contracts import CANDIDATE_COLUMNS, FINDING_COLUMNS, QUARANTINE_COLUMNS
 from popsync.core.errors import UserError
@@ -61,7 +62,8 @@ class BatchLoad:
         ``Batch`` (``build_batch``) in order, and is called twice: first with ``keys_only``
         (rows with ``record_id``, ``so_dinh_danh`` and ``decision`` are enough, for the batch's
         keys), then for the rows, COPYed chunk by chunk."""
-        return self._load(batch, lambda keys_only: [batch, *parts(keys_only)], chunked=True)
+        # A chain, not a list: a chunk is made only when the one before it has been written.
+        return self._load(batch, lambda keys_only: chain([batch], parts(keys_only)), chunked=True)
 
     def _load(self, batch: Batch, parts, chunked: bool = False) -> dict:
         self._table_of(batch.source)
