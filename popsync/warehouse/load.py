@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from itertools import chain
 
+from popsync.core.ahead import one_ahead
 from popsync.core.contracts import CANDIDATE_COLUMNS, FINDING_COLUMNS, QUARANTINE_COLUMNS
 from popsync.core.errors import UserError
 from popsync.core.timing import Steps
@@ -90,6 +91,10 @@ class BatchLoad:
             "timings": steps.seconds,
         }
 
+    def _prepared(self, batch: Batch) -> tuple[dict, int, int]:
+        """``_prepare`` of a batch (or chunk), with its numbers of findings and candidates."""
+        return self._prepare(batch), len(batch.findings), len(batch.candidates)
+
     def _prepare(self, batch: Batch) -> dict:
         """Every table's rows of one batch (or chunk) as Arrow tables (None: nothing)."""
         source, run_id = batch.source, batch.run_id
@@ -125,8 +130,7 @@ class BatchLoad:
         self._db.lock(cur, source)
         self._run(cur, "DROP TABLE IF EXISTS batch_key")
         self._run(cur, "CREATE TEMP TABLE batch_key (record_id text, so_dinh_danh text)")
-        for part in parts(True):
-            keys = batch_keys(part)
+        for keys in one_ahead(parts(True), batch_keys):
             if len(keys):
                 self._db.bulk_insert(cur, "batch_key", keys)
         if chunked:  # each chunk checked its own ids; across chunks, here
@@ -149,14 +153,14 @@ class BatchLoad:
         moved, retired = self._delete_previous(cur, batch, table)
         steps("delete_previous")
         written = {"findings": 0, "candidates": 0}
-        for part in parts(False):
-            data = self._prepare(part)
+        # The next chunk is read and prepared while this one is COPYed.
+        for data, findings, candidates in one_ahead(parts(False), self._prepared):
             for name in ("rows", "review", "quarantine", "review_candidate", "quality_finding"):
                 if data[name] is not None and len(data[name]):
                     target = table if name in ("rows", "review") else name
                     self._db.bulk_insert(cur, target, data[name])
-            written["findings"] += len(part.findings)
-            written["candidates"] += len(part.candidates)
+            written["findings"] += findings
+            written["candidates"] += candidates
         steps("copy_rows")
         reapplied = self._reapply_decisions(cur, source, delivery)
         self._run(cur, "DROP TABLE batch_key")
