@@ -15,7 +15,7 @@ from matching.explain import NONE, explain
 from matching.model import Model, estimate
 from matching.prepare import Prepared, prepare
 from matching.prepared_register import PreparedRegister
-from matching.scoring import MATCH, REVIEW, Linker, Pairs
+from matching.scoring import MATCH, REVIEW, Linker, Pairs, is_in
 from popsync.core.errors import UserError
 from popsync.core.timing import Steps
 from popsync.core.unique import require_unique_ids
@@ -158,7 +158,7 @@ def _link(register_std, extract_std, settings, model, steps: Steps, stats: dict)
             li, ri, rule = linker.candidates(other_rules, rest)
             if parts:  # drop pairs the ID pass already scored
                 seen = parts[-1].li * prep.n_right + parts[-1].ri
-                fresh = ~np.isin(li * prep.n_right + ri, seen)
+                fresh = ~is_in(li * prep.n_right + ri, seen)
                 li, ri, rule = li[fresh], ri[fresh], rule[fresh]
             parts.append(linker.score(li, ri, rule))
     with steps.step("decide"):

@@ -52,6 +52,22 @@ class Pairs:
         )
 
 
+def is_in(values: np.ndarray, members: np.ndarray) -> np.ndarray:
+    """``np.isin(values, members)`` by hashing: ``np.isin`` sorts both when the values span a
+    wide range (pair keys ``li * n + ri``), about 10 times slower on millions of pairs."""
+    return pd.Series(values, copy=False).isin(members).to_numpy(dtype=bool)
+
+
+def _best_first(by_row: np.ndarray, li: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """``np.lexsort((ri, -score, li))`` given ``by_row``, the pairs in (li, ri) order (a stable
+    argsort): the scores are replaced by their dense rank, so that one stable sort of
+    ``li * ranks + rank`` over ``by_row`` orders them, ties kept in ``ri`` order (2-3 times
+    faster than the three passes of ``lexsort`` on millions of pairs)."""
+    _, rank = np.unique(-score[by_row], return_inverse=True)
+    key = li[by_row] * (int(rank.max(initial=0)) + 1) + rank.reshape(-1)
+    return by_row[np.argsort(key, kind="stable")]
+
+
 def _shares(score, order, starts, counts) -> tuple[np.ndarray, np.ndarray]:
     """Per pair, ``odds / (1 + sum of the row's odds)``; per row, the sum of those shares (the
     chance that the row is one of its candidates). ``order`` groups the rows, best first."""
@@ -135,16 +151,15 @@ class Linker:
         pairs, outranked = self.explain_relatives(pairs)
         # a relative whose evidence was explained away is no rival for the decision
         score = np.where(outranked, -1e9, pairs.score)
-        order = np.lexsort((pairs.ri, -score, pairs.li))
+        by_row = np.argsort(pairs.li * self.prep.n_right + pairs.ri, kind="stable")
+        order = _best_first(by_row, pairs.li, score)
         rows = pairs.li[order]
         starts = np.nonzero(np.r_[True, rows[1:] != rows[:-1]])[0]
         counts = np.diff(np.r_[starts, len(rows)])
         best = order[starts]
         probability, total = _shares(score, order, starts, counts)
         if outranked.any():  # the relatives may still make the row worth a review
-            _, kept = _shares(
-                raw_score, np.lexsort((pairs.ri, -raw_score, pairs.li)), starts, counts
-            )
+            _, kept = _shares(raw_score, _best_first(by_row, pairs.li, raw_score), starts, counts)
             total = np.maximum(total, kept)
         best_probability = probability[best]
         settings = self.settings
@@ -158,7 +173,7 @@ class Linker:
         common = np.empty(len(pairs))
         kept = ~np.repeat(missing, counts, axis=0)
         common[order] = self.log2_prior + (pairs.weights[order] * kept).sum(axis=1)
-        review_order = np.lexsort((pairs.ri, -common, pairs.li))
+        review_order = _best_first(by_row, pairs.li, common)
         review_probability, _ = _shares(common, review_order, starts, counts)
         return {
             "row": rows[starts],
@@ -198,7 +213,7 @@ class Linker:
         changed = np.zeros(len(pairs), dtype=bool)
         for c in self.explained:
             carriers = key[relative & (pairs.weights[:, c] > 0) & (home >= 0)]
-            hit = ~relative & (pairs.weights[:, c] < 0) & np.isin(key, carriers)
+            hit = ~relative & (pairs.weights[:, c] < 0) & is_in(key, carriers)
             weights[hit, c] = 0
             changed |= hit
         if not changed.any():

@@ -48,3 +48,13 @@ def test_empty_and_all_null():
 
 def _whole(values):
     return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+
+
+@pytest.mark.parametrize("odd_key", [None, "P-17"])
+def test_sort_indices_sort_as_the_strings_sort(odd_key):
+    rng = np.random.default_rng(6)
+    ids = [f"{n:012d}" for n in rng.permutation(2 * 10**6)[:2000] * 499_999] + (
+        [odd_key] if odd_key else []
+    )
+    values = pa.array(ids, pa.string())
+    assert values.take(id_keys.sort_indices(values)).to_pylist() == sorted(ids)

@@ -23,6 +23,12 @@ def sorted_unique(values) -> pa.Array:
     return _strings(found.take(pc.sort_indices(found)))
 
 
+def sort_indices(values: pa.Array) -> pa.Array:
+    """The order that sorts ``values`` (IDs, no null) as strings sort."""
+    numbers = _numbers(values)
+    return pc.sort_indices(values if numbers is None else numbers)
+
+
 def positions(values, keys: pa.Array):
     """The position of each of ``values`` among ``keys`` (distinct IDs), null when absent (an
     Arrow array, chunked as ``values`` are)."""

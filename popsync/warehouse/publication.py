@@ -8,13 +8,13 @@ import re
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from popsync.core.contracts import DATE, TEXT
 from popsync.core.errors import UserError
 from popsync.core.status import STATUS_FIELDS
 from popsync.warehouse.db import now
 from popsync.warehouse.frames import read_arrow
+from popsync.warehouse.id_keys import sort_indices
 from popsync.warehouse.status import STATUS_LOCK
 
 # What leaves the warehouse for the register: the person's ID and the status fields only.
@@ -42,7 +42,7 @@ class Publications:
                 (since_seq, through), FEED_COLUMNS, columns=list(FEED_COLUMNS),
             )  # fmt: skip
             number = 1 + self._scalar(cur, "SELECT count(*) FROM publication")
-        table = table.take(pc.sort_indices(table.column("so_dinh_danh")))
+        table = table.take(sort_indices(table.column("so_dinh_danh").combine_chunks()))
         since_asked = None if since is None else str(since)
         window = {"since_seq": int(since_seq), "through_seq": int(through),
                   "since_asked": since_asked, "number": int(number)}  # fmt: skip

@@ -11,7 +11,7 @@ deduplicate by content, not by record id.
 Set-based throughout: the touched people are gathered in the database into a temporary table,
 numbered 0..n-1; each source table is read once for all of them (person number, link, two event
 columns: joined in the database, or in Arrow when they are many), the rules run vectorized on numpy arrays,
-and only the people whose status changed are written (a binary COPY, sorted by key).
+and only the people whose status changed are written (``status_write``).
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from popsync.core.contracts import BOOL, DATE, INT, TEXT
 from popsync.core.status import (
     EVENT_COLUMNS,
     EVENT_SOURCES,
-    NONE,
     PENDING_FIELDS,
     STATUS_FIELDS,
     VALID_UNTIL,
@@ -42,6 +41,7 @@ from popsync.warehouse.db import now
 from popsync.warehouse.frames import read_arrow, read_frame
 from popsync.warehouse.id_keys import positions
 from popsync.warehouse.status_queue import StatusQueue, quarantine_person, run_people
+from popsync.warehouse.status_write import stored_rows, write_changed
 
 # Refreshes (and the reads of a publication) are serialized by this lock.
 STATUS_LOCK = "person_status"
@@ -55,10 +55,6 @@ _BEFORE = {"status_hash": INT, "primary_complete": BOOL, "boosters": INT, "f0_ep
 # A refresh hashes hundreds of thousands of people at once (joins, DISTINCT): in memory, not in
 # batches spilled to disk (PostgreSQL's default work_mem is 4 MB).
 WORK_MEM = "256MB"
-# person_status's types (a binary COPY sends each as its own): the counts are integer, the
-# digest and the refresh's number bigint.
-_ARROW = {TEXT: pa.string(), INT: pa.int32(), BOOL: pa.bool_()}
-_BIGINT = ("status_hash", "change_seq")
 # A refresh whose people number at least this share of an extract table's rows reads the whole
 # table and finds the people in Arrow, rather than joining in the database (_of_touched).
 CLIENT_JOIN_SHARE = 0.2
@@ -236,29 +232,10 @@ class PersonStatus(StatusQueue):
         steps("compute")
         outcome = _changes(before, after, _empty_hash())
         changed = outcome.pop("changed_mask")
-        known = before["known"]
-        for rows, target in (
-            (changed & known, "status_stage"),
-            (changed & ~known, "person_status"),
-        ):
-            if not rows.any():
-                continue
-            if target == "status_stage":
-                self._run(cur, "DROP TABLE IF EXISTS status_stage")
-                self._run(cur, "CREATE TEMP TABLE status_stage AS SELECT * FROM person_status "
-                               "WHERE 1 = 0")  # fmt: skip
-            taken = np.flatnonzero(rows)  # in key order
-            self._db.bulk_insert(cur, target, _stored(keys, after, taken, as_of, seq),
-                                 binary=True)  # fmt: skip
-        if (changed & known).any():
-            # An update in place: the key does not change, so PostgreSQL rewrites the row in its
-            # page (a HOT update: fillfactor leaves the room, 0003) without touching the index.
-            sets = ", ".join(f"{c} = s.{c}" for c in STORED_COLUMNS if c != "so_dinh_danh")
-            self._run(
-                cur,
-                f"UPDATE person_status SET {sets} FROM status_stage s "  # noqa: S608 (fixed names)
-                "WHERE person_status.so_dinh_danh = s.so_dinh_danh",
-            )
+        taken = np.flatnonzero(changed)  # in key order
+        if len(taken):
+            rows = stored_rows(STORED_COLUMNS, keys, after, taken, as_of, seq)
+            write_changed(self, cur, STORED_COLUMNS, rows, before["known"][taken])
         steps("write")
         return outcome
 
@@ -343,27 +320,6 @@ def _before(found: pa.Table, n: int) -> dict[str, np.ndarray]:
         values = found.column(name).fill_null(False if kind == BOOL else 0)
         before[name][at] = values.to_numpy(zero_copy_only=False)
     return before
-
-
-def _stored(keys: pa.Array, after: dict, rows: np.ndarray, as_of: dt.date, seq: int) -> pa.Table:
-    """The rows of person_status for the people at positions ``rows``, as Arrow columns."""
-    columns = {"so_dinh_danh": keys.take(pa.array(rows))}
-    for name, kind in STORED_COLUMNS.items():
-        if name == "so_dinh_danh":
-            continue
-        if name == "as_of":
-            columns[name] = pa.array([as_of] * len(rows), pa.date32())
-        elif name == "change_seq":
-            columns[name] = pa.array(np.full(len(rows), seq, dtype=np.int64))
-        elif kind == DATE:
-            days = after[name][rows]
-            missing = days == NONE
-            columns[name] = pa.array(np.where(missing, 0, days).astype(np.int32), pa.int32(),
-                                     mask=missing).cast(pa.date32())  # fmt: skip
-        else:
-            kind = pa.int64() if name in _BIGINT else _ARROW[kind]
-            columns[name] = pa.array(after[name][rows], kind, from_pandas=True)
-    return pa.table(columns)
 
 
 def _changes(before: dict, after: dict, empty: int) -> dict:
