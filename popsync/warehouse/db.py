@@ -59,6 +59,13 @@ class Database:
     def _scalar(self, cur, template: str, params=(), **identifiers):
         return self._run(cur, template, params, **identifiers).fetchone()[0]
 
+    def _plans_hashed(self, cur, template: str, params=(), **identifiers) -> bool:
+        """Whether PostgreSQL runs the ``NOT IN (subquery)`` of a query as a hashed subplan (the
+        subquery's rows held in memory once) rather than running the subquery again for each
+        row: a NOT IN that is not hashed is quadratic, whatever the statistics promised."""
+        plan = self._run(cur, "EXPLAIN " + template, params, **identifiers).fetchall()
+        return any("hashed SubPlan" in line for (line,) in plan)
+
     def fetch(self, template: str, params=(), **identifiers) -> list[tuple]:
         """Rows of a read-only query (``{name}`` identifiers, ``%s`` values), in a transaction
         of its own: for reports and tests, never for writes."""

@@ -62,11 +62,12 @@ def _keep_others(store, cur, rows: pa.Table) -> bool:
     store._db.bulk_insert(cur, "status_changed", rows.select(["so_dinh_danh"]), binary=True)
     kept = ("SELECT * FROM person_status WHERE so_dinh_danh NOT IN "
             "(SELECT so_dinh_danh FROM status_changed)")  # fmt: skip
-    if not _plans_hashed(store, cur, kept):
-        return False
-    store._run(cur, "DROP TABLE IF EXISTS status_kept")
-    store._run(cur, "CREATE TEMP TABLE status_kept AS " + kept)
-    return True
+    hashed = store._plans_hashed(cur, kept)
+    if hashed:
+        store._run(cur, "DROP TABLE IF EXISTS status_kept")
+        store._run(cur, "CREATE TEMP TABLE status_kept AS " + kept)
+    store._run(cur, "DROP TABLE status_changed")
+    return hashed
 
 
 def _rewrite(store, cur, updated: int) -> bool:
@@ -76,13 +77,6 @@ def _rewrite(store, cur, updated: int) -> bool:
     plan = store._scalar(cur, "EXPLAIN (FORMAT JSON) SELECT 1 FROM person_status")
     plan = json.loads(plan) if isinstance(plan, str) else plan
     return updated >= REWRITE_SHARE * plan[0]["Plan"]["Plan Rows"]
-
-
-def _plans_hashed(store, cur, query: str, params: tuple = (), **identifiers) -> bool:
-    """Whether PostgreSQL runs ``query``'s NOT IN as a hashed subplan (the subquery's rows held
-    in memory once); otherwise it would run the subquery again for each row."""
-    plan = store._run(cur, "EXPLAIN " + query, params, **identifiers).fetchall()
-    return any("hashed SubPlan" in line for (line,) in plan)
 
 
 def stored_rows(
