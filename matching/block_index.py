@@ -31,7 +31,7 @@ class _Step:
 class RuleIndex:
     steps: list[_Step]
     sorted_keys: np.ndarray  # int64, register rows with a key, ascending
-    sorted_rows: np.ndarray  # int64, their row numbers (stable: ascending within a key)
+    sorted_rows: np.ndarray  # their row numbers, int32 (stable: ascending within a key)
 
     def left_key(self, parts: list[np.ndarray]) -> np.ndarray:
         """The extract rows' keys on the register's scale (-1: null or no register match)."""
@@ -72,7 +72,12 @@ def build_index(parts: list[np.ndarray]) -> RuleIndex:
         steps.append(_Step(width, recode_key, recode_part))
     rows = np.nonzero(key >= 0)[0]
     order = np.argsort(key[rows], kind="stable")
-    return RuleIndex(steps, key[rows][order], rows[order])
+    return RuleIndex(steps, key[rows][order], _compact(rows[order]))
+
+
+def _compact(rows: np.ndarray) -> np.ndarray:
+    """Row numbers in 4 bytes when they fit (the index is held for the process's life)."""
+    return rows.astype(np.int32) if len(rows) and rows.max() < 2**31 else rows
 
 
 @dataclass
@@ -90,4 +95,4 @@ def build_near_id_index(ids: np.ndarray, bitmap_size: int) -> NearIdIndex:
     sorted_ids = ids[rows][order]
     bits = np.zeros(bitmap_size, dtype=bool)
     bits[sorted_ids & (bitmap_size - 1)] = True
-    return NearIdIndex(sorted_ids, rows[order], bits)
+    return NearIdIndex(sorted_ids, _compact(rows[order]), bits)

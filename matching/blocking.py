@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from matching.block_index import NearIdIndex, RuleIndex, build_index, build_near_id_index
@@ -14,34 +16,67 @@ _DIGITS = np.arange(10, dtype=np.int64)
 _BITMAP = 1 << 26  # 64 MB of bools: ~1.5% false positives for 1M IDs
 
 
-def _index(prep: Prepared, rule: BlockingRule) -> RuleIndex:
-    """The register side of ``rule``, built once per register (``prep.register_cache``)."""
-    key = ("equi", tuple(right for _, right in rule.keys))  # shared by rules alike there
+@dataclass
+class Blocked:
+    """A rule's candidate pairs; rows whose block was over the cap and split, or skipped."""
+
+    left: np.ndarray
+    right: np.ndarray
+    skipped_rows: int = 0
+    split_rows: int = 0
+
+
+def _index(prep: Prepared, right_columns: tuple[str, ...]) -> RuleIndex:
+    """The register side of a key, built once per register (``prep.register_cache``); rules
+    keyed alike on the register's side share it."""
+    key = ("equi", right_columns)
     if key not in prep.register_cache:
-        prep.register_cache[key] = build_index([prep.right[right] for _, right in rule.keys])
+        prep.register_cache[key] = build_index([prep.right[right] for right in right_columns])
     return prep.register_cache[key]
 
 
 def equi_join(
     left_key: np.ndarray, index: RuleIndex, rows: np.ndarray, max_block_size: int | None
-) -> tuple[np.ndarray, np.ndarray, int]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pairs (left row, register row) with equal keys, for the left ``rows`` given.
 
-    Returns the pairs and the number of left rows whose block exceeded ``max_block_size``.
+    Returns the pairs and the left rows whose block exceeded ``max_block_size`` (no pairs).
     """
     rows = rows[left_key[rows] >= 0]
     keys = left_key[rows]
     start = np.searchsorted(index.sorted_keys, keys, side="left")
     count = np.searchsorted(index.sorted_keys, keys, side="right") - start
-    skipped = 0
+    over = rows[:0]
     if max_block_size is not None:
         too_big = count > max_block_size
-        skipped = int(too_big.sum())
+        over = rows[too_big]
         count[too_big] = 0
     total = int(count.sum())
     offsets = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)
     pointer = np.repeat(start, count) + offsets
-    return np.repeat(rows, count), index.sorted_rows[pointer], skipped
+    return np.repeat(rows, count), index.sorted_rows[pointer].astype(np.int64), over
+
+
+def _split_join(prep: Prepared, rule: BlockingRule, rows: np.ndarray) -> Blocked:
+    """The rule's pairs; rows over the cap tried again with each further ``split_on`` key."""
+    keys = list(rule.keys)
+    lefts, rights, split_rows = [], [], 0
+    for extra in (None, *(rule.split_on or ())):
+        if extra is not None:
+            keys.append((extra, extra))
+            split_rows += len(rows)
+        index = _index(prep, tuple(right for _, right in keys))
+        left_key = index.left_key([prep.left[left] for left, _ in keys])
+        left, right, rows = equi_join(left_key, index, rows, rule.max_block_size)
+        lefts.append(left)
+        rights.append(right)
+        if len(rows) == 0:
+            break
+    if len(lefts) == 1:
+        return Blocked(lefts[0], rights[0], len(rows), 0)
+    left, right = np.concatenate(lefts), np.concatenate(rights)
+    order = np.argsort(left, kind="stable")  # row by row, as one join gives them
+    return Blocked(left[order], right[order], len(rows), split_rows)
 
 
 def _id_variants(ids: np.ndarray) -> np.ndarray:
@@ -80,7 +115,7 @@ def near_id_join(
         position = np.minimum(np.searchsorted(sorted_ids, found), len(sorted_ids) - 1)
         hit = sorted_ids[position] == found
         out_left.append(chunk[which[hit]])
-        out_right.append(sorted_rows[position[hit]])
+        out_right.append(sorted_rows[position[hit]].astype(np.int64))
     if not out_left:
         return np.empty(0, np.int64), np.empty(0, np.int64)
     left, right = np.concatenate(out_left), np.concatenate(out_right)
@@ -88,20 +123,15 @@ def near_id_join(
     return unique // n_right, unique % n_right
 
 
-def block(
-    prep: Prepared, rule: BlockingRule, rows: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """Candidate pairs of one rule for the given extract rows, and the rows skipped."""
+def block(prep: Prepared, rule: BlockingRule, rows: np.ndarray) -> Blocked:
+    """Candidate pairs of one rule for the given extract rows, and the rows split or skipped."""
     if len(rows) == 0 or prep.n_right == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64), 0
+        return Blocked(np.empty(0, np.int64), np.empty(0, np.int64))
     if rule.kind == "near_id":
         ((left_column, right_column),) = rule.keys
         key = ("near_id", right_column)
         if key not in prep.register_cache:
             prep.register_cache[key] = build_near_id_index(prep.right[right_column], _BITMAP)
         index = prep.register_cache[key]
-        left, right = near_id_join(prep.left[left_column], index, prep.n_right, rows)
-        return left, right, 0
-    index = _index(prep, rule)
-    left_key = index.left_key([prep.left[left] for left, _ in rule.keys])
-    return equi_join(left_key, index, rows, rule.max_block_size)
+        return Blocked(*near_id_join(prep.left[left_column], index, prep.n_right, rows))
+    return _split_join(prep, rule, rows)

@@ -41,8 +41,8 @@ def test_index_join_gives_the_pairs_of_a_plain_join_with_nulls_unseen_values_and
     rows = np.sort(rng.choice(n_left, 2_000, replace=False))
     for used in (1, 2, 3):
         index = build_index(right_parts[:used])
-        li, ri, skipped = equi_join(index.left_key(left_parts[:used]), index, rows, None)
-        assert skipped == 0
+        li, ri, over = equi_join(index.left_key(left_parts[:used]), index, rows, None)
+        assert len(over) == 0
         assert sorted(zip(li, ri, strict=True)) == _brute_pairs(
             left_parts[:used], right_parts[:used], rows
         )
@@ -70,3 +70,56 @@ def test_chunks_linked_against_a_prepared_register_reuse_its_blocking_indexes():
     whole = matching.link(register, extract, settings, model=model)
     chunked = pd.concat([first.decisions, second.decisions], ignore_index=True)
     pd.testing.assert_frame_equal(chunked, whole.decisions)
+
+
+def _three_namesakes_and_a_row(others: tuple = ()):
+    """Three register people born on one day with one family name, in three wards."""
+    base = {"dob": "05/06/1990", "sex": "F", "phone": None}
+    people = [
+        {**base, "id": f"00119000000{i}", "name": f"Nguyễn Thị {given}", "ward": ward}
+        for i, (given, ward) in enumerate([("Lan", "01001"), ("Mai", "01002"), ("Hoa", "01003")])
+    ]
+    row = {**base, "id": None, "record_id": "r1", "name": "Nguyễn Thị Mây", "ward": "01002"}
+    return std_frame([*people, *others], register=True), std_frame([row, *others])
+
+
+def _blocked(rule_fields: dict):
+    from matching.blocking import block
+    from matching.config import BlockingRule
+    from matching.engine import _prepare
+
+    register, extract = _three_namesakes_and_a_row()
+    prep = _prepare(extract, register, matching.load_settings())
+    rule = BlockingRule(name="birth_date_family", keys=["dob", "family_key"], **rule_fields)
+    return block(prep, rule, np.arange(prep.n_left))
+
+
+def test_an_over_cap_block_split_on_a_further_key_gives_the_pairs_the_cap_dropped():
+    capped = _blocked({"max_block_size": 2})
+    assert len(capped.left) == 0
+    assert (capped.skipped_rows, capped.split_rows) == (1, 0)
+    split = _blocked({"max_block_size": 2, "split_on": ["ward_code"]})
+    assert split.right.tolist() == [1]  # the namesake of the row's ward
+    assert (split.skipped_rows, split.split_rows) == (0, 1)
+    # a split still over the cap is skipped, and counted as both
+    over = _blocked({"max_block_size": 2, "split_on": ["sex"]})
+    assert len(over.left) == 0
+    assert (over.skipped_rows, over.split_rows) == (1, 1)
+    assert _blocked({"max_block_size": 3}).right.tolist() == [0, 1, 2]
+
+
+def test_link_stats_report_split_and_skipped_rows_per_rule():
+    from matching.config import settings_from_dict
+
+    others = [{**p, "record_id": p["id"]} for p in PEOPLE]
+    register, extract = _three_namesakes_and_a_row(tuple(others))
+    data = matching.load_settings().to_dict()
+    for rule in data["blocking_rules"]:
+        if rule.get("max_block_size"):
+            rule.update(max_block_size=2, split_on=["ward_code"])
+    settings = settings_from_dict(data)
+    model = matching.train(register, extract, settings)
+    result = matching.link(register, extract.iloc[:1], settings, model=model)
+    stats = result.stats["blocking"]["birth_date_family"]
+    assert stats["split_rows"] == 1 and stats["skipped_rows"] == 0
+    assert stats["pairs"] == 1
