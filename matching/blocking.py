@@ -64,7 +64,7 @@ def _split_join(prep: Prepared, rule: BlockingRule, rows: np.ndarray) -> Blocked
     for extra in (None, *(rule.split_on or ())):
         if extra is not None:
             keys.append((extra, extra))
-            split_rows += len(rows)
+            split_rows = split_rows or len(rows)  # the rows over the cap before any split
         index = _index(prep, tuple(right for _, right in keys))
         left_key = index.left_key([prep.left[left] for left, _ in keys])
         left, right, rows = equi_join(left_key, index, rows, rule.max_block_size)
