@@ -55,8 +55,11 @@ def _codes_in(values: np.ndarray, uniques: np.ndarray) -> np.ndarray:
     return np.where((values >= 0) & (uniques[position] == values), position, -1)
 
 
-def build_index(parts: list[np.ndarray]) -> RuleIndex:
-    """Key the register rows on ``parts`` (one int64 column per key part, -1 null) and sort."""
+def build_index(parts: list[np.ndarray], rows: np.ndarray | None = None) -> RuleIndex:
+    """Key the register rows on ``parts`` (one int64 column per key part, -1 null) and sort;
+    with ``rows``, those register rows only."""
+    if rows is not None:
+        parts = [part[rows] for part in parts]
     key = parts[0]
     steps = [_Step(int(key.max(initial=-1)) + 1, None, None)]
     for part in parts[1:]:
@@ -70,9 +73,18 @@ def build_index(parts: list[np.ndarray]) -> RuleIndex:
             width = len(recode_part)
         key = np.where((key >= 0) & (part >= 0), key * width + part, -1)
         steps.append(_Step(width, recode_key, recode_part))
-    rows = np.nonzero(key >= 0)[0]
-    order = np.argsort(key[rows], kind="stable")
-    return RuleIndex(steps, key[rows][order], _compact(rows[order]))
+    keyed = np.nonzero(key >= 0)[0]
+    order = np.argsort(key[keyed], kind="stable")
+    found = keyed[order] if rows is None else rows[keyed[order]]
+    return RuleIndex(steps, key[keyed][order], _compact(found))
+
+
+def rows_in_blocks_over(index: RuleIndex, cap: int) -> np.ndarray:
+    """The register rows (ascending) of the index's blocks holding more than ``cap`` rows."""
+    keys = index.sorted_keys
+    starts = np.nonzero(np.r_[True, keys[1:] != keys[:-1]])[0]
+    sizes = np.diff(np.r_[starts, len(keys)])
+    return np.sort(index.sorted_rows[np.repeat(sizes > cap, sizes)].astype(np.int64))
 
 
 def _compact(rows: np.ndarray) -> np.ndarray:

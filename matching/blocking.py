@@ -6,7 +6,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from matching.block_index import NearIdIndex, RuleIndex, build_index, build_near_id_index
+from matching.block_index import (
+    NearIdIndex,
+    RuleIndex,
+    build_index,
+    build_near_id_index,
+    rows_in_blocks_over,
+)
 from matching.config import BlockingRule
 from matching.prepare import Prepared
 
@@ -26,13 +32,28 @@ class Blocked:
     split_rows: int = 0
 
 
-def _index(prep: Prepared, right_columns: tuple[str, ...]) -> RuleIndex:
-    """The register side of a key, built once per register (``prep.register_cache``); rules
-    keyed alike on the register's side share it."""
-    key = ("equi", right_columns)
+def _cached(prep: Prepared, key: tuple, build):
+    """What ``build()`` makes from the register alone: kept in ``prep.register_cache`` (a
+    prepared register's, shared by every chunk), or made for this use only without one."""
+    if prep.register_cache is None:
+        return build()
     if key not in prep.register_cache:
-        prep.register_cache[key] = build_index([prep.right[right] for right in right_columns])
+        prep.register_cache[key] = build()
     return prep.register_cache[key]
+
+
+def _index(prep: Prepared, right_columns: tuple[str, ...]) -> RuleIndex:
+    """The register side of a key; rules keyed alike on the register's side share it."""
+    parts = [prep.right[right] for right in right_columns]
+    return _cached(prep, ("equi", right_columns), lambda: build_index(parts))
+
+
+def _split_index(prep, right_columns, within: RuleIndex, cap: int) -> RuleIndex:
+    """The register side of a split key, over the register rows of ``within``'s blocks
+    over ``cap`` only (a row split there can meet no other)."""
+    parts = [prep.right[right] for right in right_columns]
+    return _cached(prep, ("split", right_columns, cap),
+                   lambda: build_index(parts, rows_in_blocks_over(within, cap)))  # fmt: skip
 
 
 def equi_join(
@@ -65,7 +86,11 @@ def _split_join(prep: Prepared, rule: BlockingRule, rows: np.ndarray) -> Blocked
         if extra is not None:
             keys.append((extra, extra))
             split_rows = split_rows or len(rows)  # the rows over the cap before any split
-        index = _index(prep, tuple(right for _, right in keys))
+        right_columns = tuple(right for _, right in keys)
+        if extra is None:
+            index = _index(prep, right_columns)
+        else:
+            index = _split_index(prep, right_columns, index, rule.max_block_size)
         left_key = index.left_key([prep.left[left] for left, _ in keys])
         left, right, rows = equi_join(left_key, index, rows, rule.max_block_size)
         lefts.append(left)
@@ -129,9 +154,7 @@ def block(prep: Prepared, rule: BlockingRule, rows: np.ndarray) -> Blocked:
         return Blocked(np.empty(0, np.int64), np.empty(0, np.int64))
     if rule.kind == "near_id":
         ((left_column, right_column),) = rule.keys
-        key = ("near_id", right_column)
-        if key not in prep.register_cache:
-            prep.register_cache[key] = build_near_id_index(prep.right[right_column], _BITMAP)
-        index = prep.register_cache[key]
+        ids = prep.right[right_column]
+        index = _cached(prep, ("near_id", right_column), lambda: build_near_id_index(ids, _BITMAP))
         return Blocked(*near_id_join(prep.left[left_column], index, prep.n_right, rows))
     return _split_join(prep, rule, rows)

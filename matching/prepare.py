@@ -46,8 +46,9 @@ class Prepared:
     n_left: int
     n_right: int
     # What is derived from the register side alone (blocking indexes): built once, shared by
-    # every chunk linked against the same prepared register.
-    register_cache: dict = field(default_factory=dict, repr=False)
+    # every chunk linked against the same prepared register; None (a register frame linked
+    # once): built for each use and not held.
+    register_cache: dict | None = field(default=None, repr=False)
 
     def term_frequencies(self, column: str) -> np.ndarray:
         """Share of register rows holding each value code of ``column``."""
