@@ -81,7 +81,7 @@ def equi_join(
 def _split_join(prep: Prepared, rule: BlockingRule, rows: np.ndarray) -> Blocked:
     """The rule's pairs; rows over the cap tried again with each further ``split_on`` key."""
     keys = list(rule.keys)
-    lefts, rights, split_rows = [], [], 0
+    lefts, rights, split_rows, missing = [], [], 0, 0
     for extra in (None, *(rule.split_on or ())):
         if extra is not None:
             keys.append((extra, extra))
@@ -92,6 +92,8 @@ def _split_join(prep: Prepared, rule: BlockingRule, rows: np.ndarray) -> Blocked
         else:
             index = _split_index(prep, right_columns, index, rule.max_block_size)
         left_key = index.left_key([prep.left[left] for left, _ in keys])
+        if extra is not None:  # a row whose split value is missing: skipped
+            missing += int((left_key[rows] < 0).sum())
         left, right, rows = equi_join(left_key, index, rows, rule.max_block_size)
         lefts.append(left)
         rights.append(right)
@@ -101,7 +103,7 @@ def _split_join(prep: Prepared, rule: BlockingRule, rows: np.ndarray) -> Blocked
         return Blocked(lefts[0], rights[0], len(rows), 0)
     left, right = np.concatenate(lefts), np.concatenate(rights)
     order = np.argsort(left, kind="stable")  # row by row, as one join gives them
-    return Blocked(left[order], right[order], len(rows), split_rows)
+    return Blocked(left[order], right[order], len(rows) + missing, split_rows)
 
 
 def _id_variants(ids: np.ndarray) -> np.ndarray:

@@ -123,3 +123,37 @@ def test_link_stats_report_split_and_skipped_rows_per_rule():
     stats = result.stats["blocking"]["birth_date_family"]
     assert stats["split_rows"] == 1 and stats["skipped_rows"] == 0
     assert stats["pairs"] == 1
+
+
+def test_split_join_gives_the_pairs_of_each_rows_first_block_that_fits():
+    import pyarrow as pa
+
+    from matching.blocking import block
+    from matching.config import BlockingRule
+    from matching.prepare import Prepared
+
+    rng = np.random.default_rng(11)
+    n_left, n_right, cap = 400, 6_000, 8
+    columns = {"a": 6, "b": 4, "c": 3}  # few values: many blocks over the cap
+    left = {c: rng.integers(-1, k, n_left) for c, k in columns.items()}
+    right = {c: rng.integers(-1, k, n_right) for c, k in columns.items()}
+    rule = BlockingRule(name="r", keys=["a"], max_block_size=cap, split_on=["b", "c"])
+    for cache in (None, {}):
+        prep = Prepared(left, right, {}, pa.array([None] * n_right, pa.string()), n_left,
+                        n_right, cache)  # fmt: skip
+        got = block(prep, rule, np.arange(n_left))
+        expected, skipped, split = [], 0, 0
+        for row in range(n_left):
+            for depth, used in enumerate((["a"], ["a", "b"], ["a", "b", "c"])):
+                split += depth == 1  # over the cap on "a" alone
+                if any(left[c][row] < 0 for c in used):
+                    skipped += depth > 0  # a split value missing: skipped
+                    break
+                hits = np.nonzero(np.all([right[c] == left[c][row] for c in used], axis=0))[0]
+                if len(hits) <= cap:
+                    expected += [(row, hit) for hit in hits]
+                    break
+            else:
+                skipped += 1
+        assert list(zip(got.left, got.right, strict=True)) == expected
+        assert (got.skipped_rows, got.split_rows) == (skipped, split)
