@@ -65,3 +65,8 @@ def carried_columns(spec: SourceSpec, stage: str) -> list[str]:
             and is_batch_rule(rule)
         )
     )
+
+
+def batch_rules(spec: SourceSpec, stage: str) -> list[Rule]:
+    """A stage's rules that need the whole batch, in suite order."""
+    return [rule for rule in load_rules(spec, stage) if is_batch_rule(rule)]
