@@ -34,18 +34,22 @@ def extract_csv(tmp_path) -> Path:
     """The sample vaccination extract as CSV, with rows whose rule keys cross chunks of 1,000
     rows: a copy of a first-chunk dose in the last chunk, a first-chunk ID declared by another
     person in the last chunk, a first-chunk record id repeated in chunk 5."""
-    import openpyxl
-
-    sheet = openpyxl.load_workbook(SAMPLES / "tiem_chung.xlsx", read_only=True).active
-    rows = [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-    rows = [row for row in rows if any(row)]
-    frame = pd.DataFrame(rows[1:], columns=rows[0])
+    frame = _sample_rows()
     copy = frame.iloc[[100]].assign(**{"Mã bản ghi": "TC_COPY_OF_101"})
     frame.loc[6300, "Số CMND/CCCD"] = frame.loc[150, "Số CMND/CCCD"]
     frame.iloc[5_000, 0] = frame.iloc[10, 0]
     path = tmp_path / "tiem_chung.csv"
     pd.concat([frame, copy], ignore_index=True).to_csv(path, index=False)
     return path
+
+
+def _sample_rows() -> pd.DataFrame:
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(SAMPLES / "tiem_chung.xlsx", read_only=True).active
+    rows = [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    rows = [row for row in rows if any(row)]
+    return pd.DataFrame(rows[1:], columns=rows[0])
 
 
 def _one_frame_rules(batch, res):
@@ -135,6 +139,30 @@ def test_batch_rules_in_many_partitions_find_what_one_frame_finds(
     for table in _TABLES:
         pd.testing.assert_frame_equal(second[table], first[table], obj=table)
     assert len(first["quarantine"]) > 0 and len(first["review_candidate"]) > 0
+
+
+def test_failing_aggregates_show_what_one_frame_shows(tmp_path, pg_url):
+    """Most birth dates blank, every dose a year before the run date: the share of birth dates
+    and the newest event's age fail (block) with the observed values of one frame."""
+    frame = _sample_rows().iloc[:2_500].copy()
+    frame.iloc[1_800, 0] = frame.iloc[3, 0]  # a record id repeated in another chunk
+    frame.loc[frame.index[:1_600], "Ngày sinh"] = ""
+    frame["Ngày tiêm"] = "15/06/2021"
+    path = tmp_path / "blank.csv"
+    frame.to_csv(path, index=False)
+    res = Resources.from_environment(database_url=pg_url, workdir=tmp_path / "work")
+    batch = pipeline.new_batch("tiem_chung", path, SAMPLES / "dan_cu.csv", RUN_DATE)
+    batch = plan_chunks(batch, res, 1_000)
+    for entry in batch["chunks"]:
+        run_chunk(batch, res, entry["index"])
+
+    before = _one_frame_rules(batch, res)
+    after = chunk_finish._batch_rules(batch, res, 100)
+    for stage, result in before.items():
+        pd.testing.assert_frame_equal(after[stage].findings, result.findings, obj=stage)
+        assert after[stage].blocked == result.blocked
+    blocked = {rule for result in before.values() for rule, _ in result.blocked}
+    assert {"birth_dates_mostly_usable", "extract_recent"} <= blocked
 
 
 def test_equal_keys_go_to_one_bucket_whatever_their_chunk_dtype():
