@@ -21,7 +21,7 @@ from popsync import pipeline
 from popsync.pipeline import chunk_finish
 from popsync.pipeline.batch import as_date
 from popsync.pipeline.batch_partitions import bucket_count, key_buckets
-from popsync.pipeline.chunks import LINK_COLUMNS, chunk_key, plan_chunks, run_chunk
+from popsync.pipeline.chunks import LINK_COLUMNS, _linkage, chunk_key, plan_chunks, run_chunk
 from popsync.resources import Resources
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data_samples"
@@ -68,8 +68,10 @@ def _one_frame_rules(batch, res):
     no_people = pd.DataFrame({"person_id": pd.Series(dtype="string")})
     post = expectations.validate_post_link(
         frame, frame[["record_id", *LINK_COLUMNS[:3]]], no_people, spec, run_date,
-        scope="batch", register_age=chunk_finish._linkage(batch, res).age_days(run_date),
+        scope="batch", register_age=_linkage(batch, res).age_days(run_date),
     )  # fmt: skip
+    age = _linkage(batch, res).age_days(run_date)
+    assert age is not None and chunk_finish._register_age(batch, res, run_date) == age
     return {"pre_link": pre, "post_link": post}
 
 
