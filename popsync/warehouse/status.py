@@ -96,9 +96,11 @@ class PersonStatus(StatusQueue):
                 self._run(cur, f"SET LOCAL work_mem = '{WORK_MEM}'")
             seq = 1 + self._scalar(cur, "SELECT coalesce(max(seq), 0) FROM status_refresh")
             as_of = self._status_date(cur, run_id, as_of)
-            read = self._read_run_table(cur, run_id)
+            # The run's load queued the people whose rows it changed: its rows are not read.
+            queued_run = self._run_queued(cur, run_id, as_of)
+            read = None if queued_run else self._read_run_table(cur, run_id)
             run_rows = None if read is None else run_people(read[1])
-            keys = self._touched(cur, person_ids, run_id, everyone, as_of, run_rows)
+            keys = self._touched(cur, person_ids, run_id, everyone, as_of, run_rows, queued_run)
             steps("touched")
             result = self._recompute(cur, seq, keys, as_of, steps, read)
             summary = {"seq": seq, "as_of": str(as_of), "people": len(keys), **result}
