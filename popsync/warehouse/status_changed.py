@@ -88,12 +88,14 @@ class ReplacedRows:
             (run_id,),
             table=self._table_of(source),
         )
-        for side in ("old", "new"):
+        # A row that changed but names the same person the same way queues them once.
+        once = "old_person IS NULL OR old_person <> new_person OR old_declared <> new_declared"
+        for side, also in (("old", "TRUE"), ("new", once)):
             self._run(
                 cur,
                 f"INSERT INTO status_dirty (so_dinh_danh, reason) SELECT {side}_person, "  # noqa: S608
                 f"CASE WHEN {side}_declared THEN 'declared' ELSE 'replaced' END "
-                f"FROM status_changed_rows WHERE {side}_person IS NOT NULL",
+                f"FROM status_changed_rows WHERE {side}_person IS NOT NULL AND ({also})",
             )
         self._run(cur, "DROP TABLE status_changed_rows")
         self._run(cur, "DROP TABLE status_replaced")
