@@ -108,8 +108,9 @@ class ReplacedRows:
         stored; the people whose status changes by ``as_of`` by itself are taken anyway)."""
         if run_id is None:
             return False
-        marked = self._run(cur, "SELECT count(*) FROM status_run_queued WHERE run_id = %s",
-                           (run_id,)).fetchone()[0]  # fmt: skip
+        # Taken off by the run's refresh (a later refresh of the run recomputes all its people).
+        marked = self._run(cur, "DELETE FROM status_run_queued WHERE run_id = %s",
+                           (run_id,)).rowcount  # fmt: skip
         if not marked:
             return False
         latest = self._scalar(cur, "SELECT max(as_of) FROM status_refresh")
