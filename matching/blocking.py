@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from matching.block_index import NearIdIndex, RuleIndex, build_index, build_near_id_index
 from matching.config import BlockingRule
 from matching.prepare import Prepared
 
@@ -13,62 +16,67 @@ _DIGITS = np.arange(10, dtype=np.int64)
 _BITMAP = 1 << 26  # 64 MB of bools: ~1.5% false positives for 1M IDs
 
 
-def _dense(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Dense codes for two key columns over their union; -1 stays null."""
-    both = np.concatenate([left, right])
-    valid = both >= 0
-    codes = np.full(len(both), -1, dtype=np.int64)
-    codes[valid] = np.unique(both[valid], return_inverse=True)[1]
-    return codes[: len(left)], codes[len(left) :]
+@dataclass
+class Blocked:
+    """A rule's candidate pairs; rows whose block was over the cap and split, or skipped."""
+
+    left: np.ndarray
+    right: np.ndarray
+    skipped_rows: int = 0
+    split_rows: int = 0
 
 
-def rule_keys(prep: Prepared, rule: BlockingRule) -> tuple[np.ndarray, np.ndarray]:
-    """One int64 key per row and side for a rule (-1 when any part is null).
-
-    Parts are combined as mixed-radix numbers; the key is re-coded densely only when the next
-    part could overflow int64 (factorized string codes and years are small already).
-    """
-    left_key = right_key = None
-    for left_column, right_column in rule.keys:
-        lk, rk = prep.left[left_column], prep.right[right_column]
-        if left_key is None:
-            left_key, right_key = lk, rk
-            continue
-        width = max(int(lk.max(initial=-1)), int(rk.max(initial=-1))) + 1
-        top = max(int(left_key.max(initial=-1)), int(right_key.max(initial=-1))) + 1
-        if top * width >= 2**62:
-            left_key, right_key = _dense(left_key, right_key)
-            lk, rk = _dense(lk, rk)
-            width = max(int(lk.max(initial=-1)), int(rk.max(initial=-1))) + 1
-        left_key = np.where((left_key >= 0) & (lk >= 0), left_key * width + lk, -1)
-        right_key = np.where((right_key >= 0) & (rk >= 0), right_key * width + rk, -1)
-    return left_key, right_key
+def _index(prep: Prepared, right_columns: tuple[str, ...]) -> RuleIndex:
+    """The register side of a key, built once per register (``prep.register_cache``); rules
+    keyed alike on the register's side share it."""
+    key = ("equi", right_columns)
+    if key not in prep.register_cache:
+        prep.register_cache[key] = build_index([prep.right[right] for right in right_columns])
+    return prep.register_cache[key]
 
 
 def equi_join(
-    left_key: np.ndarray, right_key: np.ndarray, rows: np.ndarray, max_block_size: int | None
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """Pairs (left row, right row) with equal keys, for the left ``rows`` given.
+    left_key: np.ndarray, index: RuleIndex, rows: np.ndarray, max_block_size: int | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs (left row, register row) with equal keys, for the left ``rows`` given.
 
-    Returns the pairs and the number of left rows whose block exceeded ``max_block_size``.
+    Returns the pairs and the left rows whose block exceeded ``max_block_size`` (no pairs).
     """
-    right_rows = np.nonzero(right_key >= 0)[0]
-    order = np.argsort(right_key[right_rows], kind="stable")
-    sorted_keys = right_key[right_rows][order]
-    sorted_rows = right_rows[order]
     rows = rows[left_key[rows] >= 0]
     keys = left_key[rows]
-    start = np.searchsorted(sorted_keys, keys, side="left")
-    count = np.searchsorted(sorted_keys, keys, side="right") - start
-    skipped = 0
+    start = np.searchsorted(index.sorted_keys, keys, side="left")
+    count = np.searchsorted(index.sorted_keys, keys, side="right") - start
+    over = rows[:0]
     if max_block_size is not None:
         too_big = count > max_block_size
-        skipped = int(too_big.sum())
+        over = rows[too_big]
         count[too_big] = 0
     total = int(count.sum())
     offsets = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)
     pointer = np.repeat(start, count) + offsets
-    return np.repeat(rows, count), sorted_rows[pointer], skipped
+    return np.repeat(rows, count), index.sorted_rows[pointer].astype(np.int64), over
+
+
+def _split_join(prep: Prepared, rule: BlockingRule, rows: np.ndarray) -> Blocked:
+    """The rule's pairs; rows over the cap tried again with each further ``split_on`` key."""
+    keys = list(rule.keys)
+    lefts, rights, split_rows = [], [], 0
+    for extra in (None, *(rule.split_on or ())):
+        if extra is not None:
+            keys.append((extra, extra))
+            split_rows = split_rows or len(rows)  # the rows over the cap before any split
+        index = _index(prep, tuple(right for _, right in keys))
+        left_key = index.left_key([prep.left[left] for left, _ in keys])
+        left, right, rows = equi_join(left_key, index, rows, rule.max_block_size)
+        lefts.append(left)
+        rights.append(right)
+        if len(rows) == 0:
+            break
+    if len(lefts) == 1:
+        return Blocked(lefts[0], rights[0], len(rows), 0)
+    left, right = np.concatenate(lefts), np.concatenate(rights)
+    order = np.argsort(left, kind="stable")  # row by row, as one join gives them
+    return Blocked(left[order], right[order], len(rows), split_rows)
 
 
 def _id_variants(ids: np.ndarray) -> np.ndarray:
@@ -87,21 +95,16 @@ def _id_variants(ids: np.ndarray) -> np.ndarray:
 
 
 def near_id_join(
-    left_ids: np.ndarray, right_ids: np.ndarray, rows: np.ndarray
+    left_ids: np.ndarray, index: NearIdIndex, n_right: int, rows: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pairs whose 12-digit IDs differ by one digit or one adjacent swap (not equal ones)."""
-    right_rows = np.nonzero(right_ids >= 0)[0]
-    order = np.argsort(right_ids[right_rows])
-    sorted_ids = right_ids[right_rows][order]
-    sorted_rows = right_rows[order]
+    sorted_ids, sorted_rows, bits = index.sorted_ids, index.sorted_rows, index.bits
     rows = rows[left_ids[rows] >= 0]
     out_left, out_right = [], []
     if len(sorted_ids) == 0:
         rows = rows[:0]
     # A bitmap of the register IDs' hashes rules out most variants with one gather: only the
     # few that pass are looked up (binary search) in the sorted IDs.
-    bits = np.zeros(_BITMAP, dtype=bool)
-    bits[sorted_ids & (_BITMAP - 1)] = True
     for begin in range(0, len(rows), _CHUNK):
         chunk = rows[begin : begin + _CHUNK]
         ids = left_ids[chunk]
@@ -112,23 +115,23 @@ def near_id_join(
         position = np.minimum(np.searchsorted(sorted_ids, found), len(sorted_ids) - 1)
         hit = sorted_ids[position] == found
         out_left.append(chunk[which[hit]])
-        out_right.append(sorted_rows[position[hit]])
+        out_right.append(sorted_rows[position[hit]].astype(np.int64))
     if not out_left:
         return np.empty(0, np.int64), np.empty(0, np.int64)
     left, right = np.concatenate(out_left), np.concatenate(out_right)
-    unique = np.unique(left * len(right_ids) + right)  # a swap can also be a substitution
-    return unique // len(right_ids), unique % len(right_ids)
+    unique = np.unique(left * n_right + right)  # a swap can also be a substitution
+    return unique // n_right, unique % n_right
 
 
-def block(
-    prep: Prepared, rule: BlockingRule, rows: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """Candidate pairs of one rule for the given extract rows, and the rows skipped."""
+def block(prep: Prepared, rule: BlockingRule, rows: np.ndarray) -> Blocked:
+    """Candidate pairs of one rule for the given extract rows, and the rows split or skipped."""
     if len(rows) == 0 or prep.n_right == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64), 0
+        return Blocked(np.empty(0, np.int64), np.empty(0, np.int64))
     if rule.kind == "near_id":
         ((left_column, right_column),) = rule.keys
-        left, right = near_id_join(prep.left[left_column], prep.right[right_column], rows)
-        return left, right, 0
-    left_key, right_key = rule_keys(prep, rule)
-    return equi_join(left_key, right_key, rows, rule.max_block_size)
+        key = ("near_id", right_column)
+        if key not in prep.register_cache:
+            prep.register_cache[key] = build_near_id_index(prep.right[right_column], _BITMAP)
+        index = prep.register_cache[key]
+        return Blocked(*near_id_join(prep.left[left_column], index, prep.n_right, rows))
+    return _split_join(prep, rule, rows)

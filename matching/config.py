@@ -104,13 +104,18 @@ class Comparison(_Strict):
 
 class BlockingRule(_Strict):
     """Candidate pairs: rows equal on every key of ``keys`` (``[extract_col, register_col]`` or one
-    name for both), or, for ``near_id``, IDs one digit / one adjacent swap apart. Keys held by
-    more than ``max_block_size`` register rows are skipped (reported in the stats)."""
+    name for both), or, for ``near_id``, IDs one digit / one adjacent swap apart. A row whose
+    block holds more than ``max_block_size`` register rows is split: its key is extended by
+    the columns of ``split_on``, one at a time, until its block fits; a row whose block never
+    fits (or whose split value is missing) gets no pairs from the rule. Both are counted in
+    the stats (``split_rows``, ``skipped_rows``): candidates per row stay bounded however
+    large the register grows."""
 
     name: str
     keys: tuple[tuple[str, str], ...] = Field(min_length=1)
     kind: Literal["equi", "near_id"] = "equi"
     max_block_size: int | None = Field(None, gt=0)
+    split_on: tuple[str, ...] | None = None  # None: not in the fingerprint of older settings
 
     @field_validator("keys", mode="before")
     @classmethod
@@ -122,6 +127,8 @@ class BlockingRule(_Strict):
     def _one_id(self) -> BlockingRule:
         if self.kind == "near_id" and len(self.keys) != 1:
             raise ValueError(f"blocking rule {self.name}: near_id takes one ID column")
+        if self.split_on and (self.kind != "equi" or self.max_block_size is None):
+            raise ValueError(f"blocking rule {self.name}: split_on needs max_block_size")
         return self
 
 
@@ -185,6 +192,7 @@ class LinkageSettings(_Strict):
     def columns(self) -> set[str]:
         """Every prepared column the comparisons and blocking rules read."""
         used = {column for rule in self.blocking_rules for key in rule.keys for column in key}
+        used |= {column for rule in self.blocking_rules for column in rule.split_on or ()}
         for comparison in self.comparisons:
             used |= {*comparison.null_if_missing, *comparison.null_unless_equal}
             for level in comparison.levels:

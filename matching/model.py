@@ -230,7 +230,8 @@ def estimate(prep: Prepared, comparer: Comparer, settings: LinkageSettings) -> M
         rows = np.arange(prep.n_left)
         if len(rows) > settings.training_sample_rows:
             rows = np.sort(rng.choice(rows, settings.training_sample_rows, replace=False))
-        li, ri, _ = block(prep, settings.rule(session.block_on), rows)
+        blocked = block(prep, settings.rule(session.block_on), rows)
+        li, ri = blocked.left, blocked.right
         if len(li) == 0:
             continue
         m = [values.copy() for values in start]

@@ -17,7 +17,7 @@ lower-cased).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -45,6 +45,9 @@ class Prepared:
     person_ids: pa.Array
     n_left: int
     n_right: int
+    # What is derived from the register side alone (blocking indexes): built once, shared by
+    # every chunk linked against the same prepared register.
+    register_cache: dict = field(default_factory=dict, repr=False)
 
     def term_frequencies(self, column: str) -> np.ndarray:
         """Share of register rows holding each value code of ``column``."""
@@ -287,7 +290,8 @@ def _against_prepared(left, left_strings, register: PreparedRegister, columns, t
         for index, column in enumerate(group):
             left[column] = codes[index * n_left : (index + 1) * n_left]
             vocab[column] = values
-    return Prepared(left, register.right, vocab, register.person_ids, n_left, len(register))
+    return Prepared(left, register.right, vocab, register.person_ids, n_left, len(register),
+                    register.derived)  # fmt: skip
 
 
 def prepare(

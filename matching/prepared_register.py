@@ -37,6 +37,8 @@ class PreparedRegister:
     groups: tuple[tuple[str, ...], ...] = ()
     _values: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     _lookups: dict[str, pd.Index] = field(default_factory=dict, repr=False)
+    # Built from the register alone, once per process (``Prepared.register_cache``).
+    derived: dict = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
         return len(self.person_ids)

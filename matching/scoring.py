@@ -120,11 +120,13 @@ class Linker:
         """Deduplicated pairs of several rules for ``rows`` (first rule wins)."""
         lis, ris, rules = [np.empty(0, np.int64)], [np.empty(0, np.int64)], [np.empty(0, np.int8)]
         for name in rule_names:
-            li, ri, skipped = block(self.prep, self.settings.rule(name), rows)
+            blocked = block(self.prep, self.settings.rule(name), rows)
+            li, ri = blocked.left, blocked.right
             self.block_stats[name] = {
                 "rows": int(len(rows)),
                 "pairs": int(len(li)),
-                "skipped_rows": skipped,
+                "split_rows": blocked.split_rows,
+                "skipped_rows": blocked.skipped_rows,
             }
             lis.append(li)
             ris.append(ri)

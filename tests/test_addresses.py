@@ -343,3 +343,21 @@ def test_unknown_scheme_and_no_input_are_errors():
         standardize_address(pd.Series(["Hà Nội"]), scheme="2020")
     with pytest.raises(ValueError):
         standardize_address()
+
+
+def test_the_index_build_leaves_the_collector_as_it_found_it():
+    import gc
+
+    from transforms.addresses import gazetteer
+
+    for enabled in (True, False):
+        gazetteer.scheme_index.cache_clear()
+        (gc.enable if enabled else gc.disable)()
+        try:
+            ix = gazetteer.scheme_index("2008")
+            assert gc.isenabled() is enabled
+        finally:
+            gc.enable()
+        # a key shared by many units in the country scope lists each code once
+        for entries in ix.exact["ward"].values():
+            assert len({e.code for e in entries}) == len(entries)

@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from popsync.core import domain
+from transforms import regex_columns
 from transforms.codes import clean_digits
 from transforms.columns import STRING, arrow, by_unique, codes_from_masks
 
@@ -116,11 +117,11 @@ def _standardize_unique(unique: pd.Series) -> pd.DataFrame:
     started = {d for d, start in century.items() if start <= dt.date.today().year}
 
     digits = clean_digits(unique)
-    all_digits = digits.str.fullmatch(r"\d+").fillna(False)
+    all_digits = regex_columns.fullmatch(digits, r"\d+").fillna(False)
     odd = ~all_digits & digits.notna()  # few: only these can carry a label or thousands commas
     if odd.any():
         digits = digits.mask(odd, clean_digits(_unlabel(unique[odd])))
-        all_digits = digits.str.fullmatch(r"\d+").fillna(False)
+        all_digits = regex_columns.fullmatch(digits, r"\d+").fillna(False)
     length = digits.str.len().where(all_digits)
     padded = digits.str.zfill(12)
     cccd_zero = (

@@ -14,6 +14,7 @@ from functools import cache
 import pandas as pd
 
 from popsync.core import domain
+from transforms import regex_columns
 from transforms.codes import number_text
 from transforms.columns import STRING, by_unique, codes_from_masks
 
@@ -32,13 +33,13 @@ def standardize_phone(values: pd.Series) -> pd.DataFrame:
 
 def _standardize_unique(unique: pd.Series) -> pd.DataFrame:
     text = pd.Series(pd.array(number_text(unique), dtype=STRING), index=unique.index)
-    digits = text.str.replace(r"\D", "", regex=True)
+    digits = regex_columns.replace(text, r"\D", "")
     length = digits.str.len()
     international = (digits.str.startswith("84") & length.isin([11, 12])) | (
         digits.str.startswith("0084") & length.isin([13, 14])
     )
     national = digits.mask(
-        international.fillna(False), "0" + digits.str.replace(r"^0*84", "", regex=True)
+        international.fillna(False), "0" + regex_columns.replace(digits, r"^0*84", "")
     )
     lost_zero = (national.str.len().eq(9) & ~national.str.startswith("0")) | (
         national.str.len().eq(10) & national.str.startswith("1")
@@ -52,9 +53,9 @@ def _standardize_unique(unique: pd.Series) -> pd.DataFrame:
     )
     renumbered = (national.str.len().eq(11) & prefix.notna()).fillna(False)
     national = national.mask(renumbered, prefix + national.str.slice(4))
-    valid = national.str.fullmatch(_VALID).fillna(False)
+    valid = regex_columns.fullmatch(national, _VALID).fillna(False)
     # Text with letters ("không có") is no phone even if a few digits hide in it.
-    letters = text.str.contains(r"[^\d\s.+()\-/]").fillna(False)
+    letters = regex_columns.contains(text, r"[^\d\s.+()\-/]").fillna(False)
     valid &= ~letters
     present = text.ne("").fillna(False)
     return pd.DataFrame(

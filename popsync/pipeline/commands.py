@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from popsync.core.collector import fewer_collections
 from popsync.core.errors import UserError
 from popsync.core.privacy import formula_safe
 from popsync.core.sources import SourceCatalog
@@ -70,8 +71,9 @@ def match_files(
     started = time.perf_counter()
     settings = matching.load_settings(settings_path)
     model = matching.Model.load(model_path, settings) if model_path is not None else None
-    register, extract = _linking_inputs(catalog, population, extract_path, source, settings)
-    result = matching.link(register, extract, settings, progress=echo, model=model)
+    with fewer_collections():
+        register, extract = _linking_inputs(catalog, population, extract_path, source, settings)
+        result = matching.link(register, extract, settings, progress=echo, model=model)
     decisions = result.decisions[["record_id", "so_dinh_danh", "decision", "score", "explanation"]]
     out_path.parent.mkdir(parents=True, exist_ok=True)
     _write_table(decisions, out_path)

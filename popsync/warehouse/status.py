@@ -56,8 +56,10 @@ _BEFORE = {"status_hash": INT, "primary_complete": BOOL, "boosters": INT, "f0_ep
 # batches spilled to disk (PostgreSQL's default work_mem is 4 MB).
 WORK_MEM = "256MB"
 # A refresh whose people number at least this share of an extract table's rows reads the whole
-# table and finds the people in Arrow, rather than joining in the database (_of_touched).
-CLIENT_JOIN_SHARE = 0.2
+# table and finds the people in Arrow, rather than joining in the database (_of_touched). At
+# 0.2, the 135k people of bench/status.py's second batch read the F0 and BHXH tables (200k, 400k
+# rows) whole; joined in the database the refresh cost 5.8 -> 4.3 s CPU (load average 5-7).
+CLIENT_JOIN_SHARE = 0.5
 
 
 class PersonStatus(StatusQueue):
@@ -96,9 +98,11 @@ class PersonStatus(StatusQueue):
                 self._run(cur, f"SET LOCAL work_mem = '{WORK_MEM}'")
             seq = 1 + self._scalar(cur, "SELECT coalesce(max(seq), 0) FROM status_refresh")
             as_of = self._status_date(cur, run_id, as_of)
-            read = self._read_run_table(cur, run_id)
+            # The run's load queued the people whose rows it changed: its rows are not read.
+            queued_run = self._run_queued(cur, run_id, as_of)
+            read = None if queued_run else self._read_run_table(cur, run_id)
             run_rows = None if read is None else run_people(read[1])
-            keys = self._touched(cur, person_ids, run_id, everyone, as_of, run_rows)
+            keys = self._touched(cur, person_ids, run_id, everyone, as_of, run_rows, queued_run)
             steps("touched")
             result = self._recompute(cur, seq, keys, as_of, steps, read)
             summary = {"seq": seq, "as_of": str(as_of), "people": len(keys), **result}

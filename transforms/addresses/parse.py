@@ -183,6 +183,21 @@ class _TextSource:
         self.consume(_resolve(scheme_index("2008"), "district", spans, "", False))
 
 
+@lru_cache(maxsize=1 << 16)
+def _name_spans(level: str, value: str) -> tuple[_Span, ...]:
+    """A unit name's spans: with its prefix of the level removed, then whole (cached: an
+    extract's province and district columns hold few distinct names)."""
+    tok = segment(HARD_SEP_RE.sub(" ", value)).tok
+    out = []
+    prefix = prefix_at(tok, 0, len(tok))
+    if prefix and prefix[1] in LEVEL_TYPES[level]:
+        size, ptype, abbreviated = prefix
+        out.append(_Span(0, "".join(tok[size:]), ptype, abbreviated, True))
+    if tok:
+        out.append(_Span(0, "".join(tok), None, False, False))
+    return tuple(out)
+
+
 class _NameSource:
     """Each level's name from its own column: the whole value is the span."""
 
@@ -192,19 +207,9 @@ class _NameSource:
         self.names = names
         self.guess = guess
 
-    def spans(self, level: str) -> list[_Span]:
+    def spans(self, level: str) -> tuple[_Span, ...]:
         value = self.names.get(level)
-        if not value:
-            return []
-        tok = segment(HARD_SEP_RE.sub(" ", value)).tok
-        out = []
-        prefix = prefix_at(tok, 0, len(tok))
-        if prefix and prefix[1] in LEVEL_TYPES[level]:
-            size, ptype, abbreviated = prefix
-            out.append(_Span(0, "".join(tok[size:]), ptype, abbreviated, True))
-        if tok:
-            out.append(_Span(0, "".join(tok), None, False, False))
-        return out
+        return _name_spans(level, value) if value else ()
 
     def consume(self, hit: _Hit) -> None:
         pass

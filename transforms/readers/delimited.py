@@ -16,6 +16,7 @@ import pyarrow.csv as pacsv
 
 from transforms.legacy_encodings import from_cp1258_bytes
 from transforms.readers.headers import HEADER_SCAN, ReadError, header_row, label_hits
+from transforms.readers.lines import TextLines
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +84,8 @@ def read_csv(data: bytes, known: frozenset[str] = frozenset()) -> tuple[pa.Table
     title lines sit above it (as :func:`header_row` decides for a sheet); ``src_row`` counts
     data rows from 1 either way."""
     check_text(data)
-    body = data.removeprefix(BOM)
-    head = body[:_CSV_HEAD]
+    skip = len(BOM) if data.startswith(BOM) else 0  # the body starts there: no copy of it
+    head = data[skip : skip + _CSV_HEAD]
     try:  # UTF-8 (the usual case): parse the bytes as they are, no decoded copy of the file
         head_text = head[: head.rfind(b"\n") + 1 or len(head)].decode("utf-8")
     except UnicodeDecodeError:
@@ -92,20 +93,19 @@ def read_csv(data: bytes, known: frozenset[str] = frozenset()) -> tuple[pa.Table
     if head_text is not None:
         header, sep, start = _locate_header(head_text, known)
         try:
-            first_row = len(head_text[:start].encode("utf-8"))
-            table = _read_csv_fast(body, header, sep, first_row)
+            first_row = skip + len(head_text[:start].encode("utf-8"))
+            table = _read_csv_fast(data, header, sep, first_row)
             # only a quoted value can hold a line break: no quote, no scan of every column
-            if b'"' not in body or not any(
-                pc.any(pc.match_substring(c, "\n")).as_py() for c in table.columns
-            ):
+            if data.find(b'"', skip) < 0 or not (spans := _spans_lines(table)):
                 return table, None
             # A value spans lines: when the whole file is UTF-8 (else _checked raises
             # ArrowInvalid) its text is what _decode gives and the table what the path below
             # parses again; check it as that path does, on the bytes (no decoded copy).
             # The first _CSV_HEAD characters are within 4 bytes each: complete.
-            text_head = body[: 4 * _CSV_HEAD].decode("utf-8", "ignore")[:_CSV_HEAD]
+            text_head = data[skip : skip + 4 * _CSV_HEAD].decode("utf-8", "ignore")[:_CSV_HEAD]
             if _locate_header(text_head, known) == (header, sep, start):
-                return _checked(table, pa.py_buffer(body).slice(first_row), sep, header)
+                rows = pa.py_buffer(data).slice(first_row)
+                return _checked(table, rows, sep, header, spans)
         except pa.ArrowInvalid:  # invalid UTF-8 further on, or ragged rows
             # (not the error text: Arrow quotes the offending row, personal data included)
             log.debug("fast CSV path failed; decoding the whole file")
@@ -120,14 +120,21 @@ def read_csv(data: bytes, known: frozenset[str] = frozenset()) -> tuple[pa.Table
     return table.rename_columns(header), errors
 
 
+def _spans_lines(table: pa.Table) -> bool:
+    """Whether a value of the table holds a line break."""
+    return any(pc.any(pc.match_substring(column, "\n")).as_py() for column in table.columns)
+
+
 def _checked(
-    table: pa.Table, rows: str | pa.Buffer, sep: str, header: list[str]
+    table: pa.Table, rows: str | pa.Buffer, sep: str, header: list[str], spans: bool | None = None
 ) -> tuple[pa.Table, list | None]:
     """The fast path's table, unless a value spans lines because a quote was left open: then
     the file read line by line (``read_csv_lines``), where that row is flagged and the records
     it would have swallowed are rows of their own. ``rows``: the text from the first data row,
-    or its UTF-8 bytes (``pa.ArrowInvalid`` when they are not UTF-8)."""
-    spans = any(pc.any(pc.match_substring(column, "\n")).as_py() for column in table.columns)
+    or its UTF-8 bytes (``pa.ArrowInvalid`` when they are not UTF-8); ``spans``: whether a
+    value holds a line break, when already known."""
+    if spans is None:
+        spans = _spans_lines(table)
     if not spans or not _unterminated_quote(rows, sep, len(header)):
         return table, None
     text = rows if isinstance(rows, str) else rows.to_pybytes().decode("utf-8")
@@ -139,9 +146,10 @@ def _unterminated_quote(text: str | pa.Buffer, sep: str, width: int) -> bool:
     """Whether :func:`read_csv_lines` would give a row the ``unterminated quote`` error, without
     splitting every line into fields: only a line whose quotes do not balance can get it, and
     every balanced line it meets on the way is a row of its own, so it goes from one unbalanced
-    line to the next (a file with quoted line breaks is read at pyarrow's speed). The lines are
-    split and their quotes counted by Arrow; only those the walk visits become Python text."""
-    lines = _ArrowLines(text)
+    line to the next (a file with quoted line breaks is read at pyarrow's speed). The lines'
+    quotes are counted from one scan of the bytes (``TextLines``); only the lines the walk
+    visits become Python text."""
+    lines = TextLines(text)
     at = 0
     for i in lines.unbalanced():
         if i < at:  # taken into the value of the record before it
@@ -150,32 +158,6 @@ def _unterminated_quote(text: str | pa.Buffer, sep: str, width: int) -> bool:
         if joined is None:
             return True
     return False
-
-
-class _ArrowLines:
-    """The lines of a text (split at ``\\n``, a trailing ``\\r`` removed, as ``read_csv_lines``
-    splits them) held as an Arrow array; a line is made a Python string when asked for. UTF-8
-    bytes are checked (``pa.ArrowInvalid`` when they are not UTF-8) but not copied."""
-
-    def __init__(self, text: str | pa.Buffer):
-        if isinstance(text, str):
-            whole = pa.array([text], pa.large_string())
-        else:
-            offsets = pa.array([0, text.size], pa.int64()).buffers()[1]
-            whole = pa.LargeStringArray.from_buffers(1, offsets, text)
-            whole.validate(full=True)
-        self._lines = pc.split_pattern(whole, "\n").flatten()
-
-    def __len__(self) -> int:
-        return len(self._lines)
-
-    def __getitem__(self, index: int) -> str:
-        return self._lines[index].as_py().removesuffix("\r")
-
-    def unbalanced(self) -> list[int]:
-        """Indices of the lines with an odd number of quotes."""
-        odd = pc.bit_wise_and(pc.count_substring(self._lines, '"'), 1)
-        return pc.indices_nonzero(odd).to_pylist()
 
 
 def _head_rows(text: str, sep: str) -> tuple[list[list[str]], list[int]]:
