@@ -35,7 +35,7 @@ from expectations.engine import (
     pillar_scores,
     validate,
 )
-from expectations.scope import carried_columns
+from expectations.scope import batch_rules, carried_columns
 from expectations.stored import SuiteError, load_rules
 from popsync.core.contracts import quarantine_rules
 from popsync.core.privacy import formula_safe, mask_patterns, mask_record_id
@@ -44,6 +44,8 @@ from transforms.row_keys import with_unique_record_ids
 
 __all__ = [
     "BatchBlocked",
+    "batch_rules",
+    "carried_columns",
     "RuleEvaluationError",
     "SuiteError",
     "ValidationResult",
@@ -54,6 +56,7 @@ __all__ = [
     "raise_if_blocked",
     "repair_rules",
     "steward_rules",
+    "validate_batch_rules",
     "validate_post_link",
     "validate_pre_link",
     "validate_register",
@@ -114,6 +117,31 @@ def validate_post_link(
         register_age_days=register_age,
         docs_dir=docs_dir,
         scope=scope,
+    )
+
+
+def validate_batch_rules(
+    verdicts: pd.DataFrame,
+    source: str | SourceSpec,
+    stage: str,
+    run_date: dt.date,
+    rows_at,
+    docs_dir: Path | None = None,
+    register_age: int | None = None,
+) -> ValidationResult:
+    """A stage's batch rules over a batch's verdict frame (``expectations.batch_pass``: a row
+    per batch row, only what the rules check); ``rows_at(positions, columns)`` reads the record
+    id and observed fields of the failing rows. The findings are those of ``validate_pre_link``
+    / ``validate_post_link`` with ``scope="batch"`` over the rows themselves."""
+    return validate(
+        verdicts,
+        spec_of(source),
+        stage,
+        run_date,
+        register_age_days=register_age,
+        docs_dir=docs_dir,
+        scope="batch",
+        rows_at=rows_at,
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,8 @@ from popsync.core.errors import QualityBlocked
 from popsync.core.privacy import PERSONAL_FIELDS, mask_patterns, mask_value
 from popsync.core.sources import SourceSpec
 
+# (positions, columns) -> those columns of the rows at those positions, in that order.
+RowsAt = Callable[[np.ndarray, list[str]], pd.DataFrame]
 _ROW = "row"  # the validation frame's index: the row's position in ``std``
 # COMPLETE gives every failing row. With the row's position as the frame's named index and the
 # failing values left out, GX lists the rows in one pass instead of one lookup per row (20x); the
@@ -63,10 +65,13 @@ def validate(
     register_age_days: int | None = None,
     docs_dir: Path | None = None,
     scope: str = "all",
+    rows_at: RowsAt | None = None,
 ) -> ValidationResult:
     """Run the source's ``stage`` suite on its standardized rows (``linked``: each row's decision
     and linked person, post-link). ``scope``: ``all`` its rules, only the ``row`` rules (a
-    chunk of a batch) or only the ``batch`` rules (``expectations.scope``)."""
+    chunk of a batch) or only the ``batch`` rules (``expectations.scope``). ``rows_at``: when
+    ``std`` holds only what the rules check (``expectations.batch_pass``), reads the record id
+    and observed fields of the failing rows (positions) from where the rows are."""
     stored = tuple(rule for rule in load_rules(spec, stage) if in_scope(rule, scope))
     std = std.reset_index(drop=True)
     batch = rules.Batch(
@@ -85,7 +90,7 @@ def validate(
         context, suite, frame, asset=suite_name(spec, stage), result_format=RESULT_FORMAT
     )
 
-    findings, blocked = _findings(gx_result, batch, stored, spec.id, stage)
+    findings, blocked = _findings(gx_result, batch, stored, spec.id, stage, rows_at)
     repairs = frozenset(rule.rule for rule in stored if rule.repair)
     scores = pillar_scores(findings, len(std), repairs)
     scores.update(source=spec.id, stage=stage)
@@ -118,12 +123,12 @@ def _validation_frame(batch: rules.Batch, stored: tuple[Rule, ...]) -> pd.DataFr
         name = rule.column
         if name is None or name in columns:
             continue
+        if name in batch.std.columns:  # computed with its chunk (scope) or its partition
+            columns[name] = batch.col(name)
         # ``record_key``: the id as the source wrote it (see transforms.row_keys)
-        if name == "record_key":
+        elif name == "record_key":
             key = "source_record_id" if "source_record_id" in batch.std.columns else "record_id"
             columns[name] = batch.col(key).astype("string")
-        elif name in batch.std.columns:  # a derived column computed with its chunk (scope)
-            columns[name] = batch.col(name)
         elif rules.is_rule(batch.spec, name):
             columns[name] = rules.compute(batch, name)
         else:
@@ -148,10 +153,9 @@ def _raised(exception_info: dict | None) -> str | None:
     return None
 
 
-def _findings(gx_result, batch: rules.Batch, stored: tuple[Rule, ...], source: str, stage: str):
-    record_ids = batch.col("record_id").astype("string")
+def _findings(gx_result, batch: rules.Batch, stored, source: str, stage: str, rows_at=None):
     by_name = {rule.rule: rule for rule in stored}
-    parts, blocked = [], []
+    failed, blocked = [], []
     for result in gx_result.results:
         meta = result.expectation_config.meta
         error = _raised(result.exception_info)
@@ -164,22 +168,30 @@ def _findings(gx_result, batch: rules.Batch, stored: tuple[Rule, ...], source: s
         rule = by_name[meta["rule"]]
         index_list = result.result.get("unexpected_index_list")
         if index_list is None:  # a batch-level (aggregate) rule
-            count = len(batch.std)
+            count, positions = len(batch.std), None
+        else:
+            positions = np.asarray(index_list[0][_ROW] if index_list else [], dtype=np.intp)
+            count = int(result.result.get("unexpected_count", len(positions)))
+        if rule.severity == "block":
+            blocked.append((rule.rule, count))
+        failed.append((result, rule, positions))
+    held, starts = _failing_rows(batch, failed, rows_at)
+    record_ids = held.col("record_id").astype("string")
+    parts = []
+    for (result, rule, positions), start in zip(failed, starts, strict=True):
+        if positions is None:
             observed = f"observed {result.result.get('observed_value')}"
             part = pd.DataFrame(
                 {"record_id": pd.array([None], dtype="string"), "observed": [observed]}
             )
         else:
-            positions = np.asarray(index_list[0][_ROW] if index_list else [], dtype=np.intp)
-            count = int(result.result.get("unexpected_count", len(positions)))
+            at = positions if rows_at is None else np.arange(start, start + len(positions))
             part = pd.DataFrame(
                 {
-                    "record_id": record_ids.iloc[positions].to_numpy(),
-                    "observed": _observed(batch, rule, positions),
+                    "record_id": record_ids.iloc[at].to_numpy(),
+                    "observed": _observed(held, rule, at),
                 }
             )
-        if rule.severity == "block":
-            blocked.append((rule.rule, count))
         part = part.assign(
             source=source,
             stage=stage,
@@ -193,6 +205,23 @@ def _findings(gx_result, batch: rules.Batch, stored: tuple[Rule, ...], source: s
         return _empty_findings(), blocked
     findings = pd.concat(parts, ignore_index=True)[list(VALIDATION_FINDING_COLUMNS)]
     return findings.astype("string"), blocked
+
+
+def _failing_rows(batch: rules.Batch, failed, rows_at) -> tuple[rules.Batch, list[int]]:
+    """The rows the findings show, and where each failed rule's rows start among them: the
+    batch itself, or (``rows_at``) the failing rows of every rule read back at once."""
+    sizes = [0 if positions is None else len(positions) for _, _, positions in failed]
+    starts = np.cumsum([0, *sizes])[:-1].tolist()
+    if rows_at is None:
+        return batch, starts
+    wanted = ["record_id"]
+    for _, rule, positions in failed:
+        if positions is not None:
+            wanted += [batch.spec.event_date if n == "event_date" else n for n in rule.observed]
+    every = [p for _, _, p in failed if p is not None]
+    positions = np.concatenate(every) if every else np.zeros(0, dtype=np.intp)
+    shown = rows_at(positions, list(dict.fromkeys(wanted)))
+    return rules.Batch(std=shown, spec=batch.spec, run_date=batch.run_date), starts
 
 
 def _empty_findings() -> pd.DataFrame:

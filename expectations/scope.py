@@ -1,6 +1,6 @@
 """Which rules judge a row on its own and which need the whole batch, so that a batch can be
-checked chunk by chunk (the row rules) plus once over its compact key columns (the batch rules)
-and give the findings a whole-batch check gives.
+checked chunk by chunk (the row rules) plus once over the whole batch (the batch rules, in
+bounded memory: ``expectations.batch_pass``) and give the findings a whole-batch check gives.
 
 A batch rule is an aggregate expectation (row count, share of non-null values, the newest event,
 the register's age) or a rule whose column compares a row with other rows: duplicates, a
@@ -65,3 +65,8 @@ def carried_columns(spec: SourceSpec, stage: str) -> list[str]:
             and is_batch_rule(rule)
         )
     )
+
+
+def batch_rules(spec: SourceSpec, stage: str) -> list[Rule]:
+    """A stage's rules that need the whole batch, in suite order."""
+    return [rule for rule in load_rules(spec, stage) if is_batch_rule(rule)]

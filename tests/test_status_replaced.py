@@ -1,7 +1,7 @@
-"""A later version of a delivery: the people whose rows it links to them again are recomputed as
-the run's people, not queued a second time (``_queue_replaced``); their status does not change
-and they are not published again, while a real change (a row linked elsewhere, a dose moved, a
-row gone) is."""
+"""A later version of a delivery: the people whose rows it links to them again, unchanged, are
+not queued (``_queue_replaced``, ``ReplacedRows``); their status does not change and they are
+not published again, while a real change (a row linked elsewhere, a dose moved, a row gone)
+is. When the rows cannot be compared, the people it links again are recomputed as the run's."""
 
 from __future__ import annotations
 
@@ -41,10 +41,10 @@ def test_a_second_version_linking_the_same_people_queues_and_republishes_only_re
             rows("tiem_chung", {"V2": P2}, vaccination_date="2021-08-09"),
         ], ignore_index=True)  # fmt: skip
         load(store, "tiem_chung", again, "run-v2", delivery="v.csv", sha="ef" * 32)
-        assert P1 not in queued(store)  # the run's own rows name P1: recomputed as the run's
+        assert P1 not in queued(store)  # V1 is as it was: P1 is not recomputed
         assert P3 in queued(store)  # V3 is gone: nothing in the run names P3
         done = store.refresh_status(run_id="run-v2")
-        assert (done["people"], done["changed"]) == (3, 2)
+        assert (done["people"], done["changed"]) == (2, 2)  # P2, P3 (test_status_unchanged)
         after = store.status_of()
         assert after.loc[P1].equals(before.loc[P1])  # not written again: same change_seq
         assert after.loc[P3, "doses"] == 0
@@ -61,7 +61,7 @@ def test_a_row_linked_to_someone_else_queues_the_person_it_left(url):  # noqa: F
         store.refresh_status(run_id="run-v1")
         load(store, "tiem_chung", rows("tiem_chung", {"V1": P2}), "run-v2", delivery="v.csv",
              sha="ef" * 32)  # fmt: skip
-        assert queued(store) == {P1}
+        assert queued(store) == {P1, P2}  # the rows changed (test_status_unchanged)
         done = store.refresh_status(run_id="run-v2")
         assert (done["people"], done["changed"]) == (2, 2)
         assert store.status_of().loc[[P1, P2], "doses"].tolist() == [0, 1]

@@ -162,6 +162,7 @@ def test_migrations_are_idempotent(url):
             "0005_run_lifecycle",
             "0006_pull_watermark",
             "0007_run_kind",
+            "0008_status_run_queued",
             "table vaccination_dose",
             "table f0_case",
             "table social_insurance_period",
@@ -175,6 +176,7 @@ def test_migrations_are_idempotent(url):
             (5, "0005_run_lifecycle"),
             (6, "0006_pull_watermark"),
             (7, "0007_run_kind"),
+            (8, "0008_status_run_queued"),
         ]
         assert query(store, "SELECT count(*) FROM link") == [(0,)]
 

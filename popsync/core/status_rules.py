@@ -5,7 +5,8 @@ sources."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import astuple, dataclass
 from functools import cache
 
 import numpy as np
@@ -55,3 +56,16 @@ def rules() -> Rules:
         reinfection_days=int(facts["f0_reinfection_min_days"]),
         continuity_days=int(facts["insurance_continuity_days"]),
     )
+
+
+def rules_digest() -> str:
+    """The sha256 of the rules' values (not of the files: a source or a comment edited does not
+    count): a refresh under rules whose digest differs from the last refresh's recomputes
+    everyone (``Warehouse.refresh_status``)."""
+    digest = hashlib.sha256()
+    for value in astuple(rules()):
+        digest.update(
+            np.asarray(value).tobytes() if isinstance(value, np.ndarray) else repr(value).encode()
+        )
+        digest.update(b"\0")
+    return digest.hexdigest()

@@ -1,13 +1,14 @@
 """A batch in chunks, in bounded memory: ``plan_chunks`` (the register prepared once, the
 extract streamed into raw chunks, the model trained once), ``run_chunk`` for each chunk (on any
 worker: standardize, the row rules before and after linking, link) and ``finish_chunks`` (the
-rules that need the whole batch, over its compact key columns, then one load). Each step reads
+rules that need the whole batch, a partition of rows at a time, then one load). Each step reads
 and writes the work area only, so an Airflow DAG can fan ``run_chunk`` out as mapped tasks.
 
 A row's outcome does not depend on the chunk it travels in: the register and the model are the
 batch's, record ids are made unique over the whole file, and the rules that compare rows
 (duplicates, dose order and intervals, one ID claimed by several people, the batch's aggregates)
-run once over all of them. ``tests/test_chunks.py`` holds a batch in 1,000-row chunks to the
+run once over all of them, a hash partition of each rule's key at a time
+(``pipeline.batch_partitions``). ``tests/test_chunks.py`` holds a batch in 1,000-row chunks to the
 tables of one chunk.
 
 Files, in the batch folder: ``chunks/raw_<i>.personal.parquet`` (rows as read),

@@ -163,6 +163,7 @@ class BatchLoad:
             written["candidates"] += candidates
         steps("copy_rows")
         reapplied = self._reapply_decisions(cur, source, delivery)
+        self._queue_changed(cur, source, batch.run_id)  # status: people whose rows changed
         self._run(cur, "DROP TABLE batch_key")
         steps("reapply_decisions")
         for run_id, count in moved.items():

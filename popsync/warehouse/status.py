@@ -36,6 +36,7 @@ from popsync.core.status import (
     status_arrays,
 )
 from popsync.core.status_digest import status_hash_arrays
+from popsync.core.status_rules import rules_digest
 from popsync.core.timing import Steps
 from popsync.warehouse.db import now
 from popsync.warehouse.frames import read_arrow, read_frame
@@ -56,8 +57,10 @@ _BEFORE = {"status_hash": INT, "primary_complete": BOOL, "boosters": INT, "f0_ep
 # batches spilled to disk (PostgreSQL's default work_mem is 4 MB).
 WORK_MEM = "256MB"
 # A refresh whose people number at least this share of an extract table's rows reads the whole
-# table and finds the people in Arrow, rather than joining in the database (_of_touched).
-CLIENT_JOIN_SHARE = 0.2
+# table and finds the people in Arrow, rather than joining in the database (_of_touched). At
+# 0.2, the 135k people of bench/status.py's second batch read the F0 and BHXH tables (200k, 400k
+# rows) whole; joined in the database the refresh cost 5.8 -> 4.3 s CPU (load average 5-7).
+CLIENT_JOIN_SHARE = 0.5
 
 
 class PersonStatus(StatusQueue):
@@ -76,7 +79,8 @@ class PersonStatus(StatusQueue):
         The people touched: ``person_ids`` (so_dinh_danh values); with ``run_id``, the people
         its rows are linked to, the review candidates of its rows, and the register people its
         unlinked or quarantined rows declare or were given; with ``everyone``, every person of
-        the register. Always also the people queued by the transactions that changed their
+        the register, as also when the status rules (``rules_digest``) differ from the last
+        refresh's (``rules_changed``: a status may change with no row changed). Always also the people queued by the transactions that changed their
         rows (``status_dirty``: a later version of a delivery replaced them, a steward decided,
         a re-check moved a link), and the people whose status changes by itself by ``as_of``
         (their coverage ended, or one begins). ``as_of``: the day "insured" is about; default
@@ -87,7 +91,8 @@ class PersonStatus(StatusQueue):
         ``changed``, ``new`` and what changed for how many: ``became_fully_vaccinated``,
         ``no_longer_fully_vaccinated``, ``got_booster``, ``new_f0_episode``,
         ``became_insured``, ``no_longer_insured``; ``with_pending_rows`` (people touched with
-        rows in review, unlinked or quarantined) and ``timings``."""
+        rows in review, unlinked or quarantined), ``rules`` (the digest), ``rules_changed``
+        and ``timings``."""
         steps = Steps()
         started = now()
         with self._transaction() as cur:
@@ -96,12 +101,18 @@ class PersonStatus(StatusQueue):
                 self._run(cur, f"SET LOCAL work_mem = '{WORK_MEM}'")
             seq = 1 + self._scalar(cur, "SELECT coalesce(max(seq), 0) FROM status_refresh")
             as_of = self._status_date(cur, run_id, as_of)
-            read = self._read_run_table(cur, run_id)
+            rules = rules_digest()
+            rules_changed = self._rules_changed(cur, rules)
+            everyone = everyone or rules_changed
+            # The run's load queued the people whose rows it changed: its rows are not read.
+            queued_run = self._run_queued(cur, run_id, as_of)
+            read = None if queued_run else self._read_run_table(cur, run_id)
             run_rows = None if read is None else run_people(read[1])
-            keys = self._touched(cur, person_ids, run_id, everyone, as_of, run_rows)
+            keys = self._touched(cur, person_ids, run_id, everyone, as_of, run_rows, queued_run)
             steps("touched")
             result = self._recompute(cur, seq, keys, as_of, steps, read)
-            summary = {"seq": seq, "as_of": str(as_of), "people": len(keys), **result}
+            summary = {"seq": seq, "as_of": str(as_of), "people": len(keys), **result,
+                       "rules": rules, "rules_changed": rules_changed}  # fmt: skip
             summary["timings"] = steps.seconds
             self._run(
                 cur,
@@ -112,6 +123,16 @@ class PersonStatus(StatusQueue):
                  now(), len(keys), result["changed"], json.dumps(summary)),
             )  # fmt: skip
         return summary
+
+    def _rules_changed(self, cur, rules: str) -> bool:
+        """Whether the last refresh ran under other status rules (or under rules it did not
+        record: a warehouse from before they were recorded recomputes everyone once)."""
+        last = self._run(cur, "SELECT summary FROM status_refresh ORDER BY seq DESC LIMIT 1"
+                         ).fetchone()  # fmt: skip
+        if last is None:
+            return False
+        summary = json.loads(last[0]) if isinstance(last[0], str) else (last[0] or {})
+        return summary.get("rules") != rules
 
     def status_of(self, person_ids=None) -> pd.DataFrame:
         """The stored status of ``person_ids`` (every person with one when None), indexed by

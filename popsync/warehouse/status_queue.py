@@ -14,9 +14,10 @@ from popsync.core.contracts import BOOL, TEXT
 from popsync.warehouse.batch import to_arrow
 from popsync.warehouse.frames import read_arrow
 from popsync.warehouse.id_keys import positions, sorted_unique
+from popsync.warehouse.status_changed import ReplacedRows
 
 
-class StatusQueue:
+class StatusQueue(ReplacedRows):
     def _queue_status(self, cur, people, reason: str) -> None:
         """Queue people for the next refresh, in the caller's transaction (the one that changes
         their rows)."""
@@ -59,14 +60,20 @@ class StatusQueue:
         # people again: at 1M, 850k queued rows -> 19k). NOT IN, not NOT EXISTS: a hashed
         # subplan over batch_key (analyzed: its size is known) whatever the planner thinks of
         # {table}'s rows; with stale statistics a NOT EXISTS became a nested loop (13 min).
-        linked = "decision = 'match'" + self._not_relinked(cur, table, source, delivery, scope)
-        for person_of, target, condition, reason in (
-            ("so_dinh_danh", "{table}", linked, "replaced"),
-            ("id_number", "{table}", "decision = 'no_match' AND id_number IS NOT NULL",
-             "declared"),
+        # When the replaced rows can be compared with the new ones (``ReplacedRows``), only
+        # the people of the rows that differ are queued, once the new rows are written.
+        queued = [
             ("so_dinh_danh", "review_candidate", "TRUE", "replaced"),
             (person, "quarantine", f"{person} IS NOT NULL", "declared"),
-        ):  # fmt: skip
+        ]
+        if not self._stash_replaced(cur, source, delivery, scope, table):
+            linked = "decision = 'match'" + self._not_relinked(cur, table, source, delivery, scope)
+            queued[:0] = [
+                ("so_dinh_danh", "{table}", linked, "replaced"),
+                ("id_number", "{table}", "decision = 'no_match' AND id_number IS NOT NULL",
+                 "declared"),
+            ]  # fmt: skip
+        for person_of, target, condition, reason in queued:
             self._run(
                 cur,
                 f"INSERT INTO status_dirty (so_dinh_danh, reason) SELECT {person_of}, "  # noqa: S608
@@ -93,14 +100,18 @@ class StatusQueue:
         )
         return condition if hashed else ""
 
-    def _touched(self, cur, person_ids, run_id, everyone, as_of, run_rows=None) -> pa.Array:
+    def _touched(
+        self, cur, person_ids, run_id, everyone, as_of, run_rows=None, queued_run=False
+    ) -> pa.Array:
         """The people a refresh recomputes (see ``refresh_status``), each once and of the
         register only, sorted: a person's position among them is their ``code`` in the
         refresh's reads (``_stage_touched`` puts them in the database for the reads that join
         there). The IDs are gathered and made unique in Arrow (as integers: ``id_keys``): one
         read of the run's rows, no sort in the database. ``run_rows``: the people of the run's
         rows in its source's table (``so_dinh_danh``, ``declared``) when the refresh read them
-        already."""
+        already; ``queued_run``: the run's load queued the people whose rows it changed
+        (``ReplacedRows``): its rows' people are not taken again, its candidates' and
+        quarantined rows' are."""
         types = {"so_dinh_danh": TEXT, "declared": BOOL}
         # declared: an ID a row declares (or a caller names), kept for register people only.
         parts = [self._take_queue(cur), read_arrow(
@@ -126,7 +137,9 @@ class StatusQueue:
                     "SELECT so_dinh_danh, FALSE FROM review_candidate WHERE run_id = %s",
                     f"SELECT {person}, TRUE FROM quarantine WHERE run_id = %s",  # noqa: S608
                 ]  # fmt: skip
-                if run_rows is not None:
+                if queued_run:
+                    queries.pop(0)
+                elif run_rows is not None:
                     parts.append(run_rows.cast(parts[0].schema))
                     queries.pop(0)
                 for query in queries:
