@@ -134,9 +134,11 @@ def print_source(result: dict) -> None:
     print(f"  {'whole':<38}{result['seconds']:>9.1f}{result['cpu']:>8.1f}"
           f"{result['peak_bytes'] / GB:>9.2f}G{rows / result['seconds']:>11,.0f}"
           f"   (load average at the end {result['load_average'][0]:.1f})")  # fmt: skip
-    capped = {rule: counts.get("skipped_rows", 0) for rule, counts in result["blocking"].items()
-              if counts.get("skipped_rows")}  # fmt: skip
-    print(f"  blocks over their cap (rows whose block was skipped, per rule): {capped or 'none'}")
+    for kind, what in (("split_rows", "split by a further key"), ("skipped_rows", "skipped")):
+        rows_of = {rule: counts[kind] for rule, counts in result["blocking"].items()
+                   if counts.get(kind)}  # fmt: skip
+        print(f"  blocks over their cap (rows whose block was {what}, per rule): "
+              f"{rows_of or 'none'}")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> None:
