@@ -100,3 +100,19 @@ def temporary_database(server_url: str = BENCH_SERVER):
         admin.close()
 
     return urlsplit(server_url)._replace(path=f"/{name}").geturl(), drop
+
+
+def independent_batch(folder, source: str) -> dict:
+    """A new batch of ``source`` from an independent data set (``bench/independent``): its
+    extract against its register, as of the extract date its manifest names."""
+    import json
+    from pathlib import Path
+
+    from popsync.pipeline.batch import new_batch
+
+    folder = Path(folder)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    return new_batch(
+        source, folder / manifest["sources"][source]["file"],
+        folder / manifest["sources"]["dan_cu"]["file"], manifest["extract_date"],
+    )  # fmt: skip

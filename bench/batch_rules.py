@@ -20,23 +20,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _shared import BENCH_SERVER  # noqa: E402
+from _shared import BENCH_SERVER, independent_batch  # noqa: E402
 from peak import StagePeaks, rss_bytes  # noqa: E402
 
 GB = 2**30
 
 
 def prepare(folder: Path, work: Path, source: str, chunk_rows: int) -> None:
-    from popsync.pipeline import batch as batches
     from popsync.pipeline.chunks import plan_chunks, run_chunk
     from popsync.resources import Resources
 
-    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     res = Resources.from_environment(database_url=BENCH_SERVER, workdir=work)
-    batch = batches.new_batch(
-        source, folder / manifest["sources"][source]["file"],
-        folder / manifest["sources"]["dan_cu"]["file"], manifest["extract_date"],
-    )  # fmt: skip
+    batch = independent_batch(folder, source)
     started = time.perf_counter()
     batch = plan_chunks(batch, res, chunk_rows)
     parts = [run_chunk(batch, res, entry["index"]) for entry in batch["chunks"]]

@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _shared import BENCH_SERVER, temporary_database  # noqa: E402
+from _shared import BENCH_SERVER, independent_batch, temporary_database  # noqa: E402
 from peak import StagePeaks  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -58,7 +58,6 @@ def dataset(people: int, seed: int, generate: bool) -> Path:
 
 def child(source: str, folder: Path, workdir: Path, url: str, chunk_rows: int) -> dict:
     """One source's whole job in this process, stage by stage, with each stage's peak RSS."""
-    from popsync.pipeline import batch as batches
     from popsync.pipeline.chunk_finish import finish_chunks
     from popsync.pipeline.chunks import plan_chunks, run_chunk
     from popsync.pipeline.recheck import stage_recheck
@@ -66,12 +65,8 @@ def child(source: str, folder: Path, workdir: Path, url: str, chunk_rows: int) -
     from popsync.pipeline.status import stage_status
     from popsync.resources import Resources
 
-    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     res = Resources.from_environment(database_url=url, workdir=workdir)
-    batch = batches.new_batch(
-        source, folder / manifest["sources"][source]["file"],
-        folder / manifest["sources"]["dan_cu"]["file"], manifest["extract_date"],
-    )  # fmt: skip
+    batch = independent_batch(folder, source)
     peaks = StagePeaks()
     started = time.perf_counter()
     with peaks.stage("plan (register, read, train)"):
